@@ -1,0 +1,139 @@
+// Configuration: parsed from the environment once at start, validated, typed.
+// A bad value stops the process with a message that names the variable
+// (the habit of immich's getEnv and langfuse's EnvSchema).
+import { z } from 'zod';
+
+export const ROLES = ['gateway', 'ingest', 'trainer', 'evaluator', 'orchestrator'] as const;
+export type Role = (typeof ROLES)[number];
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** Every environment variable Outerloop reads, with its default. The README's
+ *  configuration reference and the docker-compose test are generated against this. */
+export const EnvSchema = z.object({
+  OUTERLOOP_MODE: z.enum(['embedded', 'distributed']).default('embedded'),
+  OUTERLOOP_ROLES: z.string().default(ROLES.join(',')),
+  OUTERLOOP_HOST: z.string().min(1).default('127.0.0.1'),
+  OUTERLOOP_PORT: int(0, 65535).default(8080),
+  OUTERLOOP_LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
+  OUTERLOOP_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  OUTERLOOP_DATA_DIR: z.string().min(1).default('.outerloop'),
+  /** embedded mode: SQLite file; defaults to <data dir>/outerloop.sqlite */
+  OUTERLOOP_SQLITE_PATH: z.string().optional(),
+  /** distributed mode: PostgreSQL connection URL */
+  OUTERLOOP_DATABASE_URL: z.string().url().optional(),
+  /** distributed mode: comma-separated Kafka bootstrap brokers */
+  OUTERLOOP_KAFKA_BROKERS: z.string().optional(),
+  OUTERLOOP_KAFKA_CLIENT_ID: z.string().min(1).default('outerloop'),
+  OUTERLOOP_TOPIC_PREFIX: z.string().default(''),
+  /** where artifacts (models, snapshots) live; a shared volume in distributed mode */
+  OUTERLOOP_ARTIFACT_DIR: z.string().optional(),
+  /** the policy artifact served when the registry has none */
+  OUTERLOOP_BASE_POLICY: z.string().default('models/base-policy'),
+  OUTERLOOP_SHUTDOWN_GRACE_MS: int(0, 600_000).default(15_000),
+  OUTERLOOP_MIGRATIONS_RUN: bool.optional(),
+  OUTERLOOP_INTRA_OP_THREADS: int(0, 256).default(0),
+});
+export type Env = z.infer<typeof EnvSchema>;
+
+export interface OuterloopConfig {
+  mode: 'embedded' | 'distributed';
+  roles: Role[];
+  http: { host: string; port: number };
+  log: { format: 'json' | 'pretty'; level: 'debug' | 'info' | 'warn' | 'error' };
+  dataDir: string;
+  database:
+    | { type: 'better-sqlite3'; path: string }
+    | { type: 'postgres'; url: string };
+  bus:
+    | { type: 'embedded' }
+    | { type: 'kafka'; brokers: string[]; clientId: string };
+  topicPrefix: string;
+  artifactDir: string;
+  basePolicy: string;
+  shutdownGraceMs: number;
+  /** apply pending migrations at start (default: on in embedded mode) */
+  runMigrations: boolean;
+  intraOpThreads: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`invalid configuration:\n  ${issues.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parse and validate; throws ConfigError whose lines each name a variable. */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  stdoutIsTTY = Boolean(process.stdout.isTTY),
+): OuterloopConfig {
+  const raw: Record<string, string | undefined> = {};
+  for (const key of Object.keys(EnvSchema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v !== '') raw[key] = v;
+  }
+  const parsed = EnvSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => {
+        const name = String(i.path[0] ?? '?');
+        return `${name}=${JSON.stringify(raw[name] ?? '')}: ${i.message}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  const issues: string[] = [];
+
+  const roles = e.OUTERLOOP_ROLES.split(',').map((r) => r.trim()).filter(Boolean);
+  for (const r of roles) {
+    if (!(ROLES as readonly string[]).includes(r)) {
+      issues.push(`OUTERLOOP_ROLES=${JSON.stringify(e.OUTERLOOP_ROLES)}: unknown role "${r}" (known: ${ROLES.join(', ')})`);
+    }
+  }
+  if (roles.length === 0) issues.push('OUTERLOOP_ROLES: at least one role is required');
+
+  let database: OuterloopConfig['database'];
+  let bus: OuterloopConfig['bus'];
+  if (e.OUTERLOOP_MODE === 'distributed') {
+    if (!e.OUTERLOOP_DATABASE_URL) issues.push('OUTERLOOP_DATABASE_URL: required when OUTERLOOP_MODE=distributed (postgres://user:pass@host:5432/db)');
+    if (!e.OUTERLOOP_KAFKA_BROKERS) issues.push('OUTERLOOP_KAFKA_BROKERS: required when OUTERLOOP_MODE=distributed (host:9092[,host:9092])');
+    database = { type: 'postgres', url: e.OUTERLOOP_DATABASE_URL ?? '' };
+    const brokers = (e.OUTERLOOP_KAFKA_BROKERS ?? '').split(',').map((b) => b.trim()).filter(Boolean);
+    for (const b of brokers) {
+      if (!/^[^:\s]+:\d+$/.test(b)) issues.push(`OUTERLOOP_KAFKA_BROKERS=${JSON.stringify(e.OUTERLOOP_KAFKA_BROKERS)}: "${b}" is not host:port`);
+    }
+    bus = { type: 'kafka', brokers, clientId: e.OUTERLOOP_KAFKA_CLIENT_ID };
+  } else {
+    database = { type: 'better-sqlite3', path: e.OUTERLOOP_SQLITE_PATH ?? `${e.OUTERLOOP_DATA_DIR}/outerloop.sqlite` };
+    bus = { type: 'embedded' };
+  }
+  if (e.OUTERLOOP_DATABASE_URL && !/^postgres(ql)?:\/\//.test(e.OUTERLOOP_DATABASE_URL)) {
+    issues.push(`OUTERLOOP_DATABASE_URL: must start with postgres:// or postgresql://`);
+  }
+  if (issues.length) throw new ConfigError(issues);
+
+  return {
+    mode: e.OUTERLOOP_MODE,
+    roles: roles as Role[],
+    http: { host: e.OUTERLOOP_HOST, port: e.OUTERLOOP_PORT },
+    log: {
+      format: e.OUTERLOOP_LOG_FORMAT === 'auto' ? (stdoutIsTTY ? 'pretty' : 'json') : e.OUTERLOOP_LOG_FORMAT,
+      level: e.OUTERLOOP_LOG_LEVEL,
+    },
+    dataDir: e.OUTERLOOP_DATA_DIR,
+    database,
+    bus,
+    topicPrefix: e.OUTERLOOP_TOPIC_PREFIX,
+    artifactDir: e.OUTERLOOP_ARTIFACT_DIR ?? `${e.OUTERLOOP_DATA_DIR}/artifacts`,
+    basePolicy: e.OUTERLOOP_BASE_POLICY,
+    shutdownGraceMs: e.OUTERLOOP_SHUTDOWN_GRACE_MS,
+    runMigrations: e.OUTERLOOP_MIGRATIONS_RUN ?? e.OUTERLOOP_MODE === 'embedded',
+    intraOpThreads: e.OUTERLOOP_INTRA_OP_THREADS,
+  };
+}
