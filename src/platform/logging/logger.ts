@@ -66,24 +66,24 @@ export class Logger {
 
 /** Adapter so Nest's own messages go through the same writer. */
 export class NestLoggerAdapter implements LoggerService {
-  private readonly log = new Logger('nest');
-  log_(level: LogLevel, message: unknown, context?: unknown): void {
-    new Logger(typeof context === 'string' ? context : 'nest')[level === 'error' ? 'warn' : level](String(message));
+  private write(level: LogLevel, message: unknown, context: unknown): void {
+    const logger = new Logger(typeof context === 'string' ? context : 'nest');
+    if (level === 'error') logger.error(String(message));
+    else logger[level](String(message));
   }
   log(message: unknown, context?: unknown): void {
-    this.log_('info', message, context);
+    this.write('info', message, context);
   }
   error(message: unknown, ...rest: unknown[]): void {
-    const ctx = rest.length ? rest[rest.length - 1] : undefined;
-    new Logger(typeof ctx === 'string' ? ctx : 'nest').error(String(message));
+    this.write('error', message, rest.length ? rest[rest.length - 1] : undefined);
   }
   warn(message: unknown, context?: unknown): void {
-    this.log_('warn', message, context);
+    this.write('warn', message, context);
   }
   debug(message: unknown, context?: unknown): void {
-    this.log_('debug', message, context);
+    this.write('debug', message, context);
   }
   verbose(message: unknown, context?: unknown): void {
-    this.log_('debug', message, context);
+    this.write('debug', message, context);
   }
 }

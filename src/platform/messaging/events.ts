@@ -132,7 +132,7 @@ export type Validation<T> = { ok: true; value: T } | { ok: false; reason: string
 
 /** Validate an event for a topic; the reason names each offending field. */
 export function validateEvent<T extends TopicName>(topic: T, value: unknown): Validation<EventOf<T>> {
-  const schema = TopicSchemas[topic] as z.ZodType<EventOf<T>>;
+  const schema = TopicSchemas[topic] as unknown as z.ZodType<EventOf<T>> | undefined;
   if (!schema) return { ok: false, reason: `unknown topic ${topic}` };
   const r = schema.safeParse(value);
   if (r.success) return { ok: true, value: r.data };

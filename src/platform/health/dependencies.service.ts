@@ -1,0 +1,95 @@
+// Brings the database and the event bus up in the background, with retries and
+// backoff, so that the HTTP server answers /healthz at once and /readyz says what
+// is missing instead of the process crash-looping while a dependency starts.
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import type { OuterloopConfig } from '../../config/config.js';
+import { Logger } from '../logging/logger.js';
+import type { EventBus } from '../messaging/event-bus.js';
+import { connectWithRetry, runMigrations } from '../persistence/data-source.js';
+import { CONFIG, DATA_SOURCE, EVENT_BUS } from '../tokens.js';
+
+export interface DependencyStatus {
+  database: { up: boolean; detail?: string };
+  bus: { up: boolean; detail?: string };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    p.then(
+      (v) => { clearTimeout(t); resolve(v); },
+      (e: unknown) => { clearTimeout(t); reject(e instanceof Error ? e : new Error(String(e))); },
+    );
+  });
+}
+
+@Injectable()
+export class Dependencies implements OnModuleInit, OnApplicationShutdown {
+  private readonly log = new Logger('dependencies');
+  private readonly abort = new AbortController();
+  private readyResolve!: () => void;
+  /** resolves once the database is connected and migrated and the bus started */
+  readonly ready: Promise<void> = new Promise((r) => (this.readyResolve = r));
+  private databaseStarted = false;
+  private busStarted = false;
+
+  constructor(
+    @Inject(CONFIG) private readonly config: OuterloopConfig,
+    @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+  ) {}
+
+  onModuleInit(): void {
+    // Not awaited: start-up must not block the HTTP server (readiness reports it).
+    void this.bringUp().catch((err: unknown) => {
+      if (!this.abort.signal.aborted) this.log.error('dependencies failed to start', err);
+    });
+  }
+
+  private async bringUp(): Promise<void> {
+    const database = (async () => {
+      await connectWithRetry(this.dataSource, this.log, this.abort.signal);
+      if (this.config.runMigrations) await runMigrations(this.dataSource, this.log);
+      this.databaseStarted = true;
+    })();
+    // The embedded bus lives in the database: it can only start after it.
+    if (this.config.bus.type === 'embedded') await database;
+    const bus = (async () => {
+      await this.bus.start();
+      this.busStarted = true;
+    })();
+    await Promise.all([database, bus]);
+    this.log.info('dependencies ready', { database: this.config.database.type, bus: this.config.bus.type });
+    this.readyResolve();
+  }
+
+  async status(): Promise<DependencyStatus> {
+    const database = await (async () => {
+      if (!this.databaseStarted) return { up: false, detail: 'connecting / migrating' };
+      try {
+        await withTimeout(this.dataSource.query('SELECT 1'), 2000, 'database');
+        return { up: true };
+      } catch (err) {
+        return { up: false, detail: (err as Error).message };
+      }
+    })();
+    const bus = await (async () => {
+      if (!this.busStarted) return { up: false, detail: 'connecting' };
+      try {
+        const ok = await withTimeout(this.bus.isReady(), 2000, 'bus');
+        return ok ? { up: true } : { up: false, detail: 'not ready' };
+      } catch (err) {
+        return { up: false, detail: (err as Error).message };
+      }
+    })();
+    return { database, bus };
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.abort.abort();
+    // Consumers stop and commit their offsets in bus.close().
+    await this.bus.close().catch((err: unknown) => this.log.error('closing the event bus', err));
+    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+  }
+}

@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError, loadConfig } from '../../../src/config/config.js';
+
+test('defaults: embedded mode, all roles, SQLite under the data dir, localhost', () => {
+  const c = loadConfig({}, false);
+  assert.equal(c.mode, 'embedded');
+  assert.deepEqual(c.roles, ['gateway', 'ingest', 'trainer', 'evaluator', 'orchestrator']);
+  assert.deepEqual(c.database, { type: 'better-sqlite3', path: '.outerloop/outerloop.sqlite' });
+  assert.deepEqual(c.bus, { type: 'embedded' });
+  assert.equal(c.http.host, '127.0.0.1');
+  assert.equal(c.log.format, 'json');
+  assert.equal(c.runMigrations, true);
+});
+
+test('distributed mode needs Postgres and Kafka, and names both variables', () => {
+  assert.throws(
+    () => loadConfig({ OUTERLOOP_MODE: 'distributed' }, false),
+    (e: unknown) => e instanceof ConfigError && /OUTERLOOP_DATABASE_URL/.test(e.message) && /OUTERLOOP_KAFKA_BROKERS/.test(e.message),
+  );
+  const c = loadConfig(
+    { OUTERLOOP_MODE: 'distributed', OUTERLOOP_DATABASE_URL: 'postgres://u:p@db:5432/o', OUTERLOOP_KAFKA_BROKERS: 'k1:9092, k2:9092' },
+    false,
+  );
+  assert.deepEqual(c.bus, { type: 'kafka', brokers: ['k1:9092', 'k2:9092'], clientId: 'outerloop' });
+  assert.equal(c.runMigrations, false);
+});
+
+test('a bad value names the variable and what is wrong', () => {
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ OUTERLOOP_MODE: 'cloud' }, /OUTERLOOP_MODE="cloud"/],
+    [{ OUTERLOOP_PORT: '70000' }, /OUTERLOOP_PORT="70000"/],
+    [{ OUTERLOOP_PORT: 'eighty' }, /OUTERLOOP_PORT/],
+    [{ OUTERLOOP_ROLES: 'gateway,trainr' }, /OUTERLOOP_ROLES.*unknown role "trainr"/],
+    [{ OUTERLOOP_MODE: 'distributed', OUTERLOOP_DATABASE_URL: 'postgres://x/y', OUTERLOOP_KAFKA_BROKERS: 'nohost' }, /OUTERLOOP_KAFKA_BROKERS.*not host:port/],
+    [{ OUTERLOOP_DATABASE_URL: 'mysql://x/y' }, /OUTERLOOP_DATABASE_URL/],
+  ];
+  for (const [env, re] of cases) {
+    assert.throws(() => loadConfig(env, false), (e: unknown) => e instanceof ConfigError && re.test(e.message), JSON.stringify(env));
+  }
+});
+
+test('empty strings count as unset', () => {
+  assert.equal(loadConfig({ OUTERLOOP_PORT: '' }, false).http.port, 8080);
+});
