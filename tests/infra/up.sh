@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Bring up the integration-test services (PostgreSQL, Kafka KRaft) and write
+# tests/infra/.env, which tests/run.mjs loads. Idempotent and quick to re-run.
+#
+#   bash tests/infra/up.sh          both services
+#   bash tests/infra/up.sh down     stop both
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ENV_FILE="$HERE/.env"
+
+if [[ "${1:-up}" == down ]]; then
+  bash "$HERE/kafka.sh" stop
+  bash "$HERE/postgres.sh" stop
+  rm -f "$ENV_FILE"
+  exit 0
+fi
+
+started=$SECONDS
+# The two start-ups are independent; run them side by side (Kafka's JVM start
+# dominates) and fail if either fails.
+pg_out="$(mktemp)"; kafka_out="$(mktemp)"
+trap 'rm -f "$pg_out" "$kafka_out"' EXIT
+bash "$HERE/postgres.sh" start >"$pg_out" & pg_pid=$!
+bash "$HERE/kafka.sh" start >"$kafka_out" & kafka_pid=$!
+status=0
+wait "$pg_pid" || { echo "[up.sh] PostgreSQL failed to start" >&2; status=1; }
+wait "$kafka_pid" || { echo "[up.sh] Kafka failed to start" >&2; status=1; }
+((status == 0)) || exit 1
+
+database_url="$(tail -n 1 "$pg_out")"
+kafka_brokers="$(tail -n 1 "$kafka_out")"
+cat >"$ENV_FILE" <<ENV
+# written by tests/infra/up.sh — read by tests/run.mjs
+OUTERLOOP_TEST_DATABASE_URL=$database_url
+OUTERLOOP_TEST_KAFKA_BROKERS=$kafka_brokers
+ENV
+echo "[up.sh] services up in $((SECONDS - started))s; wrote $ENV_FILE" >&2
+echo "export OUTERLOOP_TEST_DATABASE_URL=$database_url"
+echo "export OUTERLOOP_TEST_KAFKA_BROKERS=$kafka_brokers"
