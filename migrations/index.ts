@@ -1,0 +1,5 @@
+// Every migration, in order. Append new classes at the end; never edit or reorder
+// one that has shipped (databases record them by name).
+import { InitialSchema1764200000000 } from './1764200000000-InitialSchema.js';
+
+export const MIGRATIONS = [InitialSchema1764200000000];

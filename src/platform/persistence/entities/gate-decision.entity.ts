@@ -1,0 +1,46 @@
+import { Entity, Index, JoinColumn, ManyToOne, type Relation } from 'typeorm';
+import { IdColumn, IdPrimaryColumn, JsonColumn, TimestampColumn, VarcharColumn } from './columns.js';
+import { LoopIterationEntity } from './loop-iteration.entity.js';
+import { ModelVersionEntity } from './model-version.entity.js';
+
+export type GateVerdict = 'pass' | 'fail';
+
+/** Every rule the gate evaluated: its value, threshold and verdict. */
+export interface GateRuleRecord {
+  rule: string;
+  value: number | null;
+  threshold: number | null;
+  verdict: 'pass' | 'fail' | 'skip';
+  detail?: string;
+}
+
+@Entity({ name: 'gate_decisions' })
+@Index('idx_gate_iteration', ['loopIterationId'])
+@Index('idx_gate_candidate', ['candidateModelId'])
+export class GateDecisionEntity {
+  @IdPrimaryColumn()
+  id!: string;
+
+  @IdColumn('loop_iteration_id', { nullable: true })
+  loopIterationId!: string | null;
+
+  @ManyToOne(() => LoopIterationEntity, { nullable: true, onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'loop_iteration_id' })
+  loopIteration?: Relation<LoopIterationEntity> | null;
+
+  @IdColumn('candidate_model_id')
+  candidateModelId!: string;
+
+  @ManyToOne(() => ModelVersionEntity, { nullable: false, onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'candidate_model_id' })
+  candidateModel?: Relation<ModelVersionEntity>;
+
+  @VarcharColumn('verdict', 16)
+  verdict!: GateVerdict;
+
+  @JsonColumn('rules')
+  rules!: GateRuleRecord[];
+
+  @TimestampColumn('created_at')
+  createdAt!: Date;
+}

@@ -1,0 +1,66 @@
+import { Entity, Index, JoinColumn, ManyToOne, type Relation } from 'typeorm';
+import { IdColumn, IdPrimaryColumn, IntColumn, JsonColumn, TextColumn, TimestampColumn, VarcharColumn } from './columns.js';
+import { DatasetSnapshotEntity } from './dataset-snapshot.entity.js';
+import { GateDecisionEntity } from './gate-decision.entity.js';
+import { ModelVersionEntity } from './model-version.entity.js';
+
+export interface LoopStateChange {
+  state: string;
+  at: string; // ISO time
+  detail?: string;
+}
+
+/** One pass of the outer loop as a durable state machine (ARCHITECTURE §1). */
+@Entity({ name: 'loop_iterations' })
+@Index('idx_loop_state', ['state'])
+@Index('idx_loop_created', ['createdAt'])
+export class LoopIterationEntity {
+  @IdPrimaryColumn()
+  id!: string;
+
+  @VarcharColumn('state', 40)
+  state!: string;
+
+  @JsonColumn('state_history')
+  stateHistory!: LoopStateChange[];
+
+  @IdColumn('snapshot_id', { nullable: true })
+  snapshotId!: string | null;
+
+  @ManyToOne(() => DatasetSnapshotEntity, { nullable: true, onDelete: 'RESTRICT' })
+  @JoinColumn({ name: 'snapshot_id' })
+  snapshot?: Relation<DatasetSnapshotEntity> | null;
+
+  @IdColumn('reward_model_id', { nullable: true })
+  rewardModelId!: string | null;
+
+  @ManyToOne(() => ModelVersionEntity, { nullable: true, onDelete: 'RESTRICT' })
+  @JoinColumn({ name: 'reward_model_id' })
+  rewardModel?: Relation<ModelVersionEntity> | null;
+
+  @IdColumn('candidate_model_id', { nullable: true })
+  candidateModelId!: string | null;
+
+  @ManyToOne(() => ModelVersionEntity, { nullable: true, onDelete: 'RESTRICT' })
+  @JoinColumn({ name: 'candidate_model_id' })
+  candidateModel?: Relation<ModelVersionEntity> | null;
+
+  @IdColumn('gate_decision_id', { nullable: true })
+  gateDecisionId!: string | null;
+
+  @ManyToOne(() => GateDecisionEntity, { nullable: true, onDelete: 'SET NULL' })
+  @JoinColumn({ name: 'gate_decision_id' })
+  gateDecision?: Relation<GateDecisionEntity> | null;
+
+  @TextColumn('error', { nullable: true })
+  error!: string | null;
+
+  @IntColumn('attempt', { default: 0 })
+  attempt!: number;
+
+  @TimestampColumn('updated_at')
+  updatedAt!: Date;
+
+  @TimestampColumn('created_at')
+  createdAt!: Date;
+}

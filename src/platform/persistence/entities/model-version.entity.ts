@@ -1,0 +1,56 @@
+import { Entity, Index, JoinColumn, ManyToOne, type Relation } from 'typeorm';
+import { IdColumn, IdPrimaryColumn, JsonColumn, TimestampColumn, VarcharColumn } from './columns.js';
+import { DatasetSnapshotEntity } from './dataset-snapshot.entity.js';
+import { TrainingRunEntity } from './training-run.entity.js';
+
+export type ModelKind = 'policy' | 'reward';
+export type ModelStatus = 'candidate' | 'canary' | 'production' | 'retired' | 'rejected';
+
+/** The model registry. */
+@Entity({ name: 'model_versions' })
+@Index('idx_models_kind_status', ['kind', 'status'])
+@Index('idx_models_parent', ['parentId'])
+@Index('idx_models_training_run', ['trainingRunId'])
+export class ModelVersionEntity {
+  @IdPrimaryColumn()
+  id!: string;
+
+  @VarcharColumn('kind', 16)
+  kind!: ModelKind;
+
+  @IdColumn('parent_id', { nullable: true })
+  parentId!: string | null;
+
+  @ManyToOne(() => ModelVersionEntity, { nullable: true, onDelete: 'RESTRICT' })
+  @JoinColumn({ name: 'parent_id' })
+  parent?: Relation<ModelVersionEntity> | null;
+
+  @VarcharColumn('artifact_path', 500)
+  artifactPath!: string;
+
+  @VarcharColumn('sha256', 64)
+  sha256!: string;
+
+  @VarcharColumn('status', 16)
+  status!: ModelStatus;
+
+  @IdColumn('training_run_id', { nullable: true })
+  trainingRunId!: string | null;
+
+  @ManyToOne(() => TrainingRunEntity, { nullable: true, onDelete: 'SET NULL' })
+  @JoinColumn({ name: 'training_run_id' })
+  trainingRun?: Relation<TrainingRunEntity> | null;
+
+  @IdColumn('dataset_snapshot_id', { nullable: true })
+  datasetSnapshotId!: string | null;
+
+  @ManyToOne(() => DatasetSnapshotEntity, { nullable: true, onDelete: 'RESTRICT' })
+  @JoinColumn({ name: 'dataset_snapshot_id' })
+  datasetSnapshot?: Relation<DatasetSnapshotEntity> | null;
+
+  @JsonColumn('metrics')
+  metrics!: Record<string, unknown>;
+
+  @TimestampColumn('created_at')
+  createdAt!: Date;
+}

@@ -1,0 +1,54 @@
+import { Entity, Index, JoinColumn, ManyToOne, type Relation } from 'typeorm';
+import { IdColumn, IdPrimaryColumn, IntColumn, JsonColumn, TextColumn, TimestampColumn, VarcharColumn } from './columns.js';
+import { DatasetSnapshotEntity } from './dataset-snapshot.entity.js';
+import { ModelVersionEntity } from './model-version.entity.js';
+
+export type TrainingKind = 'sft' | 'reward' | 'ppo' | 'dpo' | 'best-of-n';
+export type TrainingStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+@Entity({ name: 'training_runs' })
+@Index('idx_runs_status', ['status'])
+@Index('idx_runs_base_model', ['baseModelId'])
+@Index('idx_runs_snapshot', ['datasetSnapshotId'])
+export class TrainingRunEntity {
+  @IdPrimaryColumn()
+  id!: string;
+
+  @VarcharColumn('kind', 16)
+  kind!: TrainingKind;
+
+  @JsonColumn('config')
+  config!: Record<string, unknown>;
+
+  @IdColumn('base_model_id', { nullable: true })
+  baseModelId!: string | null;
+
+  @ManyToOne(() => ModelVersionEntity, { nullable: true, onDelete: 'RESTRICT' })
+  @JoinColumn({ name: 'base_model_id' })
+  baseModel?: Relation<ModelVersionEntity> | null;
+
+  @IdColumn('dataset_snapshot_id', { nullable: true })
+  datasetSnapshotId!: string | null;
+
+  @ManyToOne(() => DatasetSnapshotEntity, { nullable: true, onDelete: 'RESTRICT' })
+  @JoinColumn({ name: 'dataset_snapshot_id' })
+  datasetSnapshot?: Relation<DatasetSnapshotEntity> | null;
+
+  @VarcharColumn('status', 16)
+  status!: TrainingStatus;
+
+  @IntColumn('seed')
+  seed!: number;
+
+  @TimestampColumn('started_at', { nullable: true })
+  startedAt!: Date | null;
+
+  @TimestampColumn('finished_at', { nullable: true })
+  finishedAt!: Date | null;
+
+  @TextColumn('error', { nullable: true })
+  error!: string | null;
+
+  @TimestampColumn('created_at')
+  createdAt!: Date;
+}

@@ -1,0 +1,21 @@
+import { Entity, Index } from 'typeorm';
+import { IdPrimaryColumn, JsonColumn, TimestampColumn, VarcharColumn } from './columns.js';
+
+/** A labeller flagged by the spam defence (e.g. disagrees with the majority far
+ *  beyond chance); flagged users' labels are excluded from snapshots. */
+@Entity({ name: 'user_flags' })
+@Index('idx_user_flags_reason', ['reason'])
+export class UserFlagEntity {
+  @IdPrimaryColumn('user_id')
+  userId!: string;
+
+  @VarcharColumn('reason', 64)
+  reason!: string;
+
+  /** the evidence: label counts, disagreements, p-value */
+  @JsonColumn('detail')
+  detail!: Record<string, unknown>;
+
+  @TimestampColumn('flagged_at')
+  flaggedAt!: Date;
+}
