@@ -1,0 +1,2 @@
+export * from './sampler.js';
+export * from './stop-matcher.js';

@@ -1,0 +1,97 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Sampler, SamplingParamsError, validateSamplingParams } from '../../../../src/engine/sampling/index.js';
+import { Rng } from '../../../../src/engine/rng.js';
+
+// logits whose softmax is exactly `probs` (log p), for a readable reference
+const logitsOf = (probs: number[]): Float32Array => Float32Array.from(probs.map((p) => Math.log(p)));
+const PROBS = [0.05, 0.4, 0.1, 0.3, 0.15]; // sorted desc: 1 (.4), 3 (.3), 4 (.15), 2 (.1), 0 (.05)
+
+function frequencies(params: { temperature: number; topP: number; topK?: number }, draws: number, seed = 1): number[] {
+  const s = new Sampler(PROBS.length);
+  const rng = new Rng(seed);
+  const counts = new Array(PROBS.length).fill(0);
+  const logits = logitsOf(PROBS);
+  for (let i = 0; i < draws; i++) counts[s.sample(logits, params, rng)]++;
+  return counts.map((c) => c / draws);
+}
+
+describe('Sampler', () => {
+  it('temperature 0 is argmax with ties to the lowest id and reports raw-model logprobs', () => {
+    const s = new Sampler(4);
+    const rng = new Rng(1);
+    assert.equal(s.sample(Float32Array.of(0, 3, 3, 1), { temperature: 0, topP: 1 }, rng), 1);
+    const logits = logitsOf([0.1, 0.2, 0.7]);
+    const s3 = new Sampler(3);
+    assert.equal(s3.sample(logits, { temperature: 0, topP: 0.5 }, rng), 2);
+    assert.ok(Math.abs(s3.chosenLogprob - Math.log(0.7)) < 1e-6);
+  });
+
+  it('plain sampling follows the softmax distribution', () => {
+    const f = frequencies({ temperature: 1, topP: 1 }, 40_000);
+    f.forEach((p, i) => assert.ok(Math.abs(p - PROBS[i]) < 0.012, `token ${i}: ${p} vs ${PROBS[i]}`));
+  });
+
+  it('top-k keeps the k most likely tokens, renormalised', () => {
+    const f = frequencies({ temperature: 1, topP: 1, topK: 2 }, 40_000);
+    assert.equal(f[0] + f[2] + f[4], 0);
+    assert.ok(Math.abs(f[1] - 0.4 / 0.7) < 0.012, `p(1)=${f[1]}`);
+    assert.ok(Math.abs(f[3] - 0.3 / 0.7) < 0.012, `p(3)=${f[3]}`);
+  });
+
+  it('top-p keeps the smallest prefix reaching the mass, renormalised', () => {
+    // 0.4 + 0.3 = 0.7 < 0.75 → add 0.15: nucleus {1, 3, 4} with mass 0.85
+    const f = frequencies({ temperature: 1, topP: 0.75 }, 40_000);
+    assert.equal(f[0] + f[2], 0);
+    assert.ok(Math.abs(f[1] - 0.4 / 0.85) < 0.012);
+    assert.ok(Math.abs(f[4] - 0.15 / 0.85) < 0.012);
+    // exactly reaching the mass stops there
+    const g = frequencies({ temperature: 1, topP: 0.7 }, 20_000);
+    assert.equal(g[0] + g[2] + g[4], 0);
+  });
+
+  it('top-k then top-p over the renormalised top-k set', () => {
+    // top-3 = {1:.4, 3:.3, 4:.15}, renormalised .47,.35,.18; top-p .8 → {1, 3}
+    const f = frequencies({ temperature: 1, topP: 0.8, topK: 3 }, 20_000);
+    assert.equal(f[0] + f[2] + f[4], 0);
+  });
+
+  it('temperature sharpens: logprob is of softmax(z/T) over the full vocabulary', () => {
+    const s = new Sampler(PROBS.length);
+    const logits = logitsOf(PROBS);
+    const id = s.sample(logits, { temperature: 0.5, topP: 1 }, new Rng(3), 3);
+    const scaled = PROBS.map((p) => p * p); // p^(1/T) with T = 0.5
+    const z = scaled.reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(s.chosenLogprob - Math.log(scaled[id] / z)) < 1e-6);
+    assert.equal(s.topCount, 3);
+    assert.deepEqual([...s.topIds.subarray(0, 3)], [1, 3, 4]);
+    assert.ok(Math.abs(s.topLogprobs[0] - Math.log(scaled[1] / z)) < 1e-6);
+  });
+
+  it('same seed gives the same sequence; another seed a different one', () => {
+    const run = (seed: number): number[] => {
+      const s = new Sampler(50);
+      const rng = new Rng(seed);
+      const logits = Float32Array.from({ length: 50 }, (_, i) => Math.sin(i) * 2);
+      return Array.from({ length: 64 }, () => s.sample(logits, { temperature: 1, topP: 0.95, topK: 40 }, rng));
+    };
+    assert.deepEqual(run(42), run(42));
+    assert.notDeepEqual(run(42), run(43));
+  });
+
+  it('validates parameters with the field name', () => {
+    assert.throws(() => validateSamplingParams({ temperature: -1, topP: 1 }), (e: unknown) => e instanceof SamplingParamsError && e.field === 'temperature');
+    assert.throws(() => validateSamplingParams({ temperature: 1, topP: 0 }), (e: unknown) => e instanceof SamplingParamsError && e.field === 'topP');
+    assert.throws(() => validateSamplingParams({ temperature: 1, topP: 1, topK: 1.5 }), (e: unknown) => e instanceof SamplingParamsError && e.field === 'topK');
+  });
+
+  it('large top-k (full-sort path) matches the reference on a big vocabulary', () => {
+    const V = 500;
+    const logits = Float32Array.from({ length: V }, (_, i) => ((i * 7919) % 101) / 10);
+    const s = new Sampler(V);
+    const rng = new Rng(9);
+    const order = [...logits.keys()].sort((a, b) => logits[b] - logits[a] || a - b);
+    const allowed = new Set(order.slice(0, 100));
+    for (let i = 0; i < 2000; i++) assert.ok(allowed.has(s.sample(logits, { temperature: 1, topP: 1, topK: 100 }, rng)));
+  });
+});
