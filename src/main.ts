@@ -77,8 +77,9 @@ async function commandMigrate(args: ParsedArgs): Promise<void> {
   configureLogging(config.log);
   const { createDataSource, connectWithRetry, runMigrations } = await import('./platform/persistence/data-source.js');
   const ds = createDataSource(config.database);
-  await connectWithRetry(ds, log, AbortSignal.timeout(120_000));
-  await runMigrations(ds, log);
+  await connectWithRetry(ds, log, { signal: AbortSignal.timeout(120_000) });
+  const applied = await runMigrations(ds);
+  log.info(applied.length ? 'migrations applied' : 'database is up to date', { applied });
   await ds.destroy();
 }
 

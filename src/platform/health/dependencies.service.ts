@@ -49,8 +49,11 @@ export class Dependencies implements OnModuleInit, OnApplicationShutdown {
 
   private async bringUp(): Promise<void> {
     const database = (async () => {
-      await connectWithRetry(this.dataSource, this.log, this.abort.signal);
-      if (this.config.runMigrations) await runMigrations(this.dataSource, this.log);
+      await connectWithRetry(this.dataSource, this.log, { signal: this.abort.signal });
+      if (this.config.runMigrations) {
+        const applied = await runMigrations(this.dataSource);
+        if (applied.length) this.log.info('migrations applied', { applied });
+      }
       this.databaseStarted = true;
     })();
     // The embedded bus lives in the database: it can only start after it.
