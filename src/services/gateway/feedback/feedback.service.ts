@@ -1,0 +1,172 @@
+// The feedback use case: validate, check that the completion exists and belongs
+// to the caller, publish, and only then acknowledge. A 202 means the event is
+// durable on the bus (publish resolved = acks=all); if the bus cannot take it the
+// caller gets a 503 with Retry-After and retries with the same event_id, which
+// the ingest upsert deduplicates. No 2xx is ever given for a non-durable event.
+import type { Registry } from 'prom-client';
+import { Counter, Histogram } from 'prom-client';
+import { metric } from '../../../platform/metrics/metrics.js';
+import { BusError, type BusRecord, type EventBus } from '../../../platform/messaging/event-bus.js';
+import { Topic, type EventInput } from '../../../platform/messaging/events.js';
+import { Logger } from '../../../platform/logging/logger.js';
+import { GatewayError } from '../errors.js';
+import { CoalescingPublisher } from './coalescing-publisher.js';
+import type { CompletionDirectory } from './completion-directory.js';
+import {
+  FeedbackBatchRequestSchema,
+  MAX_FEEDBACK_BATCH,
+  feedbackEventFromRequest,
+  type Caller,
+} from './feedback.request.js';
+
+type FeedbackInput = EventInput<typeof Topic.feedback>;
+
+export interface FeedbackAccepted {
+  /** server event ids, in request order; the ingest tables are keyed by them */
+  event_ids: string[];
+}
+
+/** How long a client should wait before retrying after the bus refused a publish. */
+const BUS_RETRY_AFTER_SECONDS = 1;
+
+export class FeedbackMetrics {
+  readonly accepted: Counter<'type'>;
+  readonly rejected: Counter<'reason'>;
+  readonly ackSeconds: Histogram<'form'>;
+
+  constructor(registry: Registry) {
+    this.accepted = metric(registry, 'outerloop_feedback_accepted_total', () =>
+      new Counter({ name: 'outerloop_feedback_accepted_total', help: 'Feedback events acknowledged (durable on the bus), by type', labelNames: ['type'] as const, registers: [registry] }),
+    );
+    this.rejected = metric(registry, 'outerloop_feedback_rejected_total', () =>
+      new Counter({ name: 'outerloop_feedback_rejected_total', help: 'Feedback requests refused, by reason (invalid, not_found, forbidden, bus_unavailable, error)', labelNames: ['reason'] as const, registers: [registry] }),
+    );
+    this.ackSeconds = metric(registry, 'outerloop_feedback_ack_seconds', () =>
+      new Histogram({
+        name: 'outerloop_feedback_ack_seconds',
+        help: 'Time from request to acknowledgement (includes the acks=all publish), by request form',
+        labelNames: ['form'] as const,
+        buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+        registers: [registry],
+      }),
+    );
+  }
+}
+
+export class FeedbackService {
+  private readonly log = new Logger('gateway.feedback');
+  private readonly publisher: CoalescingPublisher<typeof Topic.feedback>;
+
+  constructor(
+    bus: Pick<EventBus, 'publish'>,
+    private readonly completions: CompletionDirectory,
+    private readonly metrics: FeedbackMetrics,
+    private readonly clock: () => Date = () => new Date(),
+  ) {
+    this.publisher = new CoalescingPublisher(bus, Topic.feedback);
+  }
+
+  /** POST /v1/feedback */
+  async submit(caller: Caller, body: unknown): Promise<FeedbackAccepted> {
+    const started = performance.now();
+    const parsed = feedbackEventFromRequest(body, caller, this.clock());
+    if (!parsed.ok) throw this.invalid(parsed.error.param, parsed.error.message);
+    const ids = await this.acceptEvents(caller, [parsed.value], ['']);
+    this.metrics.ackSeconds.observe({ form: 'single' }, (performance.now() - started) / 1000);
+    return { event_ids: ids };
+  }
+
+  /** POST /v1/feedback/batch: all events are accepted together or none is. */
+  async submitBatch(caller: Caller, body: unknown): Promise<FeedbackAccepted> {
+    const started = performance.now();
+    const shape = FeedbackBatchRequestSchema.safeParse(body);
+    if (!shape.success) {
+      const issue = shape.error.issues[0]!;
+      const param = issue.path.length ? issue.path.join('.') : 'events';
+      const message = issue.code === 'too_big' ? `events: at most ${MAX_FEEDBACK_BATCH} events per batch` : `${param}: ${issue.message}`;
+      throw this.invalid(param, message);
+    }
+    const now = this.clock();
+    const events: FeedbackInput[] = [];
+    const prefixes: string[] = [];
+    for (const [i, item] of shape.data.events.entries()) {
+      const prefix = `events[${i}].`;
+      const parsed = feedbackEventFromRequest(item, caller, now, prefix);
+      if (!parsed.ok) throw this.invalid(parsed.error.param, parsed.error.message);
+      events.push(parsed.value);
+      prefixes.push(prefix);
+    }
+    const ids = await this.acceptEvents(caller, events, prefixes);
+    this.metrics.ackSeconds.observe({ form: 'batch' }, (performance.now() - started) / 1000);
+    return { event_ids: ids };
+  }
+
+  private async acceptEvents(caller: Caller, events: FeedbackInput[], prefixes: string[]): Promise<string[]> {
+    await this.checkCompletions(caller, events, prefixes);
+    // Kafka key = completion id (ARCHITECTURE §3): all feedback on one completion
+    // stays ordered in one partition.
+    const records: BusRecord<typeof Topic.feedback>[] = events.map((e) => ({ key: e.completionId, value: e }));
+    try {
+      await this.publisher.publish(records);
+    } catch (err) {
+      if (err instanceof BusError && err.retriable) {
+        this.metrics.rejected.inc({ reason: 'bus_unavailable' }, events.length);
+        this.log.warn('feedback not acknowledged: bus unavailable', { events: events.length, error: err.message });
+        throw GatewayError.unavailable(
+          'feedback could not be stored durably right now; retry with the same event_id',
+          BUS_RETRY_AFTER_SECONDS,
+          'feedback_bus_unavailable',
+        );
+      }
+      this.metrics.rejected.inc({ reason: 'error' }, events.length);
+      this.log.error('feedback publish failed', err, { events: events.length });
+      throw err;
+    }
+    for (const e of events) this.metrics.accepted.inc({ type: e.type });
+    return events.map((e) => e.eventId);
+  }
+
+  private async checkCompletions(caller: Caller, events: FeedbackInput[], prefixes: string[]): Promise<void> {
+    const ids = new Set<string>();
+    for (const e of events) {
+      ids.add(e.completionId);
+      if (e.otherCompletionId) ids.add(e.otherCompletionId);
+    }
+    const owners = await this.completions.lookup([...ids]);
+    for (const [i, e] of events.entries()) {
+      const refs: Array<[string, string]> = [[e.completionId, 'completion_id']];
+      if (e.otherCompletionId) refs.push([e.otherCompletionId, 'other_completion_id']);
+      for (const [completionId, field] of refs) {
+        const owner = owners.get(completionId);
+        const param = prefixes[i] + field;
+        if (!owner) {
+          this.metrics.rejected.inc({ reason: 'not_found' });
+          throw new GatewayError(
+            404,
+            'not_found_error',
+            `${param}: no completion '${completionId}' (a completion served by another gateway replica may take a moment to be ingested; retry once)`,
+            param,
+            'completion_not_found',
+            1,
+          );
+        }
+        // Ownership is enforced only when both sides are authenticated; completions
+        // served with auth disabled (embedded, single user) belong to nobody.
+        if (owner.apiKeyId !== null && caller.apiKeyId !== null && owner.apiKeyId !== caller.apiKeyId) {
+          this.metrics.rejected.inc({ reason: 'forbidden' });
+          throw new GatewayError(403, 'permission_error', `${param}: completion '${completionId}' was not issued to this API key`, param, 'completion_not_owned');
+        }
+      }
+    }
+  }
+
+  private invalid(param: string, message: string): GatewayError {
+    this.metrics.rejected.inc({ reason: 'invalid' });
+    return new GatewayError(422, 'invalid_request_error', message, param, 'invalid_feedback');
+  }
+
+  /** for the benchmark and tests: how well concurrent requests coalesce */
+  get publishStats(): { publishCalls: number; records: number } {
+    return { ...this.publisher.stats };
+  }
+}

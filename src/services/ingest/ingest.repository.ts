@@ -1,0 +1,139 @@
+// Idempotent batch writes for the ingest consumers. Each consumer batch becomes a
+// few multi-row `INSERT … ON CONFLICT DO NOTHING` statements (SQLite: `INSERT OR
+// IGNORE`) in one transaction: one round trip and one commit per ~1,000 events
+// instead of one per event, and a redelivered event (at-least-once bus) is a no-op
+// because the primary key is the event id.
+import { In, type DataSource, type EntityManager } from 'typeorm';
+import { CompletionEntity, FeedbackEventEntity } from '../../platform/persistence/entities/index.js';
+import type { CompletionEvent, FeedbackEvent } from '../../platform/messaging/events.js';
+
+/**
+ * Rows per INSERT statement. Bound parameters per statement are capped (Postgres
+ * 65,535; SQLite 32,766): completions have 17 columns, feedback 12, so 1,000 rows
+ * stays under both with room to spare, and larger statements gain nothing measurable.
+ */
+const ROWS_PER_STATEMENT = 1000;
+/** ids per `IN (…)` lookup, same parameter bound */
+const IDS_PER_LOOKUP = 5000;
+
+export interface InsertCounts {
+  /** rows newly written */
+  inserted: number;
+  /** rows already present (redelivery, client replay); null when the driver cannot tell */
+  duplicates: number | null;
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** Keep the first occurrence of each id (a batch may carry a producer retry twice). */
+function uniqueBy<T>(items: readonly T[], key: (t: T) => string): T[] {
+  const seen = new Set<string>();
+  return items.filter((t) => (seen.has(key(t)) ? false : (seen.add(key(t)), true)));
+}
+
+export function completionRow(e: CompletionEvent, ingestedAt: Date): CompletionEntity {
+  return {
+    id: e.completionId,
+    conversationId: e.conversationId,
+    comparisonId: e.comparisonId,
+    messages: e.messages,
+    response: e.response,
+    modelVersion: e.modelVersion,
+    sampling: e.sampling,
+    promptTokens: e.promptTokens,
+    completionTokens: e.completionTokens,
+    finishReason: e.finishReason,
+    ttftMs: e.ttftMs,
+    latencyMs: e.latencyMs,
+    userId: e.userId,
+    apiKeyId: e.apiKeyId,
+    shadow: e.shadow,
+    createdAt: new Date(e.createdAt),
+    ingestedAt,
+  };
+}
+
+export function feedbackRow(e: FeedbackEvent, ingestedAt: Date): FeedbackEventEntity {
+  return {
+    id: e.eventId,
+    completionId: e.completionId,
+    type: e.type,
+    value: e.value,
+    otherCompletionId: e.otherCompletionId,
+    editedResponse: e.editedResponse,
+    comment: e.comment,
+    userId: e.userId,
+    apiKeyId: e.apiKeyId,
+    createdAt: new Date(e.createdAt),
+    ingestedAt,
+  };
+}
+
+export class IngestRepository {
+  private readonly countsInserts: boolean;
+
+  constructor(private readonly dataSource: DataSource) {
+    // RETURNING on an ON CONFLICT DO NOTHING insert lists only the rows written,
+    // which is how duplicates are counted without a second query.
+    this.countsInserts = dataSource.driver.isReturningSqlSupported('insert');
+  }
+
+  async insertCompletions(events: readonly CompletionEvent[], ingestedAt = new Date()): Promise<InsertCounts> {
+    const rows = uniqueBy(events, (e) => e.completionId).map((e) => completionRow(e, ingestedAt));
+    return this.insertIgnoring(CompletionEntity, rows, events.length);
+  }
+
+  async insertFeedback(events: readonly FeedbackEvent[], ingestedAt = new Date()): Promise<InsertCounts> {
+    const rows = uniqueBy(events, (e) => e.eventId).map((e) => feedbackRow(e, ingestedAt));
+    return this.insertIgnoring(FeedbackEventEntity, rows, events.length);
+  }
+
+  /** Which of these completion ids are already persisted. */
+  async existingCompletionIds(ids: readonly string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    const repo = this.dataSource.getRepository(CompletionEntity);
+    for (const part of chunks([...new Set(ids)], IDS_PER_LOOKUP)) {
+      const rows = await repo.find({ select: { id: true }, where: { id: In(part) } });
+      for (const r of rows) found.add(r.id);
+    }
+    return found;
+  }
+
+  /** Owners (API key ids) of persisted completions: the gateway's authoritative completion lookup. */
+  async completionOwners(ids: readonly string[]): Promise<Map<string, string | null>> {
+    const owners = new Map<string, string | null>();
+    const repo = this.dataSource.getRepository(CompletionEntity);
+    for (const part of chunks([...new Set(ids)], IDS_PER_LOOKUP)) {
+      const rows = await repo.find({ select: { id: true, apiKeyId: true }, where: { id: In(part) } });
+      for (const r of rows) owners.set(r.id, r.apiKeyId);
+    }
+    return owners;
+  }
+
+  private async insertIgnoring(
+    target: typeof CompletionEntity | typeof FeedbackEventEntity,
+    rows: Array<CompletionEntity | FeedbackEventEntity>,
+    received: number,
+  ): Promise<InsertCounts> {
+    if (rows.length === 0) return { inserted: 0, duplicates: received === 0 ? 0 : null };
+    const write = async (manager: EntityManager): Promise<number | null> => {
+      let inserted: number | null = 0;
+      for (const part of chunks(rows, ROWS_PER_STATEMENT)) {
+        let qb = manager.createQueryBuilder().insert().into(target).values(part).orIgnore().updateEntity(false);
+        if (this.countsInserts) qb = qb.returning(['id']);
+        const result = await qb.execute();
+        const written = Array.isArray(result.raw) ? result.raw.length : null;
+        inserted = inserted === null || written === null ? null : inserted + written;
+      }
+      return inserted;
+    };
+    // One transaction: one commit (fsync) per consumer batch.
+    const inserted = rows.length > ROWS_PER_STATEMENT ? await this.dataSource.transaction(write) : await write(this.dataSource.manager);
+    if (inserted === null) return { inserted: rows.length, duplicates: null };
+    return { inserted, duplicates: received - inserted };
+  }
+}
