@@ -1,0 +1,234 @@
+// Model artifacts: one directory per model version, self-describing and verifiable.
+//
+//   manifest.json   format version, architecture, tokenizer hash, lineage, sha256 + size of every file
+//   params.bin      the raw parameter blob (ParameterSet.data, float32 little-endian, blob order
+//                   of gptParameterLayout) — training resumes from THIS file, bit-exactly
+//   prefill.onnx    serving graphs with the weights baked in as initializers
+//   decode.onnx     (what BatchEngine.load hands to onnxruntime)
+//   tokenizer.json  canonical tokenizer JSON (BpeTokenizer.serialize)
+//
+// Why a separate params.bin rather than reading weights back out of the .onnx
+// initializers: the blob is what AdamW and the checkpoint compare against, it is one
+// read with no protobuf parsing, and it keeps training independent of how the serving
+// graphs lay out (or fuse) their weights. The cost is the weights stored twice (~2×
+// 9 MB for the reference model), well inside the artifact budget.
+//
+// The artifact id is the sha256 of params.bin: the same weights give the same id
+// whatever the lineage metadata says, so the registry can de-duplicate.
+//
+// manifest.json is written last: a directory without one is an unfinished write.
+
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ArtifactError } from '../errors.js';
+import { gptParameterCount, validateGptConfig, type GptConfig, ParameterSet } from '../gpt/config.js';
+import { BpeTokenizer } from '../tokenizer/bpe-tokenizer.js';
+
+export const ARTIFACT_FORMAT_VERSION = 1;
+export const MANIFEST_FILE = 'manifest.json';
+export const PARAMS_FILE = 'params.bin';
+export const PREFILL_FILE = 'prefill.onnx';
+export const DECODE_FILE = 'decode.onnx';
+export const TOKENIZER_FILE = 'tokenizer.json';
+
+export type ArtifactKind = 'policy' | 'reward';
+
+export interface ArtifactFileEntry {
+  sha256: string;
+  bytes: number;
+}
+
+export interface ArtifactManifest {
+  formatVersion: number;
+  /** sha256 (hex) of params.bin */
+  artifactId: string;
+  kind: ArtifactKind;
+  config: GptConfig;
+  tokenizerHash: string;
+  parentArtifactId: string | null;
+  trainingRunId: string | null;
+  datasetSnapshotId: string | null;
+  /** ISO-8601 */
+  createdAt: string;
+  files: Record<string, ArtifactFileEntry>;
+  /** Free-form facts worth keeping with the weights (training steps, final loss, seed…). */
+  notes: Record<string, unknown>;
+}
+
+export interface ArtifactMeta {
+  kind: ArtifactKind;
+  parentArtifactId?: string | null;
+  trainingRunId?: string | null;
+  datasetSnapshotId?: string | null;
+  /** Defaults to now; pass a fixed value for reproducible manifests. */
+  createdAt?: string;
+  notes?: Record<string, unknown>;
+}
+
+export interface InferenceGraphs {
+  prefill: Uint8Array;
+  decode: Uint8Array;
+}
+
+/** Builds the serving graphs for given weights (engine core's exportInferenceGraphs). */
+export type InferenceGraphExporter = (config: GptConfig, params: ParameterSet) => InferenceGraphs | Promise<InferenceGraphs>;
+
+export interface LoadedArtifact {
+  manifest: ArtifactManifest;
+  config: GptConfig;
+  /** A copy-free view of params.bin as a ParameterSet (params.data is the blob). */
+  params: ParameterSet;
+  tokenizer: BpeTokenizer;
+}
+
+export function sha256Hex(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+function paramBytes(params: Float32Array): Uint8Array {
+  // The blob is little-endian on disk; every platform ORT-node ships for is little-endian,
+  // so the in-memory bytes are the file bytes.
+  return new Uint8Array(params.buffer, params.byteOffset, params.byteLength);
+}
+
+async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, data);
+  await rename(tmp, path);
+}
+
+/**
+ * Write an artifact directory. `exportGraphs` builds the serving graphs; pass
+ * `null` to write a training-only artifact (no .onnx — BatchEngine cannot serve it).
+ */
+export async function writeArtifact(
+  dir: string,
+  input: { config: GptConfig; params: ParameterSet | Float32Array; tokenizer: BpeTokenizer; meta: ArtifactMeta },
+  exportGraphs: InferenceGraphExporter | null,
+): Promise<ArtifactManifest> {
+  const { config, tokenizer, meta } = input;
+  validateGptConfig(config);
+  const params = input.params instanceof ParameterSet ? input.params : new ParameterSet(config, input.params);
+  if (params.data.length !== gptParameterCount(config)) {
+    throw new ArtifactError(`params: ${params.data.length} floats, config needs ${gptParameterCount(config)}`);
+  }
+  if (tokenizer.vocabSize > config.vocabSize) {
+    throw new ArtifactError(`tokenizer has ${tokenizer.vocabSize} ids but config.vocabSize is ${config.vocabSize}`);
+  }
+  await mkdir(dir, { recursive: true });
+  const files: Record<string, Uint8Array | string> = {
+    [PARAMS_FILE]: paramBytes(params.data),
+    [TOKENIZER_FILE]: tokenizer.serialize(),
+  };
+  if (exportGraphs) {
+    const graphs = await exportGraphs(config, params);
+    files[PREFILL_FILE] = graphs.prefill;
+    files[DECODE_FILE] = graphs.decode;
+  }
+  const entries: Record<string, ArtifactFileEntry> = {};
+  for (const [name, data] of Object.entries(files)) {
+    await writeFileAtomic(join(dir, name), data);
+    entries[name] = { sha256: sha256Hex(data), bytes: typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength };
+  }
+  const manifest: ArtifactManifest = {
+    formatVersion: ARTIFACT_FORMAT_VERSION,
+    artifactId: entries[PARAMS_FILE].sha256,
+    kind: meta.kind,
+    config: { vocabSize: config.vocabSize, maxSeqLen: config.maxSeqLen, channels: config.channels, layers: config.layers, heads: config.heads },
+    tokenizerHash: tokenizer.hash(),
+    parentArtifactId: meta.parentArtifactId ?? null,
+    trainingRunId: meta.trainingRunId ?? null,
+    datasetSnapshotId: meta.datasetSnapshotId ?? null,
+    createdAt: meta.createdAt ?? new Date().toISOString(),
+    files: entries,
+    notes: meta.notes ?? {},
+  };
+  await writeFileAtomic(join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
+  return manifest;
+}
+
+/** Read and validate manifest.json only (no hashing of the other files). */
+export async function readArtifactManifest(dir: string): Promise<ArtifactManifest> {
+  const path = join(dir, MANIFEST_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    // a missing file on a shared volume may still be arriving; anything else is final
+    throw new ArtifactError(`${path}: cannot read manifest (${code ?? (e as Error).message})`, code === 'ENOENT' || code === 'EAGAIN' || code === 'EBUSY');
+  }
+  let m: ArtifactManifest;
+  try {
+    m = JSON.parse(text) as ArtifactManifest;
+  } catch (e) {
+    throw new ArtifactError(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+  if (m.formatVersion !== ARTIFACT_FORMAT_VERSION) throw new ArtifactError(`${path}: formatVersion ${m.formatVersion} is not supported (expected ${ARTIFACT_FORMAT_VERSION})`);
+  if (m.kind !== 'policy' && m.kind !== 'reward') throw new ArtifactError(`${path}: kind must be 'policy' or 'reward', got ${JSON.stringify(m.kind)}`);
+  if (!m.files || typeof m.files !== 'object' || !m.files[PARAMS_FILE] || !m.files[TOKENIZER_FILE]) {
+    throw new ArtifactError(`${path}: files must list ${PARAMS_FILE} and ${TOKENIZER_FILE}`);
+  }
+  try {
+    validateGptConfig(m.config);
+  } catch (e) {
+    throw new ArtifactError(`${path}: config: ${(e as Error).message}`);
+  }
+  if (m.artifactId !== m.files[PARAMS_FILE].sha256) throw new ArtifactError(`${path}: artifactId does not equal the sha256 of ${PARAMS_FILE}`);
+  return m;
+}
+
+/** Read one listed file and check its size and sha256 against the manifest. */
+export async function readVerifiedFile(dir: string, manifest: ArtifactManifest, name: string): Promise<Buffer> {
+  const entry = manifest.files[name];
+  const path = join(dir, name);
+  if (!entry) throw new ArtifactError(`${path}: not listed in the manifest of artifact ${manifest.artifactId}`);
+  let data: Buffer;
+  try {
+    data = await readFile(path);
+  } catch (e) {
+    throw new ArtifactError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (data.byteLength !== entry.bytes) {
+    throw new ArtifactError(`${path}: size ${data.byteLength} bytes, manifest says ${entry.bytes} (truncated or replaced file)`);
+  }
+  const actual = sha256Hex(data);
+  if (actual !== entry.sha256) throw new ArtifactError(`${path}: sha256 ${actual} does not match the manifest (${entry.sha256}): file was modified`);
+  return data;
+}
+
+/** Read an artifact, verifying the size and sha256 of every file in the manifest. */
+export async function readArtifact(dir: string): Promise<LoadedArtifact> {
+  const manifest = await readArtifactManifest(dir);
+  for (const name of Object.keys(manifest.files)) {
+    if (name !== PARAMS_FILE && name !== TOKENIZER_FILE) await readVerifiedFile(dir, manifest, name);
+  }
+  const paramsBytes = await readVerifiedFile(dir, manifest, PARAMS_FILE);
+  const expectedFloats = gptParameterCount(manifest.config);
+  if (paramsBytes.byteLength !== expectedFloats * 4) {
+    throw new ArtifactError(`${join(dir, PARAMS_FILE)}: ${paramsBytes.byteLength} bytes, config needs ${expectedFloats * 4}`);
+  }
+  // Copy into a fresh, aligned buffer: Buffer pool slices may not be 4-byte aligned.
+  const data = new Float32Array(expectedFloats);
+  new Uint8Array(data.buffer).set(paramsBytes);
+  const tokenizerText = (await readVerifiedFile(dir, manifest, TOKENIZER_FILE)).toString('utf8');
+  let tokenizer: BpeTokenizer;
+  try {
+    tokenizer = BpeTokenizer.fromJson(tokenizerText);
+  } catch (e) {
+    throw new ArtifactError(`${join(dir, TOKENIZER_FILE)}: ${(e as Error).message}`);
+  }
+  if (tokenizer.hash() !== manifest.tokenizerHash) throw new ArtifactError(`${join(dir, TOKENIZER_FILE)}: tokenizer hash does not match manifest.tokenizerHash`);
+  return { manifest, config: manifest.config, params: new ParameterSet(manifest.config, data), tokenizer };
+}
+
+/** True when `dir` holds a manifest (cheap existence probe for stores and CLIs). */
+export async function isArtifactDir(dir: string): Promise<boolean> {
+  try {
+    return (await stat(join(dir, MANIFEST_FILE))).isFile();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
+  }
+}
