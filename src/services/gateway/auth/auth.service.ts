@@ -1,0 +1,64 @@
+// Who is calling, may they do this, and are they within their rate. Used by the
+// chat controller and the feedback controller alike (through ApiKeyGuard or
+// requireScope()).
+import { GatewayError } from '../errors.js';
+import { hashApiKeySecret, type ApiKeyStore, type Scope } from './api-keys.js';
+import type { TokenBucketLimiter } from './rate-limiter.js';
+
+export interface Caller {
+  /** null in open mode without a key */
+  apiKeyId: string | null;
+  scopes: readonly Scope[];
+}
+
+export interface AuthSettings {
+  mode: 'required' | 'open';
+  defaultRateLimitPerMinute: number;
+}
+
+type Headers = Record<string, string | string[] | undefined>;
+
+function bearer(headers: Headers): string | null {
+  const h = headers['authorization'];
+  const v = Array.isArray(h) ? h[0] : h;
+  if (v) {
+    const m = /^Bearer\s+(.+)$/i.exec(v.trim());
+    return m ? m[1]!.trim() : null;
+  }
+  const x = headers['x-api-key'];
+  return (Array.isArray(x) ? x[0] : x)?.trim() || null;
+}
+
+const OPEN_CALLER: Caller = { apiKeyId: null, scopes: ['chat', 'feedback', 'admin'] };
+
+export class AuthService {
+  constructor(
+    private readonly store: ApiKeyStore,
+    private readonly limiter: TokenBucketLimiter,
+    readonly settings: AuthSettings,
+  ) {}
+
+  /**
+   * Authenticate, check the scope and take a rate-limit token. In open mode a
+   * request without a key is allowed; a request that does send a key is still
+   * checked, so a client's key id lands on its completions.
+   */
+  async authorize(headers: Headers, scope: Scope): Promise<Caller> {
+    const secret = bearer(headers);
+    if (!secret) {
+      if (this.settings.mode === 'open') return OPEN_CALLER;
+      throw GatewayError.unauthenticated('You did not provide an API key. Send it as "Authorization: Bearer <key>".');
+    }
+    const record = await this.store.findByHash(hashApiKeySecret(secret));
+    if (!record || record.revoked) throw GatewayError.unauthenticated(record ? 'This API key has been revoked.' : 'Incorrect API key provided.');
+    if (!record.scopes.includes(scope)) {
+      throw GatewayError.forbidden(`This API key lacks the '${scope}' scope (it has: ${record.scopes.join(', ') || 'none'}).`);
+    }
+    const limit = record.rateLimitPerMinute ?? this.settings.defaultRateLimitPerMinute;
+    if (limit > 0) {
+      const wait = this.limiter.take(record.id, limit);
+      if (wait > 0) throw GatewayError.rateLimited(`Rate limit of ${limit} requests per minute reached for this API key.`, wait);
+    }
+    return { apiKeyId: record.id, scopes: record.scopes };
+  }
+}

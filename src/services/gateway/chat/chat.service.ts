@@ -1,0 +1,446 @@
+// The use case behind POST /v1/chat/completions, independent of HTTP framing:
+// plan (validate the model, route to versions, assign completion ids), admit
+// (a slot or 429), generate (stream tokens through callbacks), log every
+// completion, and shadow-generate when a shadow version is deployed.
+import { createHash, randomInt, randomUUID } from 'node:crypto';
+import { renderChatPrompt, type ChatMessage } from '../../../engine/chat-template.js';
+import { Logger } from '../../../platform/logging/logger.js';
+import type { AdmissionQueue } from '../admission/admission-queue.js';
+import type { Caller } from '../auth/auth.service.js';
+import type { CompletionLog } from '../completion-log/completion-log.js';
+import type { GenerateResult, TokenEvent } from '../engine/policy-backend.js';
+import { GatewayError } from '../errors.js';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import { ModelNotServedError, type Lease, type ModelPool } from '../routing/model-pool.js';
+import { assignVersion, ROUTED_MODEL_ALIASES, type Arm } from '../routing/router.js';
+import { messageText, type ChatCompletionRequest } from './chat-request.schema.js';
+
+export interface SamplingPlan {
+  temperature: number;
+  topP: number;
+  maxTokens: number;
+  stop: string[];
+  logprobs: boolean;
+  topLogprobs: number;
+}
+
+export interface ChoicePlan {
+  index: number;
+  completionId: string;
+  version: string;
+  arm: Arm | 'pinned';
+  seed: number;
+}
+
+export interface ChatPlan {
+  receivedAt: number;
+  created: number;
+  requestedModel: string;
+  messages: ChatMessage[];
+  sampling: SamplingPlan;
+  choices: ChoicePlan[];
+  comparisonId: string | null;
+  comparisonMode: 'versions' | 'samples' | null;
+  conversationId: string;
+  caller: Caller;
+  userId: string | null;
+  shadowVersion: string | null;
+  stream: boolean;
+  includeUsage: boolean;
+}
+
+export interface ChoiceOutcome {
+  plan: ChoicePlan;
+  result: GenerateResult;
+  /** what the client sees: 'cancelled' becomes 'length' when the deadline cut it */
+  finishReason: 'stop' | 'length';
+  ttftMs: number;
+  latencyMs: number;
+}
+
+/** Per-choice streaming callbacks; text arrives already cut before any stop sequence. */
+export interface ChoiceStreamSink {
+  onStart(choice: ChoicePlan): void;
+  onDelta(choice: ChoicePlan, text: string, logprobs: TokenEvent[]): void;
+  onFinish(outcome: ChoiceOutcome): void;
+}
+
+export type StopCause = 'client-disconnect' | 'deadline';
+
+export class RequestAbortedError extends Error {
+  readonly retriable = true;
+  constructor(readonly stopCause: StopCause) {
+    super(stopCause === 'deadline' ? 'request deadline exceeded' : 'client disconnected');
+    this.name = 'RequestAbortedError';
+  }
+}
+
+export interface ServiceSettings {
+  defaultMaxTokens: number;
+  deadlineMs: number;
+}
+
+/** The first message that identifies a conversation: ids are stable across its turns. */
+function conversationIdFor(stickyKey: string, messages: ChatMessage[]): string {
+  const first = messages.find((m) => m.role === 'user') ?? messages[0]!;
+  const h = createHash('sha256').update(stickyKey).update('\u0000').update(first.role).update('\u0000').update(first.content).digest('hex');
+  return `conv_${h.slice(0, 32)}`;
+}
+
+function newCompletionId(): string {
+  return `chatcmpl-${randomUUID().replace(/-/g, '')}`;
+}
+
+/** Engine errors that mean "the request cannot fit" are the client's to fix. */
+function mapEngineError(err: unknown): unknown {
+  if (err instanceof GatewayError || err instanceof RequestAbortedError) return err;
+  const e = err as { name?: string; message?: string; retriable?: boolean };
+  if (/context|too long|PromptTooLong/i.test(`${e?.name ?? ''} ${e?.message ?? ''}`)) {
+    return new GatewayError(400, 'invalid_request_error', `This model's context window cannot hold the request: ${e.message}`, 'messages', 'context_length_exceeded');
+  }
+  if (e?.retriable === true) return GatewayError.unavailable(`the engine could not serve the request: ${e.message}`, 1, 'engine_unavailable');
+  return err;
+}
+
+export class ChatService {
+  private readonly log = new Logger('gateway.chat');
+
+  constructor(
+    private readonly pool: ModelPool,
+    private readonly admission: AdmissionQueue,
+    private readonly completions: CompletionLog,
+    private readonly metrics: GatewayMetrics,
+    private readonly settings: ServiceSettings,
+  ) {}
+
+  listModels(): { object: 'list'; data: Array<{ id: string; object: 'model'; created: number; owned_by: string; outerloop: Record<string, unknown> }> } {
+    const created = Math.floor(Date.now() / 1000);
+    const spec = this.pool.isReady() ? this.pool.deployment() : null;
+    const data: Array<{ id: string; object: 'model'; created: number; owned_by: string; outerloop: Record<string, unknown> }> = [];
+    if (spec) {
+      data.push({
+        id: ROUTED_MODEL_ALIASES[0],
+        object: 'model',
+        created,
+        owned_by: 'outerloop',
+        outerloop: { routed: true, production: spec.production, canary: spec.canary, deployment_id: spec.id },
+      });
+    }
+    for (const version of this.pool.servableVersions()) {
+      const role = spec?.production === version ? 'production' : spec?.canary?.version === version ? 'canary' : spec?.shadow === version ? 'shadow' : 'loaded';
+      data.push({ id: version, object: 'model', created, owned_by: 'outerloop', outerloop: { routed: false, role } });
+    }
+    return { object: 'list', data };
+  }
+
+  /** Validate and route; throws 400/404/503 GatewayErrors. No slot is taken yet. */
+  plan(req: ChatCompletionRequest, caller: Caller): ChatPlan {
+    const receivedAt = performance.now();
+    if (!this.pool.isReady()) throw GatewayError.unavailable('no model is loaded yet; the gateway is starting', 2, 'model_loading');
+    const spec = this.pool.deployment();
+    const messages: ChatMessage[] = req.messages.map((m) => ({
+      role: m.role === 'developer' ? 'system' : m.role,
+      content: messageText(m.content),
+    }));
+    const sampling: SamplingPlan = {
+      temperature: req.temperature ?? 1,
+      topP: req.top_p ?? 1,
+      maxTokens: req.max_completion_tokens ?? req.max_tokens ?? this.settings.defaultMaxTokens,
+      stop: req.stop == null ? [] : typeof req.stop === 'string' ? [req.stop] : req.stop,
+      logprobs: req.logprobs ?? false,
+      topLogprobs: req.top_logprobs ?? 0,
+    };
+    const userId = req.user ?? null;
+    // Stickiness needs an identity; a request with neither user nor key gets a
+    // per-request draw (still routed by weight, just not sticky).
+    const stickyKey = userId !== null ? `user:${userId}` : caller.apiKeyId !== null ? `key:${caller.apiKeyId}` : `anon:${randomUUID()}`;
+
+    const routed = (ROUTED_MODEL_ALIASES as readonly string[]).includes(req.model);
+    let primary: { version: string; arm: Arm | 'pinned' };
+    if (routed) {
+      primary = assignVersion(spec, stickyKey);
+    } else {
+      if (!this.pool.servableVersions().includes(req.model)) throw GatewayError.modelNotFound(req.model);
+      primary = { version: req.model, arm: 'pinned' };
+    }
+
+    const compare = req.outerloop?.compare ?? null;
+    const n = req.n ?? (compare ? 2 : 1);
+    if (compare && n !== 2) throw GatewayError.invalid('n', `outerloop.compare asks for exactly 2 responses; n=${n}`);
+    // seed → choice i uses seed+i: n=1 with the same seed reproduces the same text,
+    // and the n samples of one request differ. Without a seed we draw one and log
+    // it, so every completion can be regenerated.
+    const baseSeed = req.seed ?? randomInt(0, 2 ** 31 - 1);
+    let versions: Array<{ version: string; arm: Arm | 'pinned' }> = Array.from({ length: n }, () => primary);
+    let comparisonMode: ChatPlan['comparisonMode'] = n >= 2 ? 'samples' : null;
+    if (compare === 'versions') {
+      const other =
+        primary.version === spec.production ? (spec.canary ? { version: spec.canary.version, arm: 'canary' as const } : null) : { version: spec.production, arm: 'production' as const };
+      if (other && this.pool.servableVersions().includes(other.version)) {
+        // Random left/right position: raters favour one side otherwise (Zheng et al.
+        // 2023, "Judging LLM-as-a-Judge with MT-Bench and Chatbot Arena", position bias).
+        versions = randomInt(0, 2) === 0 ? [primary, other] : [other, primary];
+        comparisonMode = 'versions';
+      }
+      // Only one version deployed: two samples of it; the response says so (comparison.mode).
+    }
+    const choices: ChoicePlan[] = versions.map((v, index) => ({
+      index,
+      completionId: newCompletionId(),
+      version: v.version,
+      arm: v.arm,
+      seed: (baseSeed + index) % 2 ** 31,
+    }));
+    return {
+      receivedAt,
+      created: Math.floor(Date.now() / 1000),
+      requestedModel: req.model,
+      messages,
+      sampling,
+      choices,
+      comparisonId: n >= 2 ? `cmp_${randomUUID().replace(/-/g, '')}` : null,
+      comparisonMode,
+      conversationId: req.outerloop?.conversation_id ?? conversationIdFor(stickyKey, messages),
+      caller,
+      userId,
+      shadowVersion: routed && spec.shadow && spec.shadow !== primary.version ? spec.shadow : null,
+      stream: req.stream ?? false,
+      includeUsage: req.stream_options?.include_usage ?? false,
+    };
+  }
+
+  /**
+   * Wait for generation slots. Resolves with a release function; rejects with 429
+   * (queue full) or RequestAbortedError. Held until execute() ends.
+   */
+  async admit(plan: ChatPlan, signal: AbortSignal): Promise<() => void> {
+    this.metrics.queueDepth.set(this.admission.waiting + 1);
+    try {
+      const release = await this.admission.acquire(plan.choices.length, signal);
+      this.updateSlotGauges();
+      return () => {
+        release();
+        this.updateSlotGauges();
+      };
+    } catch (err) {
+      if (err instanceof GatewayError && err.status === 429) this.metrics.rejected.inc({ reason: 'queue_full' });
+      throw this.abortReason(signal) ?? err;
+    } finally {
+      this.updateSlotGauges();
+    }
+  }
+
+  private updateSlotGauges(): void {
+    this.metrics.queueDepth.set(this.admission.waiting);
+    this.metrics.activeGenerations.set(this.admission.activeSlots);
+  }
+
+  private abortReason(signal: AbortSignal): RequestAbortedError | null {
+    if (!signal.aborted) return null;
+    return signal.reason instanceof RequestAbortedError ? signal.reason : new RequestAbortedError('client-disconnect');
+  }
+
+  /**
+   * Run every choice of an admitted plan concurrently on its version's engine and
+   * log each completion. A deadline stop returns what was generated (finish_reason
+   * 'length'); a client disconnect rejects with RequestAbortedError after logging
+   * the cancelled completions.
+   */
+  async execute(plan: ChatPlan, signal: AbortSignal, sink?: ChoiceStreamSink): Promise<ChoiceOutcome[]> {
+    const leases: Lease[] = [];
+    try {
+      for (const c of plan.choices) leases.push(this.pool.acquire(c.version));
+    } catch (err) {
+      for (const l of leases) l.release();
+      if (err instanceof ModelNotServedError) throw GatewayError.unavailable(`model version ${err.version} was just retired; retry`, 1, 'model_swapped');
+      throw err;
+    }
+    this.maybeShadow(plan, signal);
+    try {
+      const outcomes = await Promise.all(plan.choices.map((c, i) => this.runChoice(plan, c, leases[i]!, signal, sink)));
+      const aborted = this.abortReason(signal);
+      if (aborted && aborted.stopCause === 'client-disconnect') throw aborted;
+      return outcomes;
+    } finally {
+      for (const l of leases) l.release();
+    }
+  }
+
+  private async runChoice(plan: ChatPlan, choice: ChoicePlan, lease: Lease, signal: AbortSignal, sink?: ChoiceStreamSink): Promise<ChoiceOutcome> {
+    let firstTokenAt: number | null = null;
+    let lastTokenAt = 0;
+    let streamed = '';
+    let emitted = 0;
+    const pendingLogprobs: TokenEvent[] = [];
+    // Hold back as many characters as could be the start of a stop sequence, so
+    // streamed text never shows a stop string the final text excludes.
+    const holdBack = plan.sampling.stop.reduce((m, s) => Math.max(m, s.length - 1), 0);
+    sink?.onStart(choice);
+    const onToken = (t: TokenEvent) => {
+      const now = performance.now();
+      if (firstTokenAt === null) firstTokenAt = now;
+      lastTokenAt = now;
+      if (!sink) return;
+      streamed += t.text;
+      if (plan.sampling.logprobs) pendingLogprobs.push(t);
+      const safe = streamed.length - holdBack;
+      if (safe > emitted) {
+        sink.onDelta(choice, streamed.slice(emitted, safe), pendingLogprobs.splice(0));
+        emitted = safe;
+      }
+    };
+    let result: GenerateResult;
+    try {
+      result = await lease.backend.generate(
+        {
+          prompt: renderChatPrompt(plan.messages),
+          maxTokens: plan.sampling.maxTokens,
+          temperature: plan.sampling.temperature,
+          topP: plan.sampling.topP,
+          seed: choice.seed,
+          stop: plan.sampling.stop,
+          logprobs: plan.sampling.logprobs,
+          topLogprobs: plan.sampling.topLogprobs,
+          signal,
+        },
+        onToken,
+      );
+    } catch (err) {
+      throw mapEngineError(err);
+    }
+    const end = performance.now();
+    if (sink) {
+      // The engine's final text is authoritative (stop sequences cut); flush the rest.
+      const rest = result.text.length > emitted ? result.text.slice(emitted) : '';
+      if (rest || pendingLogprobs.length) sink.onDelta(choice, rest, pendingLogprobs.splice(0));
+    }
+    const cause = this.abortReason(signal)?.stopCause ?? null;
+    const outcome: ChoiceOutcome = {
+      plan: choice,
+      result,
+      finishReason: result.finishReason === 'stop' ? 'stop' : 'length',
+      ttftMs: (firstTokenAt ?? end) - plan.receivedAt,
+      latencyMs: end - plan.receivedAt,
+    };
+    this.observe(choice.version, outcome, firstTokenAt, lastTokenAt, plan.stream);
+    if (result.finishReason === 'cancelled') this.metrics.cancelled.inc({ reason: cause ?? 'engine' });
+    this.record(plan, choice, outcome, false);
+    if (sink && cause !== 'client-disconnect') sink.onFinish(outcome);
+    return outcome;
+  }
+
+  private observe(version: string, o: ChoiceOutcome, firstTokenAt: number | null, lastTokenAt: number, stream: boolean): void {
+    this.metrics.tokensGenerated.inc({ model_version: version }, o.result.completionTokens);
+    this.metrics.promptTokens.inc({ model_version: version }, o.result.promptTokens);
+    if (firstTokenAt !== null) {
+      this.metrics.ttft.observe({ model_version: version, stream: String(stream) }, o.ttftMs / 1000);
+      if (o.result.completionTokens > 1) {
+        this.metrics.timePerOutputToken.observe({ model_version: version }, (lastTokenAt - firstTokenAt) / 1000 / (o.result.completionTokens - 1));
+      }
+    }
+  }
+
+  private record(plan: ChatPlan, choice: ChoicePlan, o: ChoiceOutcome, shadow: boolean): void {
+    this.completions.record({
+      v: 1,
+      eventId: choice.completionId,
+      completionId: choice.completionId,
+      conversationId: plan.conversationId,
+      comparisonId: shadow ? null : plan.comparisonId,
+      messages: plan.messages,
+      response: o.result.text,
+      modelVersion: choice.version,
+      sampling: {
+        temperature: plan.sampling.temperature,
+        topP: plan.sampling.topP,
+        maxTokens: plan.sampling.maxTokens,
+        seed: choice.seed,
+        stop: plan.sampling.stop,
+      },
+      promptTokens: o.result.promptTokens,
+      completionTokens: o.result.completionTokens,
+      finishReason: o.result.finishReason,
+      ttftMs: Math.max(0, o.ttftMs),
+      latencyMs: Math.max(0, o.latencyMs),
+      userId: plan.userId,
+      apiKeyId: plan.caller.apiKeyId,
+      shadow,
+      createdAt: new Date().toISOString(),
+    });
+  }
+
+  /**
+   * Shadow traffic: the same request on the shadow version, logged with
+   * shadow=true, never shown. It only takes a slot that is free right now, so it
+   * can never queue users or push them into 429.
+   */
+  private maybeShadow(plan: ChatPlan, userSignal: AbortSignal): void {
+    if (!plan.shadowVersion) return;
+    const release = this.admission.tryAcquire(1);
+    if (!release) {
+      this.metrics.shadowSkipped.inc();
+      return;
+    }
+    let lease: Lease;
+    try {
+      lease = this.pool.acquire(plan.shadowVersion);
+    } catch (err) {
+      release();
+      this.log.warn('shadow version not loaded; skipping', { version: plan.shadowVersion, error: String(err) });
+      return;
+    }
+    const choice: ChoicePlan = { index: 0, completionId: newCompletionId(), version: plan.shadowVersion, arm: 'pinned', seed: plan.choices[0]!.seed };
+    // The shadow is not tied to the client connection (its output is for us), only to the deadline.
+    const deadline = AbortSignal.timeout(this.settings.deadlineMs);
+    void userSignal;
+    void this.runShadow(plan, choice, lease, deadline).finally(() => {
+      lease.release();
+      release();
+      this.updateSlotGauges();
+    });
+  }
+
+  private async runShadow(plan: ChatPlan, choice: ChoicePlan, lease: Lease, signal: AbortSignal): Promise<void> {
+    let firstTokenAt: number | null = null;
+    let lastTokenAt = 0;
+    const started = performance.now();
+    try {
+      const result = await lease.backend.generate(
+        {
+          prompt: renderChatPrompt(plan.messages),
+          maxTokens: plan.sampling.maxTokens,
+          temperature: plan.sampling.temperature,
+          topP: plan.sampling.topP,
+          seed: choice.seed,
+          stop: plan.sampling.stop,
+          signal,
+        },
+        () => {
+          const now = performance.now();
+          if (firstTokenAt === null) firstTokenAt = now;
+          lastTokenAt = now;
+        },
+      );
+      const end = performance.now();
+      const outcome: ChoiceOutcome = {
+        plan: choice,
+        result,
+        finishReason: result.finishReason === 'stop' ? 'stop' : 'length',
+        ttftMs: (firstTokenAt ?? end) - started,
+        latencyMs: end - started,
+      };
+      this.observe(choice.version, outcome, firstTokenAt, lastTokenAt, false);
+      this.record(plan, choice, outcome, true);
+    } catch (err) {
+      this.log.error('shadow generation failed', err, { version: choice.version });
+    }
+  }
+
+  /** Aggregate engine stats into the batch-size gauge (called by the metrics scrape). */
+  refreshEngineGauges(): void {
+    for (const b of this.pool.backends()) {
+      this.metrics.batchSize.set({ model_version: b.version }, b.backend.stats().lastBatchSize);
+    }
+    this.updateSlotGauges();
+  }
+}

@@ -1,0 +1,152 @@
+// The gateway role: OpenAI-compatible chat, model listing, routing between
+// deployed versions, the completion log and API keys. Infrastructure-facing
+// providers (engine loader, registry, key store) sit behind tokens so the unit
+// tests run the same module with doubles (gatewayModuleMetadata(testInfra)).
+import { Inject, Injectable, Module, type ModuleMetadata, type OnApplicationBootstrap, type OnApplicationShutdown, type Provider } from '@nestjs/common';
+import type { Registry } from 'prom-client';
+import type { DataSource } from 'typeorm';
+import type { OuterloopConfig } from '../../config/config.js';
+import type { ArtifactStore } from '../../platform/artifacts/artifact-store.js';
+import { Dependencies } from '../../platform/health/dependencies.service.js';
+import { Logger } from '../../platform/logging/logger.js';
+import type { EventBus } from '../../platform/messaging/event-bus.js';
+import { ARTIFACT_STORE, CONFIG, DATA_SOURCE, EVENT_BUS, METRICS } from '../../platform/tokens.js';
+import { AdmissionQueue } from './admission/admission-queue.js';
+import { ApiKeyGuard } from './auth/api-key.guard.js';
+import { CachedApiKeyStore, TypeOrmApiKeyStore, type ApiKeyStore } from './auth/api-keys.js';
+import { AuthService } from './auth/auth.service.js';
+import { TokenBucketLimiter } from './auth/rate-limiter.js';
+import { CHAT_SETTINGS, ChatController } from './chat/chat.controller.js';
+import { ChatService, type ServiceSettings } from './chat/chat.service.js';
+import { CompletionLog } from './completion-log/completion-log.js';
+import { CompletionSpool } from './completion-log/completion-spool.js';
+import { batchEngineLoader } from './engine/batch-engine-loader.js';
+import type { PolicyLoader } from './engine/policy-backend.js';
+import { GATEWAY_OPTIONS, loadGatewayOptions, type GatewayOptions } from './gateway.options.js';
+import { GatewayMetrics } from './metrics/gateway-metrics.js';
+import { RegistryDeploymentSource, type DeploymentSource } from './routing/deployment-source.js';
+import { DeploymentWatcher } from './routing/deployment-watcher.js';
+import { ModelPool } from './routing/model-pool.js';
+
+export const POLICY_LOADER = Symbol('POLICY_LOADER');
+export const DEPLOYMENT_SOURCE = Symbol('DEPLOYMENT_SOURCE');
+export const API_KEY_STORE = Symbol('API_KEY_STORE');
+
+const log = new Logger('gateway');
+
+/** Starts routing at bootstrap, stops it and flushes the completion log at shutdown. */
+@Injectable()
+export class GatewayLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  constructor(
+    @Inject(DeploymentWatcher) private readonly watcher: DeploymentWatcher,
+    @Inject(ModelPool) private readonly pool: ModelPool,
+    @Inject(CompletionLog) private readonly completions: CompletionLog,
+    @Inject(GATEWAY_OPTIONS) private readonly options: GatewayOptions,
+    @Inject(ChatService) private readonly chat: ChatService,
+    @Inject(METRICS) private readonly registry: Registry,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.options.auth === 'open') {
+      log.warn('gateway runs OPEN: requests without an API key are accepted (embedded mode on a loopback host; set OUTERLOOP_GATEWAY_AUTH=required to enforce keys)');
+    } else {
+      log.info('gateway requires API keys (Authorization: Bearer <key>)');
+    }
+    // Engine gauges are read at scrape time rather than on every token.
+    const refresh = this.registry.getSingleMetric('outerloop_gateway_engine_batch_size') as { collect?: unknown } | undefined;
+    if (refresh) (refresh as { collect?: () => void }).collect = () => this.chat.refreshEngineGauges();
+    // Not awaited: the HTTP server comes up at once and answers 503 model_loading until a model is in.
+    void this.watcher.start().catch((err) => log.error('deployment watcher failed to start', err));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.watcher.stop();
+    await this.completions.close();
+    await this.pool.close();
+  }
+}
+
+/** Providers that touch the world (ORT, the database); tests replace these. */
+export const GATEWAY_INFRASTRUCTURE: Provider[] = [
+  {
+    provide: POLICY_LOADER,
+    useFactory: (config: OuterloopConfig, options: GatewayOptions): PolicyLoader =>
+      batchEngineLoader({ maxBatch: options.maxConcurrent, intraOpThreads: config.intraOpThreads }),
+    inject: [CONFIG, GATEWAY_OPTIONS],
+  },
+  {
+    provide: DEPLOYMENT_SOURCE,
+    useFactory: (config: OuterloopConfig, ds: DataSource, artifacts: ArtifactStore, deps: Dependencies): DeploymentSource =>
+      new RegistryDeploymentSource(ds, artifacts, config.basePolicy, () => deps.ready),
+    inject: [CONFIG, DATA_SOURCE, ARTIFACT_STORE, Dependencies],
+  },
+  {
+    provide: API_KEY_STORE,
+    useFactory: (ds: DataSource): ApiKeyStore => new CachedApiKeyStore(new TypeOrmApiKeyStore(ds)),
+    inject: [DATA_SOURCE],
+  },
+];
+
+/** Providers with no direct I/O besides the spool file and the bus port. */
+export const GATEWAY_CORE: Provider[] = [
+  { provide: GATEWAY_OPTIONS, useFactory: (config: OuterloopConfig) => loadGatewayOptions(config, process.env), inject: [CONFIG] },
+  { provide: GatewayMetrics, useFactory: (registry: Registry) => new GatewayMetrics(registry), inject: [METRICS] },
+  {
+    provide: AdmissionQueue,
+    useFactory: (o: GatewayOptions) => new AdmissionQueue({ maxConcurrent: o.maxConcurrent, maxWaiting: o.maxWaiting, retryAfterSeconds: o.retryAfterSeconds }),
+    inject: [GATEWAY_OPTIONS],
+  },
+  {
+    provide: CompletionLog,
+    useFactory: (bus: EventBus, o: GatewayOptions, m: GatewayMetrics) =>
+      new CompletionLog(bus, new CompletionSpool(o.spoolPath, o.spoolMax), {
+        onPublished: (n) => m.completionsPublished.inc(n),
+        onSpooled: (n) => m.completionsSpooled.inc(n),
+        onDropped: (n) => m.spoolDropped.inc(n),
+        onSpoolSize: (n) => m.spoolSize.set(n),
+      }),
+    inject: [EVENT_BUS, GATEWAY_OPTIONS, GatewayMetrics],
+  },
+  {
+    provide: AuthService,
+    useFactory: (store: ApiKeyStore, o: GatewayOptions) =>
+      new AuthService(store, new TokenBucketLimiter(), { mode: o.auth, defaultRateLimitPerMinute: o.defaultRateLimitPerMinute }),
+    inject: [API_KEY_STORE, GATEWAY_OPTIONS],
+  },
+  {
+    provide: ModelPool,
+    useFactory: (loader: PolicyLoader) => {
+      const poolLog = new Logger('gateway.models');
+      return new ModelPool(loader, (msg, fields) => poolLog.info(msg, fields));
+    },
+    inject: [POLICY_LOADER],
+  },
+  {
+    provide: DeploymentWatcher,
+    useFactory: (source: DeploymentSource, pool: ModelPool, bus: EventBus) => new DeploymentWatcher(source, pool, bus),
+    inject: [DEPLOYMENT_SOURCE, ModelPool, EVENT_BUS],
+  },
+  {
+    provide: CHAT_SETTINGS,
+    useFactory: (o: GatewayOptions): ServiceSettings => ({ defaultMaxTokens: o.defaultMaxTokens, deadlineMs: o.deadlineMs }),
+    inject: [GATEWAY_OPTIONS],
+  },
+  {
+    provide: ChatService,
+    useFactory: (pool: ModelPool, admission: AdmissionQueue, completions: CompletionLog, metrics: GatewayMetrics, s: ServiceSettings) =>
+      new ChatService(pool, admission, completions, metrics, s),
+    inject: [ModelPool, AdmissionQueue, CompletionLog, GatewayMetrics, CHAT_SETTINGS],
+  },
+  ApiKeyGuard,
+  GatewayLifecycle,
+];
+
+/** Exported for the feedback module: the guard and auth, and the completion log (to index recent completions). */
+export const GATEWAY_EXPORTS = [AuthService, ApiKeyGuard, CompletionLog, GatewayMetrics, ModelPool, AdmissionQueue, GATEWAY_OPTIONS];
+
+export function gatewayModuleMetadata(infrastructure: Provider[]): ModuleMetadata {
+  return { controllers: [ChatController], providers: [...GATEWAY_CORE, ...infrastructure], exports: GATEWAY_EXPORTS };
+}
+
+@Module(gatewayModuleMetadata(GATEWAY_INFRASTRUCTURE))
+export class GatewayModule {}

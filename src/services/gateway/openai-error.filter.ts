@@ -1,0 +1,39 @@
+// Every error leaving a gateway route has OpenAI's shape and status, with
+// Retry-After where retrying helps. Nest's own HttpExceptions (404 route, 405…)
+// are mapped too, so a client never sees a different error format.
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { Logger } from '../../platform/logging/logger.js';
+import { GatewayError, toGatewayError, type OpenAIErrorType } from './errors.js';
+
+const log = new Logger('gateway.errors');
+
+function fromHttpException(e: HttpException): GatewayError {
+  const status = e.getStatus();
+  const type: OpenAIErrorType =
+    status === 401 ? 'authentication_error' : status === 403 ? 'permission_error' : status === 404 ? 'not_found_error' : status === 429 ? 'rate_limit_error' : status >= 500 ? 'server_error' : 'invalid_request_error';
+  return new GatewayError(status, type, e.message, null, null);
+}
+
+export function sendGatewayError(reply: FastifyReply, err: unknown): void {
+  const ge = err instanceof HttpException ? fromHttpException(err) : toGatewayError(err);
+  if (ge.status >= 500 && !(err instanceof GatewayError)) log.error('unhandled error in gateway route', err);
+  if (reply.raw.headersSent) {
+    // A stream already started: the status is gone; end it with an error event so
+    // the client does not wait for more (OpenAI streams do the same).
+    if (!reply.raw.writableEnded) {
+      reply.raw.write(`data: ${JSON.stringify(ge.toBody())}\n\n`);
+      reply.raw.end();
+    }
+    return;
+  }
+  if (ge.retryAfterSeconds !== null) void reply.header('retry-after', String(ge.retryAfterSeconds));
+  void reply.status(ge.status).header('content-type', 'application/json; charset=utf-8').send(ge.toBody());
+}
+
+@Catch()
+export class OpenAIErrorFilter implements ExceptionFilter {
+  catch(exception: unknown, host: ArgumentsHost): void {
+    sendGatewayError(host.switchToHttp().getResponse<FastifyReply>(), exception);
+  }
+}
