@@ -33,7 +33,7 @@ function columns(d: Dialect) {
   };
 }
 
-function fk(column: string, table: string, onDelete: 'CASCADE' | 'SET NULL' | 'RESTRICT', name: string): TableForeignKey {
+function fk(column: string, table: string, onDelete: 'CASCADE' | 'SET NULL' | 'NO ACTION', name: string): TableForeignKey {
   return new TableForeignKey({ name, columnNames: [column], referencedTableName: table, referencedColumnNames: ['id'], onDelete });
 }
 
@@ -206,13 +206,13 @@ export class InitialSchema1764200000000 implements MigrationInterface {
         fk('rejected_completion_id', 'completions', 'SET NULL', 'fk_pairs_rejected_completion'),
       ],
       model_versions: [
-        fk('parent_id', 'model_versions', 'RESTRICT', 'fk_models_parent'),
+        fk('parent_id', 'model_versions', 'NO ACTION', 'fk_models_parent'),
         fk('training_run_id', 'training_runs', 'SET NULL', 'fk_models_training_run'),
-        fk('dataset_snapshot_id', 'dataset_snapshots', 'RESTRICT', 'fk_models_snapshot'),
+        fk('dataset_snapshot_id', 'dataset_snapshots', 'NO ACTION', 'fk_models_snapshot'),
       ],
       training_runs: [
-        fk('base_model_id', 'model_versions', 'RESTRICT', 'fk_runs_base_model'),
-        fk('dataset_snapshot_id', 'dataset_snapshots', 'RESTRICT', 'fk_runs_snapshot'),
+        fk('base_model_id', 'model_versions', 'NO ACTION', 'fk_runs_base_model'),
+        fk('dataset_snapshot_id', 'dataset_snapshots', 'NO ACTION', 'fk_runs_snapshot'),
       ],
       checkpoints: [fk('run_id', 'training_runs', 'CASCADE', 'fk_checkpoints_run')],
       evaluations: [
@@ -220,9 +220,9 @@ export class InitialSchema1764200000000 implements MigrationInterface {
         fk('checkpoint_id', 'checkpoints', 'SET NULL', 'fk_evaluations_checkpoint'),
       ],
       loop_iterations: [
-        fk('snapshot_id', 'dataset_snapshots', 'RESTRICT', 'fk_loop_snapshot'),
-        fk('reward_model_id', 'model_versions', 'RESTRICT', 'fk_loop_reward_model'),
-        fk('candidate_model_id', 'model_versions', 'RESTRICT', 'fk_loop_candidate_model'),
+        fk('snapshot_id', 'dataset_snapshots', 'NO ACTION', 'fk_loop_snapshot'),
+        fk('reward_model_id', 'model_versions', 'NO ACTION', 'fk_loop_reward_model'),
+        fk('candidate_model_id', 'model_versions', 'NO ACTION', 'fk_loop_candidate_model'),
         fk('gate_decision_id', 'gate_decisions', 'SET NULL', 'fk_loop_gate_decision'),
       ],
       gate_decisions: [
@@ -230,19 +230,31 @@ export class InitialSchema1764200000000 implements MigrationInterface {
         fk('candidate_model_id', 'model_versions', 'CASCADE', 'fk_gate_candidate'),
       ],
       deployments: [
-        fk('production_model_id', 'model_versions', 'RESTRICT', 'fk_deployments_production'),
-        fk('canary_model_id', 'model_versions', 'RESTRICT', 'fk_deployments_canary'),
-        fk('shadow_model_id', 'model_versions', 'RESTRICT', 'fk_deployments_shadow'),
+        fk('production_model_id', 'model_versions', 'NO ACTION', 'fk_deployments_production'),
+        fk('canary_model_id', 'model_versions', 'NO ACTION', 'fk_deployments_canary'),
+        fk('shadow_model_id', 'model_versions', 'NO ACTION', 'fk_deployments_shadow'),
       ],
     };
     for (const [table, keys] of Object.entries(foreignKeys)) await queryRunner.createForeignKeys(table, keys);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    dialectOf(queryRunner); // fail clearly on an unsupported database
-    for (const name of [...TABLES].reverse()) {
-      const table = await queryRunner.getTable(name);
-      if (table && table.foreignKeys.length) await queryRunner.dropForeignKeys(table, table.foreignKeys);
+    const type = queryRunner.connection.driver.options.type;
+    if (type === 'better-sqlite3') {
+      // SQLite cannot drop a constraint without copying the table, and the copy
+      // trips the constraints of rows that still reference it. Deferring every FK
+      // check to COMMIT (the pragma resets itself then) lets the tables go in any
+      // order; by COMMIT no referencing row is left. This is why the schema uses
+      // NO ACTION, never RESTRICT: SQLite applies RESTRICT immediately even when deferred.
+      await queryRunner.query('PRAGMA defer_foreign_keys = ON');
+    } else {
+      dialectOf(queryRunner); // fail clearly on an unsupported database
+      // PostgreSQL drops constraints in place; without them the mutually
+      // referencing tables can be dropped in any order.
+      for (const name of [...TABLES].reverse()) {
+        const table = await queryRunner.getTable(name);
+        if (table && table.foreignKeys.length) await queryRunner.dropForeignKeys(table, table.foreignKeys);
+      }
     }
     for (const name of [...TABLES].reverse()) await queryRunner.dropTable(name, true, false, true);
   }

@@ -14,7 +14,7 @@ export class CheckpointEntity {
   runId!: string;
 
   @ManyToOne(() => TrainingRunEntity, { nullable: false, onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'run_id' })
+  @JoinColumn({ name: 'run_id', foreignKeyConstraintName: 'fk_checkpoints_run' })
   run?: Relation<TrainingRunEntity>;
 
   @IntColumn('step')

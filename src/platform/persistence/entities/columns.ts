@@ -48,3 +48,11 @@ export function FloatColumn(name: string, opts: Omit<ColumnOptions, 'name' | 'ty
 export function BoolColumn(name: string, opts: Omit<ColumnOptions, 'name' | 'type'> = {}): PropertyDecorator {
   return Column({ ...opts, name, type: 'boolean' });
 }
+
+/** A JSON object as stored in a `simple-json` column. `any`, not `unknown` or a
+ *  recursive JSON type, because TypeORM's insert/update typings
+ *  (QueryDeepPartialEntity) reject `unknown` and overflow on recursive types, and an
+ *  entity that cannot be passed to `repository.insert` is no use. Producers validate
+ *  these documents with zod before they are stored. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type JsonObject = Record<string, any>;

@@ -1,5 +1,5 @@
 import { Entity, Index } from 'typeorm';
-import { IdPrimaryColumn, JsonColumn, TimestampColumn, VarcharColumn } from './columns.js';
+import { IdPrimaryColumn, JsonColumn, TimestampColumn, VarcharColumn, type JsonObject } from './columns.js';
 
 export interface SnapshotEventRange {
   /** smallest and largest feedback event id (lexicographic) among the frozen pairs */
@@ -20,10 +20,10 @@ export class DatasetSnapshotEntity {
   id!: string;
 
   @JsonColumn('filters')
-  filters!: Record<string, unknown>;
+  filters!: JsonObject;
 
   @JsonColumn('counts')
-  counts!: Record<string, unknown>;
+  counts!: JsonObject;
 
   @JsonColumn('source_event_range')
   sourceEventRange!: SnapshotEventRange;
@@ -36,7 +36,7 @@ export class DatasetSnapshotEntity {
   sha256!: string;
 
   @JsonColumn('statistics', { nullable: true })
-  statistics!: Record<string, unknown> | null;
+  statistics!: JsonObject | null;
 
   @TimestampColumn('created_at')
   createdAt!: Date;

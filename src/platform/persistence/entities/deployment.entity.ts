@@ -12,15 +12,15 @@ export class DeploymentEntity {
   @IdColumn('production_model_id')
   productionModelId!: string;
 
-  @ManyToOne(() => ModelVersionEntity, { nullable: false, onDelete: 'RESTRICT' })
-  @JoinColumn({ name: 'production_model_id' })
+  @ManyToOne(() => ModelVersionEntity, { nullable: false, onDelete: 'NO ACTION' })
+  @JoinColumn({ name: 'production_model_id', foreignKeyConstraintName: 'fk_deployments_production' })
   productionModel?: Relation<ModelVersionEntity>;
 
   @IdColumn('canary_model_id', { nullable: true })
   canaryModelId!: string | null;
 
-  @ManyToOne(() => ModelVersionEntity, { nullable: true, onDelete: 'RESTRICT' })
-  @JoinColumn({ name: 'canary_model_id' })
+  @ManyToOne(() => ModelVersionEntity, { nullable: true, onDelete: 'NO ACTION' })
+  @JoinColumn({ name: 'canary_model_id', foreignKeyConstraintName: 'fk_deployments_canary' })
   canaryModel?: Relation<ModelVersionEntity> | null;
 
   /** fraction of traffic (0..1) routed to the canary */
@@ -30,8 +30,8 @@ export class DeploymentEntity {
   @IdColumn('shadow_model_id', { nullable: true })
   shadowModelId!: string | null;
 
-  @ManyToOne(() => ModelVersionEntity, { nullable: true, onDelete: 'RESTRICT' })
-  @JoinColumn({ name: 'shadow_model_id' })
+  @ManyToOne(() => ModelVersionEntity, { nullable: true, onDelete: 'NO ACTION' })
+  @JoinColumn({ name: 'shadow_model_id', foreignKeyConstraintName: 'fk_deployments_shadow' })
   shadowModel?: Relation<ModelVersionEntity> | null;
 
   @TextColumn('reason')

@@ -22,14 +22,14 @@ export class EvaluationEntity {
   modelVersionId!: string;
 
   @ManyToOne(() => ModelVersionEntity, { nullable: false, onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'model_version_id' })
+  @JoinColumn({ name: 'model_version_id', foreignKeyConstraintName: 'fk_evaluations_model' })
   modelVersion?: Relation<ModelVersionEntity>;
 
   @IdColumn('checkpoint_id', { nullable: true })
   checkpointId!: string | null;
 
   @ManyToOne(() => CheckpointEntity, { nullable: true, onDelete: 'SET NULL' })
-  @JoinColumn({ name: 'checkpoint_id' })
+  @JoinColumn({ name: 'checkpoint_id', foreignKeyConstraintName: 'fk_evaluations_checkpoint' })
   checkpoint?: Relation<CheckpointEntity> | null;
 
   @VarcharColumn('suite', 100)

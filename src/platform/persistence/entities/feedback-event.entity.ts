@@ -20,7 +20,7 @@ export class FeedbackEventEntity {
   completionId!: string;
 
   @ManyToOne(() => CompletionEntity, { onDelete: 'CASCADE', nullable: false })
-  @JoinColumn({ name: 'completion_id' })
+  @JoinColumn({ name: 'completion_id', foreignKeyConstraintName: 'fk_feedback_completion' })
   completion?: Relation<CompletionEntity>;
 
   @VarcharColumn('type', 16)

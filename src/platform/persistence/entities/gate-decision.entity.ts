@@ -25,14 +25,14 @@ export class GateDecisionEntity {
   loopIterationId!: string | null;
 
   @ManyToOne(() => LoopIterationEntity, { nullable: true, onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'loop_iteration_id' })
+  @JoinColumn({ name: 'loop_iteration_id', foreignKeyConstraintName: 'fk_gate_iteration' })
   loopIteration?: Relation<LoopIterationEntity> | null;
 
   @IdColumn('candidate_model_id')
   candidateModelId!: string;
 
   @ManyToOne(() => ModelVersionEntity, { nullable: false, onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'candidate_model_id' })
+  @JoinColumn({ name: 'candidate_model_id', foreignKeyConstraintName: 'fk_gate_candidate' })
   candidateModel?: Relation<ModelVersionEntity>;
 
   @VarcharColumn('verdict', 16)

@@ -14,6 +14,7 @@ import { PreferencePairEntity } from './preference-pair.entity.js';
 import { TrainingRunEntity } from './training-run.entity.js';
 import { UserFlagEntity } from './user-flag.entity.js';
 
+export type { JsonObject } from './columns.js';
 export * from './api-key.entity.js';
 export * from './checkpoint.entity.js';
 export * from './completion.entity.js';

@@ -27,29 +27,29 @@ export class LoopIterationEntity {
   @IdColumn('snapshot_id', { nullable: true })
   snapshotId!: string | null;
 
-  @ManyToOne(() => DatasetSnapshotEntity, { nullable: true, onDelete: 'RESTRICT' })
-  @JoinColumn({ name: 'snapshot_id' })
+  @ManyToOne(() => DatasetSnapshotEntity, { nullable: true, onDelete: 'NO ACTION' })
+  @JoinColumn({ name: 'snapshot_id', foreignKeyConstraintName: 'fk_loop_snapshot' })
   snapshot?: Relation<DatasetSnapshotEntity> | null;
 
   @IdColumn('reward_model_id', { nullable: true })
   rewardModelId!: string | null;
 
-  @ManyToOne(() => ModelVersionEntity, { nullable: true, onDelete: 'RESTRICT' })
-  @JoinColumn({ name: 'reward_model_id' })
+  @ManyToOne(() => ModelVersionEntity, { nullable: true, onDelete: 'NO ACTION' })
+  @JoinColumn({ name: 'reward_model_id', foreignKeyConstraintName: 'fk_loop_reward_model' })
   rewardModel?: Relation<ModelVersionEntity> | null;
 
   @IdColumn('candidate_model_id', { nullable: true })
   candidateModelId!: string | null;
 
-  @ManyToOne(() => ModelVersionEntity, { nullable: true, onDelete: 'RESTRICT' })
-  @JoinColumn({ name: 'candidate_model_id' })
+  @ManyToOne(() => ModelVersionEntity, { nullable: true, onDelete: 'NO ACTION' })
+  @JoinColumn({ name: 'candidate_model_id', foreignKeyConstraintName: 'fk_loop_candidate_model' })
   candidateModel?: Relation<ModelVersionEntity> | null;
 
   @IdColumn('gate_decision_id', { nullable: true })
   gateDecisionId!: string | null;
 
   @ManyToOne(() => GateDecisionEntity, { nullable: true, onDelete: 'SET NULL' })
-  @JoinColumn({ name: 'gate_decision_id' })
+  @JoinColumn({ name: 'gate_decision_id', foreignKeyConstraintName: 'fk_loop_gate_decision' })
   gateDecision?: Relation<GateDecisionEntity> | null;
 
   @TextColumn('error', { nullable: true })

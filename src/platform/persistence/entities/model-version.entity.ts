@@ -1,5 +1,5 @@
 import { Entity, Index, JoinColumn, ManyToOne, type Relation } from 'typeorm';
-import { IdColumn, IdPrimaryColumn, JsonColumn, TimestampColumn, VarcharColumn } from './columns.js';
+import { IdColumn, IdPrimaryColumn, JsonColumn, TimestampColumn, VarcharColumn, type JsonObject } from './columns.js';
 import { DatasetSnapshotEntity } from './dataset-snapshot.entity.js';
 import { TrainingRunEntity } from './training-run.entity.js';
 
@@ -21,8 +21,8 @@ export class ModelVersionEntity {
   @IdColumn('parent_id', { nullable: true })
   parentId!: string | null;
 
-  @ManyToOne(() => ModelVersionEntity, { nullable: true, onDelete: 'RESTRICT' })
-  @JoinColumn({ name: 'parent_id' })
+  @ManyToOne(() => ModelVersionEntity, { nullable: true, onDelete: 'NO ACTION' })
+  @JoinColumn({ name: 'parent_id', foreignKeyConstraintName: 'fk_models_parent' })
   parent?: Relation<ModelVersionEntity> | null;
 
   @VarcharColumn('artifact_path', 500)
@@ -38,18 +38,18 @@ export class ModelVersionEntity {
   trainingRunId!: string | null;
 
   @ManyToOne(() => TrainingRunEntity, { nullable: true, onDelete: 'SET NULL' })
-  @JoinColumn({ name: 'training_run_id' })
+  @JoinColumn({ name: 'training_run_id', foreignKeyConstraintName: 'fk_models_training_run' })
   trainingRun?: Relation<TrainingRunEntity> | null;
 
   @IdColumn('dataset_snapshot_id', { nullable: true })
   datasetSnapshotId!: string | null;
 
-  @ManyToOne(() => DatasetSnapshotEntity, { nullable: true, onDelete: 'RESTRICT' })
-  @JoinColumn({ name: 'dataset_snapshot_id' })
+  @ManyToOne(() => DatasetSnapshotEntity, { nullable: true, onDelete: 'NO ACTION' })
+  @JoinColumn({ name: 'dataset_snapshot_id', foreignKeyConstraintName: 'fk_models_snapshot' })
   datasetSnapshot?: Relation<DatasetSnapshotEntity> | null;
 
   @JsonColumn('metrics')
-  metrics!: Record<string, unknown>;
+  metrics!: JsonObject;
 
   @TimestampColumn('created_at')
   createdAt!: Date;

@@ -27,14 +27,14 @@ export class PreferencePairEntity {
   chosenCompletionId!: string | null;
 
   @ManyToOne(() => CompletionEntity, { onDelete: 'SET NULL', nullable: true })
-  @JoinColumn({ name: 'chosen_completion_id' })
+  @JoinColumn({ name: 'chosen_completion_id', foreignKeyConstraintName: 'fk_pairs_chosen_completion' })
   chosenCompletion?: Relation<CompletionEntity> | null;
 
   @IdColumn('rejected_completion_id', { nullable: true })
   rejectedCompletionId!: string | null;
 
   @ManyToOne(() => CompletionEntity, { onDelete: 'SET NULL', nullable: true })
-  @JoinColumn({ name: 'rejected_completion_id' })
+  @JoinColumn({ name: 'rejected_completion_id', foreignKeyConstraintName: 'fk_pairs_rejected_completion' })
   rejectedCompletion?: Relation<CompletionEntity> | null;
 
   @TextColumn('chosen_text')

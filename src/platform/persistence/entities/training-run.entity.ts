@@ -1,5 +1,5 @@
 import { Entity, Index, JoinColumn, ManyToOne, type Relation } from 'typeorm';
-import { IdColumn, IdPrimaryColumn, IntColumn, JsonColumn, TextColumn, TimestampColumn, VarcharColumn } from './columns.js';
+import { IdColumn, IdPrimaryColumn, IntColumn, JsonColumn, TextColumn, TimestampColumn, VarcharColumn, type JsonObject } from './columns.js';
 import { DatasetSnapshotEntity } from './dataset-snapshot.entity.js';
 import { ModelVersionEntity } from './model-version.entity.js';
 
@@ -18,20 +18,20 @@ export class TrainingRunEntity {
   kind!: TrainingKind;
 
   @JsonColumn('config')
-  config!: Record<string, unknown>;
+  config!: JsonObject;
 
   @IdColumn('base_model_id', { nullable: true })
   baseModelId!: string | null;
 
-  @ManyToOne(() => ModelVersionEntity, { nullable: true, onDelete: 'RESTRICT' })
-  @JoinColumn({ name: 'base_model_id' })
+  @ManyToOne(() => ModelVersionEntity, { nullable: true, onDelete: 'NO ACTION' })
+  @JoinColumn({ name: 'base_model_id', foreignKeyConstraintName: 'fk_runs_base_model' })
   baseModel?: Relation<ModelVersionEntity> | null;
 
   @IdColumn('dataset_snapshot_id', { nullable: true })
   datasetSnapshotId!: string | null;
 
-  @ManyToOne(() => DatasetSnapshotEntity, { nullable: true, onDelete: 'RESTRICT' })
-  @JoinColumn({ name: 'dataset_snapshot_id' })
+  @ManyToOne(() => DatasetSnapshotEntity, { nullable: true, onDelete: 'NO ACTION' })
+  @JoinColumn({ name: 'dataset_snapshot_id', foreignKeyConstraintName: 'fk_runs_snapshot' })
   datasetSnapshot?: Relation<DatasetSnapshotEntity> | null;
 
   @VarcharColumn('status', 16)

@@ -1,5 +1,5 @@
 import { Entity, Index } from 'typeorm';
-import { IdPrimaryColumn, JsonColumn, TimestampColumn, VarcharColumn } from './columns.js';
+import { IdPrimaryColumn, JsonColumn, TimestampColumn, VarcharColumn, type JsonObject } from './columns.js';
 
 /** A labeller flagged by the spam defence (e.g. disagrees with the majority far
  *  beyond chance); flagged users' labels are excluded from snapshots. */
@@ -14,7 +14,7 @@ export class UserFlagEntity {
 
   /** the evidence: label counts, disagreements, p-value */
   @JsonColumn('detail')
-  detail!: Record<string, unknown>;
+  detail!: JsonObject;
 
   @TimestampColumn('flagged_at')
   flaggedAt!: Date;
