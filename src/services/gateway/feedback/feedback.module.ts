@@ -1,0 +1,51 @@
+// POST /v1/feedback and /v1/feedback/batch, imported with the gateway role. It
+// reuses the gateway's API-key guard and listens to its completion log to index
+// the completions this process served (see completion-directory.ts).
+import { Module } from '@nestjs/common';
+import type { Registry } from 'prom-client';
+import type { DataSource } from 'typeorm';
+import type { EventBus } from '../../../platform/messaging/event-bus.js';
+import { DATA_SOURCE, EVENT_BUS, METRICS } from '../../../platform/tokens.js';
+import { CompletionLog } from '../completion-log/completion-log.js';
+import { GatewayModule } from '../gateway.module.js';
+import { COMPLETION_DIRECTORY, LayeredCompletionDirectory, RecentCompletionIndex, type CompletionDirectory } from './completion-directory.js';
+import { DatabaseCompletionDirectory } from './database-completion-directory.js';
+import { FeedbackController } from './feedback.controller.js';
+import { FeedbackMetrics, FeedbackService } from './feedback.service.js';
+
+/**
+ * Completions remembered per gateway process. At ~100 bytes an entry this is ~10 MB,
+ * and covers minutes of traffic at hundreds of completions/s — far longer than the
+ * ingest lag the index exists to bridge.
+ */
+const RECENT_COMPLETIONS_CAPACITY = 100_000;
+
+@Module({
+  imports: [GatewayModule],
+  controllers: [FeedbackController],
+  providers: [
+    {
+      provide: RecentCompletionIndex,
+      useFactory: (log: CompletionLog) => {
+        const index = new RecentCompletionIndex(RECENT_COMPLETIONS_CAPACITY);
+        log.onRecorded((e) => index.remember(e.completionId, e.apiKeyId));
+        return index;
+      },
+      inject: [CompletionLog],
+    },
+    {
+      provide: COMPLETION_DIRECTORY,
+      useFactory: (recent: RecentCompletionIndex, ds: DataSource): CompletionDirectory =>
+        new LayeredCompletionDirectory(recent, new DatabaseCompletionDirectory(ds)),
+      inject: [RecentCompletionIndex, DATA_SOURCE],
+    },
+    { provide: FeedbackMetrics, useFactory: (registry: Registry) => new FeedbackMetrics(registry), inject: [METRICS] },
+    {
+      provide: FeedbackService,
+      useFactory: (bus: EventBus, directory: CompletionDirectory, metrics: FeedbackMetrics) => new FeedbackService(bus, directory, metrics),
+      inject: [EVENT_BUS, COMPLETION_DIRECTORY, FeedbackMetrics],
+    },
+  ],
+  exports: [RecentCompletionIndex, FeedbackService],
+})
+export class FeedbackModule {}
