@@ -1,5 +1,6 @@
 // Every migration, in order. Append new classes at the end; never edit or reorder
 // one that has shipped (databases record them by name).
 import { InitialSchema1764200000000 } from './1764200000000-InitialSchema.js';
+import { EmbeddedEventBus1764201000000 } from './1764201000000-EmbeddedEventBus.js';
 
-export const MIGRATIONS = [InitialSchema1764200000000];
+export const MIGRATIONS = [InitialSchema1764200000000, EmbeddedEventBus1764201000000];

@@ -14,7 +14,7 @@
 //  - A handler that throws a retriable error is retried with backoff; one that
 //    rejects individual messages as non-retriable sends them to the DLQ and the
 //    partition moves on.
-import type { EventInput, EventOf, TopicName } from './events.js';
+import type { DeadLetter, EventInput, EventOf, TopicName } from './events.js';
 
 export interface BusRecord<T extends TopicName> {
   key: string;
@@ -46,6 +46,22 @@ export interface SubscribeOptions<T extends TopicName> {
   fromBeginning?: boolean;
 }
 
+/** A letter read back from `<topic>.dlq` (for operators' tools, replay and tests). */
+export interface DeadLetterMessage {
+  key: string | null;
+  letter: DeadLetter;
+  partition: number;
+  offset: string;
+}
+
+export interface DeadLetterSubscribeOptions {
+  /** the source topic; its dead-letter topic is read */
+  topic: TopicName;
+  groupId: string;
+  handleBatch: (letters: DeadLetterMessage[]) => Promise<void>;
+  fromBeginning?: boolean;
+}
+
 export interface Subscription {
   /** stop fetching, finish the batch in flight, commit its offsets */
   stop(): Promise<void>;
@@ -58,6 +74,8 @@ export interface EventBus {
   /** produce bytes as they are, skipping validation: for tests and replay tools */
   publishRaw(topic: TopicName, key: string | null, raw: string): Promise<void>;
   subscribe<T extends TopicName>(options: SubscribeOptions<T>): Promise<Subscription>;
+  /** consume `<topic>.dlq`; offsets are committed after handleBatch resolves, like subscribe() */
+  subscribeDeadLetters(options: DeadLetterSubscribeOptions): Promise<Subscription>;
   /** true when the bus can accept a publish right now */
   isReady(): Promise<boolean>;
   /** stop all subscriptions (committing offsets) and disconnect */
