@@ -68,8 +68,29 @@ export function createDataSource(config: OuterloopConfig['database'], opts: Data
 
 /** Apply pending migrations; returns the names of those applied. */
 export async function runMigrations(ds: DataSource): Promise<string[]> {
-  const applied = await ds.runMigrations({ transaction: 'each' });
-  return applied.map((m) => m.name);
+  return withForeignKeysRestored(ds, async () => {
+    const applied = await ds.runMigrations({ transaction: 'each' });
+    return applied.map((m) => m.name);
+  });
+}
+
+/** Revert the most recently applied migration (`outerloop migrate --revert`, tests). */
+export async function revertLastMigration(ds: DataSource): Promise<void> {
+  await withForeignKeysRestored(ds, () => ds.undoLastMigration({ transaction: 'each' }));
+}
+
+/**
+ * TypeORM's better-sqlite3 runner switches `foreign_keys` OFF before migrations and
+ * back ON after them — but not when a migration throws, which would leave the one
+ * shared connection silently accepting orphan rows for the life of the process
+ * (found by the persistence contract test). Re-assert it whatever happens.
+ */
+async function withForeignKeysRestored<T>(ds: DataSource, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } finally {
+    if (ds.options.type === 'better-sqlite3' && ds.isInitialized) await ds.query('PRAGMA foreign_keys = ON');
+  }
 }
 
 /** Error codes that mean "the database is not there yet", worth waiting for. */

@@ -12,7 +12,7 @@ import {
   ModelVersionEntity,
   TrainingRunEntity,
 } from '../../../../src/platform/persistence/entities/index.js';
-import { runMigrations } from '../../../../src/platform/persistence/data-source.js';
+import { revertLastMigration, runMigrations } from '../../../../src/platform/persistence/data-source.js';
 import { MIGRATIONS } from '../../../../migrations/index.js';
 
 const MIGRATION_NAMES = MIGRATIONS.map((m) => m.name);
@@ -208,7 +208,7 @@ export function persistenceContract(label: string, open: () => Promise<DataSourc
     });
 
     it(`${label} migrations revert cleanly`, async () => {
-      for (let i = 0; i < MIGRATIONS.length; i++) await ds.undoLastMigration({ transaction: 'each' });
+      for (let i = 0; i < MIGRATIONS.length; i++) await revertLastMigration(ds);
       const names = await tableNames(ds);
       for (const t of APP_TABLES) assert.ok(!names.includes(t), `table ${t} still present after revert`);
       // and re-apply on the reverted database works (down really undid up)
