@@ -74,12 +74,17 @@ export interface EventBus {
   /** produce bytes as they are, skipping validation: for tests and replay tools */
   publishRaw(topic: TopicName, key: string | null, raw: string): Promise<void>;
   subscribe<T extends TopicName>(options: SubscribeOptions<T>): Promise<Subscription>;
-  /** consume `<topic>.dlq`; offsets are committed after handleBatch resolves, like subscribe() */
-  subscribeDeadLetters(options: DeadLetterSubscribeOptions): Promise<Subscription>;
   /** true when the bus can accept a publish right now */
   isReady(): Promise<boolean>;
   /** stop all subscriptions (committing offsets) and disconnect */
   close(): Promise<void>;
+}
+
+/** Reading dead letters back (operators' tools, replay, contract tests). Both real
+ *  adapters implement it; kept apart from EventBus so test doubles need not. */
+export interface DeadLetterReader {
+  /** consume `<topic>.dlq`; offsets are committed after handleBatch resolves, like subscribe() */
+  subscribeDeadLetters(options: DeadLetterSubscribeOptions): Promise<Subscription>;
 }
 
 export const EVENT_BUS = Symbol('EVENT_BUS');

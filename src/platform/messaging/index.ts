@@ -3,10 +3,10 @@
 import type { DataSource } from 'typeorm';
 import type { OuterloopConfig } from '../../config/config.js';
 import { EmbeddedEventBus } from './embedded/embedded-event-bus.js';
-import type { EventBus } from './event-bus.js';
+import type { DeadLetterReader, EventBus } from './event-bus.js';
 import { KafkaEventBus } from './kafka/kafka-event-bus.js';
 
-export function createEventBus(config: Pick<OuterloopConfig, 'bus' | 'topicPrefix'>, dataSource: DataSource): EventBus {
+export function createEventBus(config: Pick<OuterloopConfig, 'bus' | 'topicPrefix'>, dataSource: DataSource): EventBus & DeadLetterReader {
   if (config.bus.type === 'kafka') {
     return new KafkaEventBus({ brokers: config.bus.brokers, clientId: config.bus.clientId, topicPrefix: config.topicPrefix });
   }

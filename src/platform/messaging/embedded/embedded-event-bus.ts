@@ -20,6 +20,7 @@ import {
   BusUnavailableError,
   type BusRecord,
   type DeadLetterMessage,
+  type DeadLetterReader,
   type DeadLetterSubscribeOptions,
   type EventBus,
   type SubscribeOptions,
@@ -77,7 +78,7 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-export class EmbeddedEventBus implements EventBus {
+export class EmbeddedEventBus implements EventBus, DeadLetterReader {
   private readonly log: Logger;
   private readonly prefix: string;
   private readonly backoff: BackoffPolicy;

@@ -16,6 +16,7 @@ import {
   BusUnavailableError,
   type BusRecord,
   type DeadLetterMessage,
+  type DeadLetterReader,
   type DeadLetterSubscribeOptions,
   type EventBus,
   type SubscribeOptions,
@@ -64,7 +65,7 @@ function describe(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
-export class KafkaEventBus implements EventBus {
+export class KafkaEventBus implements EventBus, DeadLetterReader {
   private readonly kafka: KafkaClient;
   private readonly producer: Producer;
   private readonly admin: Admin;
