@@ -3,7 +3,7 @@
 // IGNORE`) in one transaction: one round trip and one commit per ~1,000 events
 // instead of one per event, and a redelivered event (at-least-once bus) is a no-op
 // because the primary key is the event id.
-import { In, type DataSource, type EntityManager } from 'typeorm';
+import { In, type DataSource, type QueryResult } from 'typeorm';
 import { CompletionEntity, FeedbackEventEntity } from '../../platform/persistence/entities/index.js';
 import type { CompletionEvent, FeedbackEvent } from '../../platform/messaging/events.js';
 
@@ -19,8 +19,8 @@ const IDS_PER_LOOKUP = 5000;
 export interface InsertCounts {
   /** rows newly written */
   inserted: number;
-  /** rows already present (redelivery, client replay); null when the driver cannot tell */
-  duplicates: number | null;
+  /** events not written because their id was already present (redelivery, client replay, repeats in the batch) */
+  duplicates: number;
 }
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
@@ -74,13 +74,7 @@ export function feedbackRow(e: FeedbackEvent, ingestedAt: Date): FeedbackEventEn
 }
 
 export class IngestRepository {
-  private readonly countsInserts: boolean;
-
-  constructor(private readonly dataSource: DataSource) {
-    // RETURNING on an ON CONFLICT DO NOTHING insert lists only the rows written,
-    // which is how duplicates are counted without a second query.
-    this.countsInserts = dataSource.driver.isReturningSqlSupported('insert');
-  }
+  constructor(private readonly dataSource: DataSource) {}
 
   async insertCompletions(events: readonly CompletionEvent[], ingestedAt = new Date()): Promise<InsertCounts> {
     const rows = uniqueBy(events, (e) => e.completionId).map((e) => completionRow(e, ingestedAt));
@@ -119,21 +113,32 @@ export class IngestRepository {
     rows: Array<CompletionEntity | FeedbackEventEntity>,
     received: number,
   ): Promise<InsertCounts> {
-    if (rows.length === 0) return { inserted: 0, duplicates: received === 0 ? 0 : null };
-    const write = async (manager: EntityManager): Promise<number | null> => {
-      let inserted: number | null = 0;
-      for (const part of chunks(rows, ROWS_PER_STATEMENT)) {
-        let qb = manager.createQueryBuilder().insert().into(target).values(part).orIgnore().updateEntity(false);
-        if (this.countsInserts) qb = qb.returning(['id']);
-        const result = await qb.execute();
-        const written = Array.isArray(result.raw) ? result.raw.length : null;
-        inserted = inserted === null || written === null ? null : inserted + written;
+    if (rows.length === 0) return { inserted: 0, duplicates: received };
+    // Run the builder's SQL on a query runner directly: its structured result carries
+    // the affected-row count (Postgres rowCount, SQLite changes), which for an
+    // ON CONFLICT DO NOTHING / INSERT OR IGNORE insert is the number of rows
+    // actually written — how duplicates are counted without a second query.
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    const parts = chunks(rows, ROWS_PER_STATEMENT);
+    // One transaction when the batch needs several statements: one commit (fsync)
+    // per consumer batch, and no half-written batch to reason about.
+    const transactional = parts.length > 1;
+    try {
+      if (transactional) await runner.startTransaction();
+      let inserted = 0;
+      for (const part of parts) {
+        const [sql, params] = runner.manager.createQueryBuilder().insert().into(target).values(part).orIgnore().updateEntity(false).getQueryAndParameters();
+        const result: QueryResult = await runner.query(sql, params, true);
+        inserted += result.affected ?? 0;
       }
-      return inserted;
-    };
-    // One transaction: one commit (fsync) per consumer batch.
-    const inserted = rows.length > ROWS_PER_STATEMENT ? await this.dataSource.transaction(write) : await write(this.dataSource.manager);
-    if (inserted === null) return { inserted: rows.length, duplicates: null };
-    return { inserted, duplicates: received - inserted };
+      if (transactional) await runner.commitTransaction();
+      return { inserted, duplicates: received - inserted };
+    } catch (err) {
+      if (transactional && runner.isTransactionActive) await runner.rollbackTransaction();
+      throw err;
+    } finally {
+      await runner.release();
+    }
   }
 }

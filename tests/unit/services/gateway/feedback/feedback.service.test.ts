@@ -1,0 +1,138 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Registry } from 'prom-client';
+import { FeedbackMetrics, FeedbackService } from '../../../../../src/services/gateway/feedback/feedback.service.js';
+import { LayeredCompletionDirectory, RecentCompletionIndex, type CompletionDirectory } from '../../../../../src/services/gateway/feedback/completion-directory.js';
+import { GatewayError } from '../../../../../src/services/gateway/errors.js';
+import { BusUnavailableError, type BusRecord, type EventBus } from '../../../../../src/platform/messaging/event-bus.js';
+import { Topic, validateEvent } from '../../../../../src/platform/messaging/events.js';
+
+type Rec = BusRecord<typeof Topic.feedback>;
+
+function setup(opts: { failWith?: Error } = {}) {
+  const published: Rec[] = [];
+  const bus = {
+    publish: async (topic: string, records: Rec[]) => {
+      assert.equal(topic, Topic.feedback);
+      if (opts.failWith) throw opts.failWith;
+      published.push(...records);
+    },
+  } as unknown as Pick<EventBus, 'publish'>;
+  const recent = new RecentCompletionIndex(10);
+  recent.remember('mine-1', 'key-a');
+  recent.remember('mine-2', 'key-a');
+  recent.remember('theirs', 'key-b');
+  recent.remember('open', null);
+  const registry = new Registry();
+  const service = new FeedbackService(bus, recent, new FeedbackMetrics(registry), () => new Date('2026-03-01T00:00:00Z'));
+  return { service, published, registry };
+}
+
+const caller = { apiKeyId: 'key-a', userId: null };
+
+async function expectGatewayError(p: Promise<unknown>, status: number, param: string | null): Promise<GatewayError> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof GatewayError, `expected GatewayError, got ${String(err)}`);
+    assert.equal(err.status, status, err.message);
+    assert.equal(err.param, param);
+    return err;
+  }
+  assert.fail(`expected a ${status} error`);
+}
+
+test('an accepted event is on the bus, keyed by completion id, valid for the topic', async () => {
+  const { service, published } = setup();
+  const r = await service.submit(caller, { completion_id: 'mine-1', type: 'rating', value: 4, event_id: 'e1' });
+  assert.equal(r.event_ids.length, 1);
+  assert.equal(published.length, 1);
+  assert.equal(published[0]!.key, 'mine-1');
+  assert.equal(published[0]!.value.eventId, r.event_ids[0]);
+  assert.equal(published[0]!.value.apiKeyId, 'key-a');
+  assert.ok(validateEvent(Topic.feedback, published[0]!.value).ok);
+  // a replay with the same client event id yields the same server id
+  const again = await service.submit(caller, { completion_id: 'mine-1', type: 'rating', value: 4, event_id: 'e1' });
+  assert.deepEqual(again.event_ids, r.event_ids);
+});
+
+test('unknown completion → 404 naming the field; another key\'s completion → 403; nothing published', async () => {
+  const { service, published } = setup();
+  await expectGatewayError(service.submit(caller, { completion_id: 'nope', type: 'thumbs', value: 'up' }), 404, 'completion_id');
+  await expectGatewayError(service.submit(caller, { completion_id: 'theirs', type: 'thumbs', value: 'up' }), 403, 'completion_id');
+  await expectGatewayError(
+    service.submit(caller, { completion_id: 'mine-1', other_completion_id: 'theirs', type: 'pairwise', value: 1 }),
+    403,
+    'other_completion_id',
+  );
+  assert.equal(published.length, 0);
+  // completions served without auth belong to nobody: any caller may rate them
+  await service.submit(caller, { completion_id: 'open', type: 'thumbs', value: 'down' });
+  assert.equal(published.length, 1);
+});
+
+test('invalid body → 422 naming the field', async () => {
+  const { service } = setup();
+  const e = await expectGatewayError(service.submit(caller, { completion_id: 'mine-1', type: 'rating', value: 9 }), 422, 'value');
+  assert.equal(e.type, 'invalid_request_error');
+});
+
+test('bus unavailable → 503 with Retry-After, never an acknowledgement', async () => {
+  const { service, registry } = setup({ failWith: new BusUnavailableError('no broker') });
+  const e = await expectGatewayError(service.submit(caller, { completion_id: 'mine-1', type: 'thumbs', value: 1 }), 503, null);
+  assert.equal(e.retryAfterSeconds, 1);
+  const rejected = await registry.getSingleMetricAsString('outerloop_feedback_rejected_total');
+  assert.match(rejected, /reason="bus_unavailable"} 1/);
+});
+
+test('batch is all-or-nothing and errors point at the item', async () => {
+  const { service, published } = setup();
+  const ok = await service.submitBatch(caller, {
+    events: [
+      { completion_id: 'mine-1', type: 'thumbs', value: 'up' },
+      { completion_id: 'mine-2', type: 'edit', edited_response: 'fixed' },
+      { completion_id: 'mine-1', other_completion_id: 'mine-2', type: 'pairwise', value: 'tie' },
+    ],
+  });
+  assert.equal(ok.event_ids.length, 3);
+  assert.equal(new Set(ok.event_ids).size, 3);
+  assert.deepEqual(published.map((r) => r.value.eventId), ok.event_ids);
+
+  await expectGatewayError(
+    service.submitBatch(caller, { events: [{ completion_id: 'mine-1', type: 'thumbs', value: 1 }, { completion_id: 'mine-1', type: 'thumbs', value: 2 }] }),
+    422,
+    'events[1].value',
+  );
+  await expectGatewayError(
+    service.submitBatch(caller, { events: [{ completion_id: 'mine-1', type: 'thumbs', value: 1 }, { completion_id: 'gone', type: 'thumbs', value: 1 }] }),
+    404,
+    'events[1].completion_id',
+  );
+  await expectGatewayError(service.submitBatch(caller, { events: [] }), 422, 'events');
+  const tooMany = Array.from({ length: 1001 }, () => ({ completion_id: 'mine-1', type: 'thumbs', value: 1 }));
+  const e = await expectGatewayError(service.submitBatch(caller, { events: tooMany }), 422, 'events');
+  assert.match(e.message, /at most 1000/);
+  assert.equal(published.length, 3);
+});
+
+test('recent index is a bounded LRU and the layered directory falls back to the store for misses only', async () => {
+  const recent = new RecentCompletionIndex(2);
+  recent.remember('a', 'k');
+  recent.remember('b', 'k');
+  recent.remember('c', 'k');
+  assert.equal(recent.size, 2);
+  assert.deepEqual([...(await recent.lookup(['a', 'b', 'c'])).keys()], ['b', 'c']);
+  const asked: string[][] = [];
+  const store: CompletionDirectory = {
+    lookup: async (ids) => {
+      asked.push([...ids]);
+      return new Map(ids.filter((id) => id === 'a').map((id) => [id, { completionId: id, apiKeyId: 'k2' }]));
+    },
+  };
+  const layered = new LayeredCompletionDirectory(recent, store);
+  const found = await layered.lookup(['a', 'b', 'z']);
+  assert.deepEqual(asked, [['a', 'z']]);
+  assert.equal(found.get('a')?.apiKeyId, 'k2');
+  assert.equal(found.get('b')?.apiKeyId, 'k');
+  assert.equal(found.has('z'), false);
+});
