@@ -1,0 +1,607 @@
+// BatchEngine: serves one policy artifact with continuous batching (Yu et al. 2022,
+// "Orca: A Distributed Serving System for Transformer-Based Generative Models" —
+// iteration-level scheduling): every decode step runs all active rows together, and
+// rows join (after their prefill) and leave (finished, cancelled) between steps, so a
+// long generation never holds a short one hostage and a new request does not wait for
+// the current batch to drain.
+//
+// Dimension legend: S slots (max batch), n active rows, NH heads, P cache capacity
+// (= maxSeqLen), HS head size, V vocabulary, L layers.
+//
+// KV cache: per layer one preallocated Float32Array of (S, NH, P, HS) for K and one for V.
+// Active rows are kept COMPACT in slots 0..n-1 (a leaving row's slot is filled by the
+// last row), so the decode graph's past_k/past_v inputs are plain prefixes of those
+// arrays — (n, NH, P, HS) views, no gather, no copy, no allocation per step. The ORT
+// tensor wrappers for each n are created once and reused. Positions beyond a row's
+// length hold stale values that `past_mask` (-1e9) hides.
+//
+// Prefill runs the rows admitted at one boundary together (right-padded, `lengths`
+// tells the graph each row's last real token); its present_k/v are copied into the
+// rows' slots once.
+
+import { randomInt } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import ort from 'onnxruntime-node';
+import { END_OF_TURN, type PromptSegment } from '../chat-template.js';
+import { ArtifactError, EngineError, TokenRangeError } from '../errors.js';
+import { headSize, type GptConfig } from '../gpt/config.js';
+import { DECODE_FILE, PREFILL_FILE, readArtifact, readVerifiedFile, type ArtifactManifest } from '../artifact/artifact.js';
+import { Rng } from '../rng.js';
+import { Sampler, SamplingParamsError, validateSamplingParams } from '../sampling/sampler.js';
+import { StopMatcher } from '../sampling/stop-matcher.js';
+import type { BpeTokenizer } from '../tokenizer/bpe-tokenizer.js';
+import { StreamingDecoder } from '../tokenizer/stream-decoder.js';
+
+export interface GenerateParams {
+  /** Chat-template segments (encoded with the artifact's tokenizer) or token ids. */
+  prompt: PromptSegment[] | number[];
+  /** Upper bound on generated tokens (the end-of-turn token counts). */
+  maxTokens: number;
+  /** 0 = greedy. */
+  temperature: number;
+  /** Nucleus mass in (0, 1]. */
+  topP: number;
+  topK?: number;
+  /** Same seed + same prompt + same params → same tokens. null/undefined: a random seed. */
+  seed?: number | null;
+  /** Text-level stop sequences; the stop text is not part of the output. */
+  stop?: string[];
+  /** Number of alternatives per token (0 = none, at most MAX_TOP_LOGPROBS). */
+  topLogprobs?: number;
+  /** Accepted for API symmetry: every TokenEvent carries its logprob regardless. */
+  logprobs?: boolean;
+  /** Aborting cancels the row at the next step boundary and frees its slot. */
+  signal?: AbortSignal;
+}
+
+export interface TokenEvent {
+  tokenId: number;
+  /**
+   * Text this token released for the client: possibly '' (inside a multi-byte
+   * character, inside a possible stop sequence, or the end-of-turn token) and possibly
+   * text held back from earlier tokens. Concatenating every event's text gives
+   * GenerateResult.text.
+   */
+  text: string;
+  /** log p(token) under softmax(logits / T) (T = 1 when greedy), before top-k/top-p. */
+  logprob: number;
+  topLogprobs?: { text: string; logprob: number }[];
+}
+
+export interface GenerateResult {
+  text: string;
+  finishReason: 'stop' | 'length' | 'cancelled';
+  promptTokens: number;
+  /** Every sampled token, including a final end-of-turn token; equals tokens.length. */
+  completionTokens: number;
+  tokens: TokenEvent[];
+}
+
+export interface BatchEngineOptions {
+  /** Slots = the largest decode batch. Default 32. */
+  maxBatch?: number;
+  /** ORT intra-op threads. Default: the machine's cores. */
+  intraOpThreads?: number;
+}
+
+export interface BatchEngineStats {
+  activeRows: number;
+  waiting: number;
+  lastBatchSize: number;
+  steps: number;
+}
+
+/** Cumulative timings since the last resetProfile(), for the decode benchmark and /metrics. */
+export interface BatchEngineProfile {
+  decodeSteps: number;
+  /** Σ batch size over decode steps = tokens produced by decode steps. */
+  decodeRowSteps: number;
+  /** Wall time of whole decode steps (feeds, session.run, cache writes, sampling, events). */
+  decodeStepMs: number;
+  /** Wall time inside `await session.run` of decode steps. */
+  decodeRunMs: number;
+  prefillRuns: number;
+  prefillRows: number;
+  prefillMs: number;
+}
+
+export const MAX_TOP_LOGPROBS = 20;
+const MASK_IGNORE = -1e9;
+
+/** The prompt does not fit the model's context. Not retriable: the request must change. */
+export class ContextLengthError extends EngineError {
+  readonly retriable = false;
+  constructor(
+    readonly promptTokens: number,
+    readonly maxPromptTokens: number,
+  ) {
+    super(`prompt: ${promptTokens} tokens, the model's context allows at most ${maxPromptTokens} prompt tokens`);
+  }
+}
+
+/** The engine was closed before or while the request ran. Retriable on another engine instance. */
+export class EngineClosedError extends EngineError {
+  readonly retriable = true;
+}
+
+/** onnxruntime failed during a step; the rows in it are failed, the engine keeps serving. */
+export class EngineRunError extends EngineError {
+  readonly retriable = true;
+}
+
+interface Row {
+  readonly promptIds: number[];
+  readonly params: GenerateParams;
+  readonly rng: Rng;
+  readonly decoder: StreamingDecoder;
+  readonly stop: StopMatcher;
+  readonly onToken?: (t: TokenEvent) => void;
+  readonly resolve: (r: GenerateResult) => void;
+  readonly reject: (e: unknown) => void;
+  readonly tokens: TokenEvent[];
+  text: string;
+  slot: number;
+  /** Tokens in the KV cache for this row. */
+  length: number;
+  /** Last sampled token, fed at the next decode step. */
+  pendingToken: number;
+  cancelRequested: boolean;
+  done: boolean;
+  abortListener?: () => void;
+}
+
+interface DecodeFeeds {
+  feeds: Record<string, ort.Tensor>;
+}
+
+export class BatchEngine {
+  readonly manifest: ArtifactManifest;
+  readonly config: GptConfig;
+  readonly tokenizer: BpeTokenizer;
+  readonly maxBatch: number;
+  /** P: positions per row in the KV cache. */
+  readonly cacheCapacity: number;
+
+  private readonly L: number;
+  private readonly NH: number;
+  private readonly HS: number;
+  private readonly V: number;
+  private readonly endTokenId: number;
+  private readonly padTokenId: number;
+  private readonly cacheK: Float32Array[];
+  private readonly cacheV: Float32Array[];
+  private readonly pastMask: Float32Array;
+  private readonly stepTokens: BigInt64Array;
+  private readonly stepPositions: BigInt64Array;
+  private readonly feedsByBatch: (DecodeFeeds | undefined)[];
+  private readonly sampler: Sampler;
+  /** Display text of each id alone, for top-logprob alternatives. */
+  private readonly tokenText: string[];
+
+  private readonly active: Row[] = [];
+  private readonly waiting: Row[] = [];
+  private loopRunning = false;
+  private closed = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private steps = 0;
+  private lastBatchSize = 0;
+  private profileData: BatchEngineProfile = emptyProfile();
+
+  private constructor(
+    manifest: ArtifactManifest,
+    tokenizer: BpeTokenizer,
+    private readonly prefillSession: ort.InferenceSession,
+    private readonly decodeSession: ort.InferenceSession,
+    maxBatch: number,
+  ) {
+    this.manifest = manifest;
+    this.config = manifest.config;
+    this.tokenizer = tokenizer;
+    this.maxBatch = maxBatch;
+    this.L = this.config.layers;
+    this.NH = this.config.heads;
+    this.HS = headSize(this.config);
+    this.V = this.config.vocabSize;
+    this.cacheCapacity = this.config.maxSeqLen;
+    this.endTokenId = tokenizer.specialId(END_OF_TURN);
+    this.padTokenId = tokenizer.specialId('<|pad|>');
+    const rowFloats = this.NH * this.cacheCapacity * this.HS;
+    this.cacheK = Array.from({ length: this.L }, () => new Float32Array(maxBatch * rowFloats));
+    this.cacheV = Array.from({ length: this.L }, () => new Float32Array(maxBatch * rowFloats));
+    this.pastMask = new Float32Array(maxBatch * this.cacheCapacity).fill(MASK_IGNORE);
+    this.stepTokens = new BigInt64Array(maxBatch);
+    this.stepPositions = new BigInt64Array(maxBatch);
+    this.feedsByBatch = new Array(maxBatch + 1);
+    this.sampler = new Sampler(this.V, MAX_TOP_LOGPROBS);
+    this.tokenText = Array.from({ length: tokenizer.vocabSize }, (_, id) => tokenizer.decode([id]));
+  }
+
+  /** Load and verify an artifact directory (every sha256 is checked) and open its ORT sessions. */
+  static async load(artifactDir: string, opts: BatchEngineOptions = {}): Promise<BatchEngine> {
+    const maxBatch = opts.maxBatch ?? 32;
+    if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a positive integer, got ${maxBatch}`);
+    const artifact = await readArtifact(artifactDir);
+    const { manifest } = artifact;
+    for (const f of [PREFILL_FILE, DECODE_FILE]) {
+      if (!manifest.files[f]) throw new ArtifactError(`${join(artifactDir, f)}: artifact ${manifest.artifactId} has no serving graph (training-only artifact)`);
+    }
+    const sessionOptions: ort.InferenceSession.SessionOptions = {
+      intraOpNumThreads: opts.intraOpThreads ?? availableParallelism(),
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+    };
+    // readArtifact verified the files; reading them again through readVerifiedFile keeps
+    // the check honest if the directory changed in between.
+    const prefill = await ort.InferenceSession.create(await readVerifiedFile(artifactDir, manifest, PREFILL_FILE), sessionOptions);
+    const decode = await ort.InferenceSession.create(await readVerifiedFile(artifactDir, manifest, DECODE_FILE), sessionOptions);
+    return new BatchEngine(manifest, artifact.tokenizer, prefill, decode, maxBatch);
+  }
+
+  stats(): BatchEngineStats {
+    return { activeRows: this.active.length, waiting: this.waiting.length, lastBatchSize: this.lastBatchSize, steps: this.steps };
+  }
+
+  profile(): BatchEngineProfile {
+    return { ...this.profileData };
+  }
+
+  resetProfile(): void {
+    this.profileData = emptyProfile();
+  }
+
+  /** The longest prompt accepted: one position must stay free for generated tokens. */
+  get maxPromptTokens(): number {
+    return this.cacheCapacity - 1;
+  }
+
+  /**
+   * Generate a completion. Validates the request up front (typed errors: SamplingParamsError,
+   * TokenRangeError, ContextLengthError); resolves with finishReason 'cancelled' when
+   * `signal` aborts. `onToken` is called synchronously for each sampled token, in order.
+   */
+  generate(p: GenerateParams, onToken?: (t: TokenEvent) => void): Promise<GenerateResult> {
+    if (this.closed) return Promise.reject(new EngineClosedError('generate: the engine is closed'));
+    let promptIds: number[];
+    try {
+      promptIds = this.validate(p);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return new Promise<GenerateResult>((resolve, reject) => {
+      const seed = p.seed ?? randomInt(0, 2 ** 48 - 1);
+      const row: Row = {
+        promptIds,
+        params: p,
+        rng: new Rng(seed),
+        decoder: new StreamingDecoder(this.tokenizer),
+        stop: new StopMatcher(p.stop ?? []),
+        onToken,
+        resolve,
+        reject,
+        tokens: [],
+        text: '',
+        slot: -1,
+        length: 0,
+        pendingToken: -1,
+        cancelRequested: false,
+        done: false,
+      };
+      if (p.signal) {
+        if (p.signal.aborted) {
+          resolve(this.result(row, 'cancelled'));
+          return;
+        }
+        row.abortListener = () => this.cancel(row);
+        p.signal.addEventListener('abort', row.abortListener, { once: true });
+      }
+      this.waiting.push(row);
+      this.ensureLoop();
+    });
+  }
+
+  /** Stop accepting work, fail every pending and running request, release the ORT sessions. */
+  async close(): Promise<void> {
+    if (this.closed) return this.loopDone;
+    this.closed = true;
+    const error = new EngineClosedError('the engine was closed while the request was pending');
+    for (const row of this.waiting.splice(0)) this.fail(row, error);
+    for (const row of this.active) row.cancelRequested = true; // the loop fails them at its next boundary
+    await this.loopDone;
+    for (const row of this.active.splice(0)) this.fail(row, error);
+    await this.prefillSession.release();
+    await this.decodeSession.release();
+  }
+
+  private validate(p: GenerateParams): number[] {
+    validateSamplingParams(p);
+    if (!Number.isInteger(p.maxTokens) || p.maxTokens < 1) throw new SamplingParamsError('maxTokens', `must be a positive integer, got ${p.maxTokens}`);
+    const top = p.topLogprobs ?? 0;
+    if (!Number.isInteger(top) || top < 0 || top > MAX_TOP_LOGPROBS) throw new SamplingParamsError('topLogprobs', `must be an integer in [0, ${MAX_TOP_LOGPROBS}], got ${top}`);
+    if (p.seed !== undefined && p.seed !== null && !Number.isSafeInteger(p.seed)) throw new SamplingParamsError('seed', `must be an integer, got ${p.seed}`);
+    if (p.stop !== undefined && (!Array.isArray(p.stop) || p.stop.some((s) => typeof s !== 'string'))) throw new SamplingParamsError('stop', 'must be an array of strings');
+    if (!Array.isArray(p.prompt)) throw new SamplingParamsError('prompt', 'must be an array of segments or token ids');
+    const ids = p.prompt.length > 0 && typeof p.prompt[0] === 'number' ? [...(p.prompt as number[])] : this.tokenizer.encodeSegments(p.prompt as PromptSegment[]);
+    if (ids.length === 0) throw new SamplingParamsError('prompt', 'must contain at least one token');
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      if (!Number.isInteger(id) || id < 0 || id >= this.V) throw new TokenRangeError('prompt', i, id, this.V);
+    }
+    if (ids.length > this.maxPromptTokens) throw new ContextLengthError(ids.length, this.maxPromptTokens);
+    return ids;
+  }
+
+  private cancel(row: Row): void {
+    if (row.done) return;
+    const w = this.waiting.indexOf(row);
+    if (w >= 0) {
+      this.waiting.splice(w, 1);
+      this.finish(row, 'cancelled');
+      return;
+    }
+    row.cancelRequested = true; // active: removed at the next step boundary
+  }
+
+  private ensureLoop(): void {
+    if (this.loopRunning) return;
+    this.loopRunning = true;
+    this.loopDone = this.loop().finally(() => {
+      this.loopRunning = false;
+    });
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.closed && (this.active.length > 0 || this.waiting.length > 0)) {
+      this.removeFinishedRows();
+      if (this.waiting.length > 0 && this.active.length < this.maxBatch) {
+        const admitted = this.waiting.splice(0, this.maxBatch - this.active.length);
+        await this.prefill(admitted);
+        this.removeFinishedRows();
+      }
+      if (this.active.length > 0 && !this.closed) await this.decodeStep();
+      this.removeFinishedRows();
+      // let aborts, new requests and stream consumers run between steps
+      await new Promise<void>((r) => setImmediate(r));
+    }
+  }
+
+  // ---- prefill -------------------------------------------------------------
+
+  private async prefill(rows: Row[]): Promise<void> {
+    const t0 = process.hrtime.bigint();
+    const B = rows.length;
+    const T = Math.max(...rows.map((r) => r.promptIds.length));
+    const tokens = new BigInt64Array(B * T).fill(BigInt(this.padTokenId));
+    const lengths = new BigInt64Array(B);
+    rows.forEach((r, b) => {
+      for (let t = 0; t < r.promptIds.length; t++) tokens[b * T + t] = BigInt(r.promptIds[t]);
+      lengths[b] = BigInt(r.promptIds.length);
+    });
+    let out: ort.InferenceSession.OnnxValueMapType;
+    try {
+      out = await this.prefillSession.run({ tokens: new ort.Tensor('int64', tokens, [B, T]), lengths: new ort.Tensor('int64', lengths, [B]) });
+    } catch (e) {
+      const error = new EngineRunError(`prefill failed for a batch of ${B}: ${(e as Error).message}`);
+      for (const r of rows) this.fail(r, error);
+      return;
+    }
+    const logits = out.logits.data as Float32Array; // (B, V)
+    const rowFloats = this.NH * this.cacheCapacity * this.HS;
+    rows.forEach((row, b) => {
+      if (row.done) return;
+      if (row.cancelRequested) {
+        // aborted while its prefill ran: never takes a slot
+        if (this.closed) this.fail(row, new EngineClosedError('the engine was closed while the request was running'));
+        else this.finish(row, 'cancelled');
+        return;
+      }
+      const slot = this.active.length;
+      row.slot = slot;
+      this.active.push(row);
+      const len = row.promptIds.length;
+      for (let l = 0; l < this.L; l++) {
+        const pk = out[`present_k_${l}`].data as Float32Array; // (B, NH, T, HS)
+        const pv = out[`present_v_${l}`].data as Float32Array;
+        for (let h = 0; h < this.NH; h++) {
+          const src = (b * this.NH + h) * T * this.HS;
+          const dst = slot * rowFloats + h * this.cacheCapacity * this.HS;
+          this.cacheK[l].set(pk.subarray(src, src + len * this.HS), dst);
+          this.cacheV[l].set(pv.subarray(src, src + len * this.HS), dst);
+        }
+      }
+      const mask = this.pastMask.subarray(slot * this.cacheCapacity, (slot + 1) * this.cacheCapacity);
+      mask.fill(0, 0, len);
+      mask.fill(MASK_IGNORE, len);
+      row.length = len;
+      this.acceptToken(row, logits.subarray(b * this.V, (b + 1) * this.V));
+    });
+    const p = this.profileData;
+    p.prefillRuns++;
+    p.prefillRows += B;
+    p.prefillMs += Number(process.hrtime.bigint() - t0) / 1e6;
+  }
+
+  // ---- decode --------------------------------------------------------------
+
+  private decodeFeeds(n: number): DecodeFeeds {
+    let f = this.feedsByBatch[n];
+    if (!f) {
+      const rowFloats = this.NH * this.cacheCapacity * this.HS;
+      const dims = [n, this.NH, this.cacheCapacity, this.HS];
+      const feeds: Record<string, ort.Tensor> = {
+        tokens: new ort.Tensor('int64', this.stepTokens.subarray(0, n), [n]),
+        positions: new ort.Tensor('int64', this.stepPositions.subarray(0, n), [n]),
+        past_mask: new ort.Tensor('float32', this.pastMask.subarray(0, n * this.cacheCapacity), [n, this.cacheCapacity]),
+      };
+      for (let l = 0; l < this.L; l++) {
+        feeds[`past_k_${l}`] = new ort.Tensor('float32', this.cacheK[l].subarray(0, n * rowFloats), dims);
+        feeds[`past_v_${l}`] = new ort.Tensor('float32', this.cacheV[l].subarray(0, n * rowFloats), dims);
+      }
+      f = { feeds };
+      this.feedsByBatch[n] = f;
+    }
+    return f;
+  }
+
+  private async decodeStep(): Promise<void> {
+    const t0 = process.hrtime.bigint();
+    const rows = this.active;
+    const n = rows.length;
+    for (let i = 0; i < n; i++) {
+      this.stepTokens[i] = BigInt(rows[i].pendingToken);
+      this.stepPositions[i] = BigInt(rows[i].length);
+    }
+    const { feeds } = this.decodeFeeds(n);
+    let out: ort.InferenceSession.OnnxValueMapType;
+    const r0 = process.hrtime.bigint();
+    try {
+      out = await this.decodeSession.run(feeds);
+    } catch (e) {
+      const error = new EngineRunError(`decode step failed for a batch of ${n}: ${(e as Error).message}`);
+      for (const r of rows) this.fail(r, error);
+      this.active.length = 0;
+      return;
+    }
+    const r1 = process.hrtime.bigint();
+    const P = this.cacheCapacity;
+    const HS = this.HS;
+    const rowFloats = this.NH * P * HS;
+    for (let l = 0; l < this.L; l++) {
+      const nk = out[`new_k_${l}`].data as Float32Array; // (n, NH, 1, HS)
+      const nv = out[`new_v_${l}`].data as Float32Array;
+      const ck = this.cacheK[l];
+      const cv = this.cacheV[l];
+      for (let i = 0; i < n; i++) {
+        const pos = rows[i].length;
+        for (let h = 0; h < this.NH; h++) {
+          const src = (i * this.NH + h) * HS;
+          const dst = i * rowFloats + (h * P + pos) * HS;
+          for (let d = 0; d < HS; d++) {
+            ck[dst + d] = nk[src + d];
+            cv[dst + d] = nv[src + d];
+          }
+        }
+      }
+    }
+    const logits = out.logits.data as Float32Array; // (n, V)
+    for (let i = 0; i < n; i++) {
+      const row = rows[i];
+      this.pastMask[i * P + row.length] = 0;
+      row.length++;
+      if (row.done || row.cancelRequested) continue;
+      this.acceptToken(row, logits.subarray(i * this.V, (i + 1) * this.V));
+    }
+    this.steps++;
+    this.lastBatchSize = n;
+    const t1 = process.hrtime.bigint();
+    const p = this.profileData;
+    p.decodeSteps++;
+    p.decodeRowSteps += n;
+    p.decodeStepMs += Number(t1 - t0) / 1e6;
+    p.decodeRunMs += Number(r1 - r0) / 1e6;
+  }
+
+  /** Sample from a row's logits, emit the token event, and decide whether the row is finished. */
+  private acceptToken(row: Row, logits: Float32Array): void {
+    const p = row.params;
+    const topN = p.topLogprobs ?? 0;
+    const id = this.sampler.sample(logits, p, row.rng, topN);
+    let text: string;
+    let finish: GenerateResult['finishReason'] | null = null;
+    if (id === this.endTokenId) {
+      text = row.stop.push(row.decoder.flush()) + row.stop.flush();
+      finish = 'stop';
+    } else {
+      text = row.stop.push(row.decoder.push(id));
+      if (row.stop.stopped) finish = 'stop';
+    }
+    const completionTokens = row.tokens.length + 1;
+    // prompt + completion never exceeds the context (maxSeqLen), so every sequence the
+    // engine produces also fits the training graphs (SFT, reward model, PPO rollouts)
+    const sequenceLength = row.length + 1;
+    if (finish === null && (completionTokens >= p.maxTokens || sequenceLength >= this.cacheCapacity)) {
+      text += row.stop.push(row.decoder.flush());
+      text += row.stop.flush();
+      finish = row.stop.stopped ? 'stop' : 'length';
+    }
+    const event: TokenEvent = { tokenId: id, text, logprob: this.sampler.chosenLogprob };
+    if (topN > 0) {
+      const alts: { text: string; logprob: number }[] = [];
+      for (let j = 0; j < this.sampler.topCount; j++) alts.push({ text: this.tokenText[this.sampler.topIds[j]], logprob: this.sampler.topLogprobs[j] });
+      event.topLogprobs = alts;
+    }
+    row.tokens.push(event);
+    row.text += text;
+    row.pendingToken = id;
+    if (row.onToken) {
+      try {
+        row.onToken(event);
+      } catch (e) {
+        // a failing consumer (closed socket handler) must not take the batch down
+        this.fail(row, e);
+        return;
+      }
+    }
+    if (finish) this.finish(row, finish);
+  }
+
+  /** Drop finished/cancelled rows from the batch, keeping active rows compact in slots 0..n-1. */
+  private removeFinishedRows(): void {
+    for (let i = 0; i < this.active.length; ) {
+      const row = this.active[i];
+      if (row.cancelRequested && !row.done) {
+        if (this.closed) this.fail(row, new EngineClosedError('the engine was closed while the request was running'));
+        else this.finish(row, 'cancelled');
+      }
+      if (!row.done) {
+        i++;
+        continue;
+      }
+      const last = this.active.length - 1;
+      if (i !== last) this.moveRow(this.active[last], i);
+      this.active.pop();
+    }
+  }
+
+  private moveRow(row: Row, toSlot: number): void {
+    const from = row.slot;
+    const rowFloats = this.NH * this.cacheCapacity * this.HS;
+    // only positions < row.length matter, but a row is NH separate (P, HS) blocks; one
+    // contiguous copy of the whole slot is simpler and costs ~0.1 ms at the reference size
+    for (let l = 0; l < this.L; l++) {
+      this.cacheK[l].copyWithin(toSlot * rowFloats, from * rowFloats, (from + 1) * rowFloats);
+      this.cacheV[l].copyWithin(toSlot * rowFloats, from * rowFloats, (from + 1) * rowFloats);
+    }
+    const P = this.cacheCapacity;
+    this.pastMask.copyWithin(toSlot * P, from * P, (from + 1) * P);
+    this.active[toSlot] = row;
+    row.slot = toSlot;
+  }
+
+  private result(row: Row, finishReason: GenerateResult['finishReason']): GenerateResult {
+    return { text: row.text, finishReason, promptTokens: row.promptIds.length, completionTokens: row.tokens.length, tokens: row.tokens };
+  }
+
+  private finish(row: Row, reason: GenerateResult['finishReason']): void {
+    if (row.done) return;
+    row.done = true;
+    this.detach(row);
+    row.resolve(this.result(row, reason));
+  }
+
+  private fail(row: Row, error: unknown): void {
+    if (row.done) return;
+    row.done = true;
+    this.detach(row);
+    row.reject(error);
+  }
+
+  private detach(row: Row): void {
+    if (row.abortListener && row.params.signal) row.params.signal.removeEventListener('abort', row.abortListener);
+  }
+}
+
+function emptyProfile(): BatchEngineProfile {
+  return { decodeSteps: 0, decodeRowSteps: 0, decodeStepMs: 0, decodeRunMs: 0, prefillRuns: 0, prefillRows: 0, prefillMs: 0 };
+}
