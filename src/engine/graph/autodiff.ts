@@ -242,6 +242,12 @@ const RULES: Record<string, VjpRule> = {
       return part;
     });
   },
+  Split: (g, n, gys) => {
+    const axis = n.attrs.axis as number;
+    // Parts without an upstream gradient contribute zeros of their own shape.
+    const parts = n.outputs.map((o, i) => gys[i] ?? g.zerosLike(o));
+    return [g.concat(parts, axis), null];
+  },
   Slice: (g, n, [gy]) => {
     const x = input(n, 0);
     const [start] = constantValues(g, n.inputs[1]!, 'Slice starts');

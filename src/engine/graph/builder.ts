@@ -422,6 +422,16 @@ export class Graph {
     return this.node('Concat', xs, { axis: a }, 1, [shape], [xs[0]!.dtype])[0]!;
   }
 
+  /** Split along `axis` into parts of the given static sizes. */
+  split(x: Value, axis: number, sizes: number[]): Value[] {
+    const a = normAxis(axis, x.rank, 'Split');
+    const d = x.shape[a]!;
+    const total = sizes.reduce((p, q) => p + q, 0);
+    if (typeof d === 'number' && d !== total) throw new ShapeError(`Split(${x.name})`, `axis ${a} of size ${total}`, shapeToString(x.shape));
+    const shapes = sizes.map((s) => x.shape.map((dim, i) => (i === a ? s : dim)));
+    return this.node('Split', [x, this.ints(sizes)], { axis: a }, sizes.length, shapes, sizes.map(() => x.dtype));
+  }
+
   /** Static slice [start, end) along one axis (end may exceed the size; clamped). */
   slice(x: Value, axis: number, start: number, end: number): Value {
     const a = normAxis(axis, x.rank, 'Slice');

@@ -88,6 +88,14 @@ const cases: Case[] = [
   { name: 'Concat', feeds: () => ({ a: randn(rng, [2, 3]), b: randn(rng, [2, 2]) }), build: (g, x) => g.concat([x.a!, x.b!, x.a!], 1) },
   { name: 'Slice (split q, k, v)', feeds: () => ({ a: randn(rng, [2, 9]) }), build: (g, x) => g.mul(g.slice(x.a!, 1, 0, 3), g.slice(x.a!, 1, 6, 9)) },
   {
+    name: 'Split (q, k, v) with one part unused',
+    feeds: () => ({ a: randn(rng, [2, 3, 9]) }),
+    build: (g, x) => {
+      const [q, , v] = g.split(x.a!, -1, [3, 3, 3]);
+      return g.mul(q!, g.exp(v!));
+    },
+  },
+  {
     name: 'symbolic batch dim: broadcast, mean and matmul with run-time shapes',
     feeds: () => ({ x: randn(rng, [3, 4]), w: randn(rng, [4, 2]), b: randn(rng, [2]) }),
     symbolicDims: { x: ['B', 4] },
