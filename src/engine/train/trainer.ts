@@ -46,7 +46,7 @@ export class Trainer {
 
   private constructor(
     readonly params: ParameterSet,
-    readonly trainStep: TrainStep,
+    readonly stepRunner: TrainStep,
     private readonly opts: TrainerOptions,
   ) {
     this.grads = new Float32Array(params.data.length);
@@ -81,7 +81,7 @@ export class Trainer {
     for (let k = 0; k < n; k++) {
       // The first micro-batch writes straight into the accumulator; later ones go through a scratch blob.
       const target = k === 0 ? this.grads : this.microGrads;
-      const out = await this.trainStep.run(this.params.data, microBatches[k]!, target);
+      const out = await this.stepRunner.run(this.params.data, microBatches[k]!, target);
       if (!Number.isFinite(out.loss)) this.fail(new NonFiniteError('loss', 0, out.loss, this.step));
       if (k > 0) for (let i = 0; i < this.grads.length; i++) this.grads[i] = this.grads[i]! + this.microGrads[i]!;
       loss += out.loss / n;
