@@ -2,17 +2,33 @@
 import { Inject, Injectable, Module, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
-import type { OuterloopConfig } from '../../config/config.js';
+import { Dependencies } from '../../platform/health/dependencies.service.js';
+import { Logger } from '../../platform/logging/logger.js';
 import type { EventBus } from '../../platform/messaging/event-bus.js';
-import { CONFIG, DATA_SOURCE, EVENT_BUS, METRICS } from '../../platform/tokens.js';
+import { DATA_SOURCE, EVENT_BUS, METRICS } from '../../platform/tokens.js';
 import { DEFAULT_INGEST_OPTIONS, IngestService } from './ingest.service.js';
 
+const log = new Logger('ingest');
+
+/**
+ * Subscribes once the database and the bus are up (Dependencies brings them up in
+ * the background so /healthz answers at once); stops the consumers — finishing and
+ * committing the batch in flight — before the bus closes.
+ */
 @Injectable()
 class IngestLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  constructor(@Inject(IngestService) private readonly ingest: IngestService) {}
-  async onApplicationBootstrap(): Promise<void> {
-    await this.ingest.start();
+  private starting: Promise<void> | null = null;
+
+  constructor(
+    @Inject(IngestService) private readonly ingest: IngestService,
+    @Inject(Dependencies) private readonly dependencies: Dependencies,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.starting = this.dependencies.ready.then(() => this.ingest.start());
+    this.starting.catch((err: unknown) => log.error('ingest consumers failed to start', err));
   }
+
   async beforeApplicationShutdown(): Promise<void> {
     await this.ingest.stop();
   }
@@ -22,11 +38,11 @@ class IngestLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdo
   providers: [
     {
       provide: IngestService,
-      useFactory: (config: OuterloopConfig, bus: EventBus, dataSource: DataSource, registry: Registry) =>
-        // Group ids carry the topic prefix so two deployments sharing a cluster
-        // (or parallel test runs) never share committed offsets.
-        new IngestService(bus, dataSource, registry, { ...DEFAULT_INGEST_OPTIONS, groupPrefix: `${config.topicPrefix}outerloop.` }),
-      inject: [CONFIG, EVENT_BUS, DATA_SOURCE, METRICS],
+      useFactory: (bus: EventBus, dataSource: DataSource, registry: Registry) =>
+        // The bus prepends OUTERLOOP_TOPIC_PREFIX to group ids as to topics, so two
+        // deployments sharing a cluster never share committed offsets.
+        new IngestService(bus, dataSource, registry, DEFAULT_INGEST_OPTIONS),
+      inject: [EVENT_BUS, DATA_SOURCE, METRICS],
     },
     IngestLifecycle,
   ],
