@@ -53,6 +53,11 @@ export interface GenerateParams {
   logprobs?: boolean;
   /** Aborting cancels the row at the next step boundary and frees its slot. */
   signal?: AbortSignal;
+  /**
+   * Benchmarks only (vLLM's ignore_eos): the end-of-turn token does not end the row,
+   * so every row runs exactly maxTokens and batch sizes stay fixed.
+   */
+  ignoreEndOfTurn?: boolean;
 }
 
 export interface TokenEvent {
@@ -167,6 +172,7 @@ export class BatchEngine {
   private readonly NH: number;
   private readonly HS: number;
   private readonly V: number;
+  private readonly sampledVocab: number;
   private readonly endTokenId: number;
   private readonly padTokenId: number;
   private readonly cacheK: Float32Array[];
@@ -203,6 +209,9 @@ export class BatchEngine {
     this.NH = this.config.heads;
     this.HS = headSize(this.config);
     this.V = this.config.vocabSize;
+    // The model's vocabulary may be padded beyond the tokenizer's (config.vocabSize is
+    // fixed before the tokenizer is trained): ids without a meaning are never sampled.
+    this.sampledVocab = Math.min(this.V, tokenizer.vocabSize);
     this.cacheCapacity = this.config.maxSeqLen;
     this.endTokenId = tokenizer.specialId(END_OF_TURN);
     this.padTokenId = tokenizer.specialId('<|pad|>');
@@ -213,7 +222,7 @@ export class BatchEngine {
     this.stepTokens = new BigInt64Array(maxBatch);
     this.stepPositions = new BigInt64Array(maxBatch);
     this.feedsByBatch = new Array(maxBatch + 1);
-    this.sampler = new Sampler(this.V, MAX_TOP_LOGPROBS);
+    this.sampler = new Sampler(this.sampledVocab, MAX_TOP_LOGPROBS);
     this.tokenText = Array.from({ length: tokenizer.vocabSize }, (_, id) => tokenizer.decode([id]));
   }
 
@@ -326,7 +335,7 @@ export class BatchEngine {
     if (ids.length === 0) throw new SamplingParamsError('prompt', 'must contain at least one token');
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i];
-      if (!Number.isInteger(id) || id < 0 || id >= this.V) throw new TokenRangeError('prompt', i, id, this.V);
+      if (!Number.isInteger(id) || id < 0 || id >= this.sampledVocab) throw new TokenRangeError('prompt', i, id, this.sampledVocab);
     }
     if (ids.length > this.maxPromptTokens) throw new ContextLengthError(ids.length, this.maxPromptTokens);
     return ids;
@@ -346,9 +355,15 @@ export class BatchEngine {
   private ensureLoop(): void {
     if (this.loopRunning) return;
     this.loopRunning = true;
-    this.loopDone = this.loop().finally(() => {
-      this.loopRunning = false;
-    });
+    this.loopDone = this.loop()
+      .catch((e: unknown) => {
+        // a bug or an unexpected runtime failure: fail every row rather than hang them
+        const error = new EngineRunError(`batch loop failed: ${(e as Error).message}`);
+        for (const row of [...this.active.splice(0), ...this.waiting.splice(0)]) this.fail(row, error);
+      })
+      .finally(() => {
+        this.loopRunning = false;
+      });
   }
 
   private async loop(): Promise<void> {
@@ -414,7 +429,7 @@ export class BatchEngine {
       mask.fill(0, 0, len);
       mask.fill(MASK_IGNORE, len);
       row.length = len;
-      this.acceptToken(row, logits.subarray(b * this.V, (b + 1) * this.V));
+      this.acceptToken(row, logits.subarray(b * this.V, b * this.V + this.sampledVocab));
     });
     const p = this.profileData;
     p.prefillRuns++;
@@ -490,7 +505,7 @@ export class BatchEngine {
       this.pastMask[i * P + row.length] = 0;
       row.length++;
       if (row.done || row.cancelRequested) continue;
-      this.acceptToken(row, logits.subarray(i * this.V, (i + 1) * this.V));
+      this.acceptToken(row, logits.subarray(i * this.V, i * this.V + this.sampledVocab));
     }
     this.steps++;
     this.lastBatchSize = n;
@@ -504,12 +519,21 @@ export class BatchEngine {
 
   /** Sample from a row's logits, emit the token event, and decide whether the row is finished. */
   private acceptToken(row: Row, logits: Float32Array): void {
+    try {
+      this.sampleAndEmit(row, logits);
+    } catch (e) {
+      // one row's failure (non-finite logits, a throwing consumer) must not take the batch down
+      this.fail(row, e);
+    }
+  }
+
+  private sampleAndEmit(row: Row, logits: Float32Array): void {
     const p = row.params;
     const topN = p.topLogprobs ?? 0;
     const id = this.sampler.sample(logits, p, row.rng, topN);
     let text: string;
     let finish: GenerateResult['finishReason'] | null = null;
-    if (id === this.endTokenId) {
+    if (id === this.endTokenId && !p.ignoreEndOfTurn) {
       text = row.stop.push(row.decoder.flush()) + row.stop.flush();
       finish = 'stop';
     } else {
@@ -534,15 +558,7 @@ export class BatchEngine {
     row.tokens.push(event);
     row.text += text;
     row.pendingToken = id;
-    if (row.onToken) {
-      try {
-        row.onToken(event);
-      } catch (e) {
-        // a failing consumer (closed socket handler) must not take the batch down
-        this.fail(row, e);
-        return;
-      }
-    }
+    row.onToken?.(event);
     if (finish) this.finish(row, finish);
   }
 

@@ -1,0 +1,145 @@
+// Decode half of the engine benchmark (issue 3): tokens/s of the BatchEngine at batch 1,
+// 8 and 32 on one artifact, and the share of a decode step spent outside session.run
+// (feeding, KV-cache writes, sampling, token events). Goals: aggregate tokens/s at
+// batch 32 ≥ 8× batch 1; outside-run share ≤ 15%.
+//
+// Every row runs exactly maxTokens (ignoreEndOfTurn) so the batch size is what the
+// table says for every step. Timings come from BatchEngine.profile(): hrtime around
+// `await session.run` vs around the whole decode step; wall-clock throughput (prefill
+// and scheduling included) is reported next to the decode-only figure.
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeArtifact, type InferenceGraphExporter } from '../../src/engine/artifact/artifact.js';
+import { ParameterSet, type GptConfig } from '../../src/engine/gpt/config.js';
+import { Rng } from '../../src/engine/rng.js';
+import { BatchEngine, type GenerateParams } from '../../src/engine/runtime/index.js';
+import { trainBpeTokenizer } from '../../src/engine/tokenizer/index.js';
+import { SPECIAL_TOKENS } from '../../src/engine/chat-template.js';
+import { printTable } from './table.js';
+
+export interface BenchDecodeOptions {
+  batches?: number[];
+  promptTokens?: number;
+  maxTokens?: number;
+  temperature?: number;
+  topP?: number;
+  intraOpThreads?: number;
+}
+
+/** The engine core's exporter when it exists, else the reference graphs of the runtime tests. */
+async function loadExporter(): Promise<{ name: string; exporter: InferenceGraphExporter }> {
+  const specifier = '../../src/engine/gpt/inference-graphs.js';
+  try {
+    const mod = (await import(specifier)) as { exportInferenceGraphs?: InferenceGraphExporter };
+    if (mod.exportInferenceGraphs) return { name: 'engine/gpt/inference-graphs', exporter: mod.exportInferenceGraphs };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw e;
+  }
+  const ref = await import('../unit/engine/runtime/reference-inference-graphs.js');
+  return { name: 'tests/unit/engine/runtime/reference-inference-graphs', exporter: ref.referenceInferenceGraphs };
+}
+
+async function randomArtifact(config: GptConfig): Promise<{ dir: string; cleanup: () => Promise<void>; exporterName: string }> {
+  const root = await mkdtemp(join(tmpdir(), 'outerloop-bench-decode-'));
+  const dir = join(root, 'artifact');
+  const corpus = ['The quick brown fox jumps over the lazy dog. How do I kill a Linux process? Use kill with its id.'];
+  const tokenizer = trainBpeTokenizer({ corpus, vocabSize: Math.min(config.vocabSize, 256 + SPECIAL_TOKENS.length + 64) });
+  const params = new ParameterSet(config);
+  const rng = new Rng(1);
+  for (let i = 0; i < params.data.length; i++) params.data[i] = rng.normal() * 0.05;
+  for (const s of params.layout) if (/ln\w*\.w$/.test(s.name)) params.view(s.name).fill(1);
+  const { name, exporter } = await loadExporter();
+  await writeArtifact(dir, { config, params, tokenizer, meta: { kind: 'policy', notes: { purpose: 'decode benchmark, random weights' } } }, exporter);
+  return { dir, cleanup: () => rm(root, { recursive: true, force: true }), exporterName: name };
+}
+
+export async function benchDecode(artifactDirOrConfig: string | GptConfig, opts: BenchDecodeOptions = {}): Promise<Record<string, unknown>> {
+  const batches = opts.batches ?? [1, 8, 32];
+  const threads = opts.intraOpThreads ?? availableParallelism();
+  let dir: string;
+  let cleanup = async (): Promise<void> => {};
+  let source: string;
+  if (typeof artifactDirOrConfig === 'string') {
+    dir = artifactDirOrConfig;
+    source = `artifact ${dir}`;
+  } else {
+    const a = await randomArtifact(artifactDirOrConfig);
+    dir = a.dir;
+    cleanup = a.cleanup;
+    source = `random weights via ${a.exporterName}`;
+  }
+  const engine = await BatchEngine.load(dir, { maxBatch: Math.max(...batches), intraOpThreads: threads });
+  const config = engine.config;
+  const promptTokens = opts.promptTokens ?? 32;
+  const maxTokens = opts.maxTokens ?? Math.min(128, config.maxSeqLen - promptTokens - 1);
+  const temperature = opts.temperature ?? 0.7;
+  const topP = opts.topP ?? 0.9;
+  const rng = new Rng(7);
+  const ordinaryIds = engine.tokenizer.vocabSize - SPECIAL_TOKENS.length;
+  const prompt = (): number[] =>
+    Array.from({ length: promptTokens }, () => {
+      const k = rng.nextInt(ordinaryIds);
+      return k < 256 ? k : k + SPECIAL_TOKENS.length; // skip the special ids
+    });
+  const request = (seed: number, tokens = maxTokens): GenerateParams => ({ prompt: prompt(), maxTokens: tokens, temperature, topP, seed, ignoreEndOfTurn: true });
+
+  try {
+    // warm-up: first runs pay for ORT kernel selection and buffer arenas
+    await Promise.all(Array.from({ length: Math.max(...batches) }, (_, i) => engine.generate(request(i, 8))));
+    await engine.generate(request(0, 8));
+
+    const rows: Array<Record<string, number>> = [];
+    for (const b of batches) {
+      engine.resetProfile();
+      const t0 = process.hrtime.bigint();
+      const results = await Promise.all(Array.from({ length: b }, (_, i) => engine.generate(request(1000 + i))));
+      const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+      const p = engine.profile();
+      const tokens = results.reduce((s, r) => s + r.completionTokens, 0);
+      rows.push({
+        batch: b,
+        decodeSteps: p.decodeSteps,
+        meanBatch: p.decodeRowSteps / Math.max(1, p.decodeSteps),
+        decodeTokensPerSec: p.decodeRowSteps / (p.decodeStepMs / 1000),
+        wallTokensPerSec: tokens / (wallMs / 1000),
+        stepMs: p.decodeStepMs / Math.max(1, p.decodeSteps),
+        runMs: p.decodeRunMs / Math.max(1, p.decodeSteps),
+        outsideRunShare: 1 - p.decodeRunMs / p.decodeStepMs,
+        prefillMs: p.prefillMs,
+        wallMs,
+      });
+    }
+    printTable(`decode (${source}; prompt ${promptTokens}, ${maxTokens} new tokens, T=${temperature}, top-p ${topP}, ${threads} threads)`, rows);
+    const at = (b: number): Record<string, number> | undefined => rows.find((r) => r.batch === b);
+    const base = at(1);
+    const figures: Record<string, unknown> = {
+      decode: {
+        source,
+        config: { ...config },
+        conditions: { promptTokens, maxTokens, temperature, topP, intraOpThreads: threads, cacheCapacity: engine.cacheCapacity, maxBatch: engine.maxBatch },
+        rows: rows.map((r) => ({
+          batch: r.batch,
+          decodeTokensPerSec: { value: r.decodeTokensPerSec, unit: 'tokens/s' },
+          wallTokensPerSec: { value: r.wallTokensPerSec, unit: 'tokens/s' },
+          stepMs: { value: r.stepMs, unit: 'ms' },
+          runMs: { value: r.runMs, unit: 'ms' },
+          outsideRunShare: { value: r.outsideRunShare, unit: 'fraction' },
+        })),
+        ...(base
+          ? Object.fromEntries(
+              batches
+                .filter((b) => b !== 1)
+                .map((b) => [`speedupBatch${b}VsBatch1`, { value: at(b)!.decodeTokensPerSec / base.decodeTokensPerSec, unit: 'ratio', goal: b === 32 ? '>= 8' : undefined }]),
+            )
+          : {}),
+        maxOutsideRunShare: { value: Math.max(...rows.map((r) => r.outsideRunShare)), unit: 'fraction', goal: '<= 0.15' },
+      },
+    };
+    return figures;
+  } finally {
+    await engine.close();
+    await cleanup();
+  }
+}
