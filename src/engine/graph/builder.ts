@@ -545,3 +545,8 @@ function attributeProto(name: string, value: AttrValue): onnxProto.onnx.IAttribu
 }
 
 export { isFloat };
+
+/** Protobuf bytes of a ModelProto (e.g. one with metadata added after toModelProto()). */
+export function encodeModel(proto: onnxProto.onnx.IModelProto): Uint8Array {
+  return onnx.ModelProto.encode(proto).finish();
+}
