@@ -100,9 +100,12 @@ export class KafkaEventBus implements EventBus, DeadLetterReader {
         // BusUnavailableError instead of hanging forever; a duplicate that a retry
         // after the cap might cause is absorbed by the consumers' upserts by event id.
         if (message.startsWith('Limiting retries for the idempotent producer')) return;
-        const where = { kafkajs: entry.namespace, ...fields };
-        if (entry.level === KafkaLogLevel.ERROR) log.warn(`kafkajs: ${message}`, where);
-        else if (entry.level === KafkaLogLevel.WARN) log.warn(`kafkajs: ${message}`, where);
+        const { stack: _stack, ...rest } = fields as Record<string, unknown>;
+        const where = { kafkajs: entry.namespace, ...rest };
+        // Connection-level chatter repeats on every internal retry; start() and the
+        // delivery loop log one line per wait that says what they wait for.
+        const chatter = entry.namespace === 'Connection' || entry.namespace === 'BrokerPool';
+        if (entry.level <= KafkaLogLevel.WARN && !chatter) log.warn(`kafkajs: ${message}`, where);
         else log.debug(`kafkajs: ${message}`, where);
       },
     });

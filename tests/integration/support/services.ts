@@ -1,0 +1,137 @@
+// The one rule for integration tests and the real services they need:
+//  - under CI=true a missing or unreachable service FAILS the test file with a message
+//    saying how to bring it up (a green CI run must mean the tests ran);
+//  - outside CI the suite is skipped, visibly.
+// Connection info comes from tests/infra/.env (written by `bash tests/infra/up.sh`,
+// loaded by tests/run.mjs) or from the environment.
+//
+// Usage (top-level await is fine in ESM test files):
+//   const kafka = await requireKafka();
+//   describe('[kafka] ...', { skip: kafka.skip }, () => { const { brokers } = kafka.info!; ... });
+// Name every integration test's top-level describe with its services' tag —
+// `[kafka]`, `[postgres]` or `[kafka+postgres]` — tests/run.mjs counts them by it.
+import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
+import pg from 'pg';
+
+export interface ServiceRequirement<T> {
+  /** connection info, or null when the suite is skipped */
+  info: T | null;
+  /** false when available; otherwise the reason, for node:test's `skip` option */
+  skip: string | false;
+}
+
+export interface KafkaInfo {
+  brokers: string[];
+}
+
+export interface PostgresInfo {
+  url: string;
+}
+
+const HOW_TO = 'run `bash tests/infra/up.sh` (starts Kafka and PostgreSQL and writes tests/infra/.env)';
+
+function inCI(): boolean {
+  const ci = process.env.CI;
+  return ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0';
+}
+
+function unavailable<T>(service: string, variable: string, why: string): ServiceRequirement<T> {
+  const message = `${service} is required: ${why}. Set ${variable} or ${HOW_TO}.`;
+  if (inCI()) throw new Error(`[CI=true] ${message} Integration tests never skip in CI.`);
+  process.stderr.write(`\n*** SKIPPING ${service} integration tests: ${message}\n\n`);
+  return { info: null, skip: `${service} unavailable (${why})` };
+}
+
+function tcpReachable(host: string, port: number, timeoutMs: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const finish = (error: string | null) => {
+      socket.destroy();
+      resolve(error);
+    };
+    socket.setTimeout(timeoutMs, () => finish(`no answer from ${host}:${port} within ${timeoutMs} ms`));
+    socket.once('connect', () => finish(null));
+    socket.once('error', (err) => finish(`${host}:${port}: ${err.message}`));
+  });
+}
+
+export async function requireKafka(): Promise<ServiceRequirement<KafkaInfo>> {
+  const raw = process.env.OUTERLOOP_TEST_KAFKA_BROKERS;
+  if (!raw) return unavailable('Kafka', 'OUTERLOOP_TEST_KAFKA_BROKERS', 'OUTERLOOP_TEST_KAFKA_BROKERS is not set');
+  const brokers = raw.split(',').map((b) => b.trim()).filter(Boolean);
+  const first = brokers[0] ?? '';
+  const m = /^(.+):(\d+)$/.exec(first);
+  if (!m) return unavailable('Kafka', 'OUTERLOOP_TEST_KAFKA_BROKERS', `"${raw}" is not host:port[,host:port]`);
+  const error = await tcpReachable(m[1]!, Number(m[2]), 3000);
+  if (error) return unavailable('Kafka', 'OUTERLOOP_TEST_KAFKA_BROKERS', `broker unreachable (${error})`);
+  return { info: { brokers }, skip: false };
+}
+
+export async function requirePostgres(): Promise<ServiceRequirement<PostgresInfo>> {
+  const url = process.env.OUTERLOOP_TEST_DATABASE_URL;
+  if (!url) return unavailable('PostgreSQL', 'OUTERLOOP_TEST_DATABASE_URL', 'OUTERLOOP_TEST_DATABASE_URL is not set');
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+  } catch (err) {
+    return unavailable('PostgreSQL', 'OUTERLOOP_TEST_DATABASE_URL', `cannot connect (${(err as Error).message})`);
+  } finally {
+    await client.end().catch((err: unknown) => process.stderr.write(`closing the probe connection: ${String(err)}\n`));
+  }
+  return { info: { url }, skip: false };
+}
+
+/**
+ * A name no other test (or earlier run) uses: lowercase letters and digits only, so
+ * it is valid as a Kafka topic/group prefix (add a '.'), a Postgres database or
+ * schema name, and a file name. Tests never share topics, groups or databases.
+ */
+export function uniquePrefix(label = 't'): string {
+  const clean = label.toLowerCase().replace(/[^a-z0-9]/g, '') || 't';
+  return `${clean}${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * A fresh, empty database on the test server (the test role has CREATEDB), for tests
+ * that need their own schema and migrations. `drop()` removes it.
+ */
+export async function createTestDatabase(info: PostgresInfo, label = 'db'): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+  const name = uniquePrefix(label);
+  const admin = new pg.Client({ connectionString: info.url, connectionTimeoutMillis: 5000 });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(info.url);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    name,
+    drop: async () => {
+      const c = new pg.Client({ connectionString: info.url, connectionTimeoutMillis: 5000 });
+      await c.connect();
+      try {
+        // WITH (FORCE) (PG 13+): a test that failed may have left connections open
+        await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
+
+/** Poll until `check` returns a truthy value; fails with `what` and the last value seen. */
+export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 30_000, intervalMs = 50): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  for (;;) {
+    last = await check();
+    if (last) return last as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last value: ${JSON.stringify(last)})`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
