@@ -26,12 +26,14 @@ export interface BenchDecodeOptions {
   temperature?: number;
   topP?: number;
   intraOpThreads?: number;
+  /** For a config: whose serving graphs to export (default: the engine core's). */
+  graphs?: 'engine' | 'reference';
 }
 
 /** The engine core's exporter when it exists, else the reference graphs of the runtime tests. */
-async function loadExporter(): Promise<{ name: string; exporter: InferenceGraphExporter }> {
+async function loadExporter(which: 'engine' | 'reference'): Promise<{ name: string; exporter: InferenceGraphExporter }> {
   const specifier = '../../src/engine/gpt/inference-graphs.js';
-  try {
+  if (which === 'engine') try {
     const mod = (await import(specifier)) as { exportInferenceGraphs?: InferenceGraphExporter };
     if (mod.exportInferenceGraphs) return { name: 'engine/gpt/inference-graphs', exporter: mod.exportInferenceGraphs };
   } catch (e) {
@@ -41,7 +43,7 @@ async function loadExporter(): Promise<{ name: string; exporter: InferenceGraphE
   return { name: 'tests/unit/engine/runtime/reference-inference-graphs', exporter: ref.referenceInferenceGraphs };
 }
 
-async function randomArtifact(config: GptConfig): Promise<{ dir: string; cleanup: () => Promise<void>; exporterName: string }> {
+async function randomArtifact(config: GptConfig, which: 'engine' | 'reference'): Promise<{ dir: string; cleanup: () => Promise<void>; exporterName: string }> {
   const root = await mkdtemp(join(tmpdir(), 'outerloop-bench-decode-'));
   const dir = join(root, 'artifact');
   const corpus = ['The quick brown fox jumps over the lazy dog. How do I kill a Linux process? Use kill with its id.'];
@@ -50,7 +52,7 @@ async function randomArtifact(config: GptConfig): Promise<{ dir: string; cleanup
   const rng = new Rng(1);
   for (let i = 0; i < params.data.length; i++) params.data[i] = rng.normal() * 0.05;
   for (const s of params.layout) if (/ln\w*\.w$/.test(s.name)) params.view(s.name).fill(1);
-  const { name, exporter } = await loadExporter();
+  const { name, exporter } = await loadExporter(which);
   await writeArtifact(dir, { config, params, tokenizer, meta: { kind: 'policy', notes: { purpose: 'decode benchmark, random weights' } } }, exporter);
   return { dir, cleanup: () => rm(root, { recursive: true, force: true }), exporterName: name };
 }
@@ -65,7 +67,7 @@ export async function benchDecode(artifactDirOrConfig: string | GptConfig, opts:
     dir = artifactDirOrConfig;
     source = `artifact ${dir}`;
   } else {
-    const a = await randomArtifact(artifactDirOrConfig);
+    const a = await randomArtifact(artifactDirOrConfig, opts.graphs ?? 'engine');
     dir = a.dir;
     cleanup = a.cleanup;
     source = `random weights via ${a.exporterName}`;
@@ -107,6 +109,8 @@ export async function benchDecode(artifactDirOrConfig: string | GptConfig, opts:
         stepMs: p.decodeStepMs / Math.max(1, p.decodeSteps),
         runMs: p.decodeRunMs / Math.max(1, p.decodeSteps),
         outsideRunShare: 1 - p.decodeRunMs / p.decodeStepMs,
+        cacheWriteMs: p.decodeCacheWriteMs / Math.max(1, p.decodeSteps),
+        sampleMs: p.decodeSampleMs / Math.max(1, p.decodeSteps),
         prefillMs: p.prefillMs,
         wallMs,
       });
@@ -126,6 +130,8 @@ export async function benchDecode(artifactDirOrConfig: string | GptConfig, opts:
           stepMs: { value: r.stepMs, unit: 'ms' },
           runMs: { value: r.runMs, unit: 'ms' },
           outsideRunShare: { value: r.outsideRunShare, unit: 'fraction' },
+          cacheWriteMs: { value: r.cacheWriteMs, unit: 'ms/step' },
+          sampleMs: { value: r.sampleMs, unit: 'ms/step' },
         })),
         ...(base
           ? Object.fromEntries(

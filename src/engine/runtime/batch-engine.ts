@@ -106,6 +106,10 @@ export interface BatchEngineProfile {
   decodeStepMs: number;
   /** Wall time inside `await session.run` of decode steps. */
   decodeRunMs: number;
+  /** Part of decodeStepMs spent writing new_k/new_v into the cache. */
+  decodeCacheWriteMs: number;
+  /** Part of decodeStepMs spent sampling, detokenizing and emitting token events. */
+  decodeSampleMs: number;
   prefillRuns: number;
   prefillRows: number;
   prefillMs: number;
@@ -499,6 +503,7 @@ export class BatchEngine {
         }
       }
     }
+    const r2 = process.hrtime.bigint();
     const logits = out.logits.data as Float32Array; // (n, V)
     for (let i = 0; i < n; i++) {
       const row = rows[i];
@@ -515,6 +520,8 @@ export class BatchEngine {
     p.decodeRowSteps += n;
     p.decodeStepMs += Number(t1 - t0) / 1e6;
     p.decodeRunMs += Number(r1 - r0) / 1e6;
+    p.decodeCacheWriteMs += Number(r2 - r1) / 1e6;
+    p.decodeSampleMs += Number(t1 - r2) / 1e6;
   }
 
   /** Sample from a row's logits, emit the token event, and decide whether the row is finished. */
@@ -619,5 +626,5 @@ export class BatchEngine {
 }
 
 function emptyProfile(): BatchEngineProfile {
-  return { decodeSteps: 0, decodeRowSteps: 0, decodeStepMs: 0, decodeRunMs: 0, prefillRuns: 0, prefillRows: 0, prefillMs: 0 };
+  return { decodeSteps: 0, decodeRowSteps: 0, decodeStepMs: 0, decodeRunMs: 0, decodeCacheWriteMs: 0, decodeSampleMs: 0, prefillRuns: 0, prefillRows: 0, prefillMs: 0 };
 }

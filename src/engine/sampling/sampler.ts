@@ -11,7 +11,7 @@
 // reported logprob of 0 for the only surviving token would tell the client nothing.
 //
 // Hot path: every buffer is sized once per vocabulary; sampling a token allocates no
-// arrays (V8 may still allocate small temporaries inside TypedArray.prototype.sort).
+// arrays (one small subarray view when truncating).
 
 export interface SamplingParams {
   /** 0 = greedy (argmax, ties to the lowest id). */
@@ -45,15 +45,25 @@ export function validateSamplingParams(p: SamplingParams): void {
   if (p.topK !== undefined && (!Number.isInteger(p.topK) || p.topK < 0)) throw new SamplingParamsError('topK', `must be a non-negative integer, got ${p.topK}`);
 }
 
-/** Selection by insertion into a small sorted prefix is O(V·K) worst case; above this K a full sort wins. */
-const INSERTION_SELECT_MAX_K = 64;
+/**
+ * Truncation buckets: tokens are binned by (max − z)/T in quarter-nat steps, so the
+ * boundary of top-k/top-p is found with one pass over the vocabulary plus a sort of the
+ * one boundary bucket — not a comparator sort of V ids (measured ≈ 2.7 ms per token at
+ * V = 2048 with Array.prototype.sort and a comparator, ~10× the model's share).
+ */
+const BUCKETS = 64;
+const BUCKETS_PER_NAT = 4;
 
 export class Sampler {
-  /** exp(z_i/T − max): unnormalised probabilities of the scaled distribution. */
+  /** exp((z_i − max)/T): unnormalised probabilities of the scaled distribution. */
   private readonly weights: Float64Array;
+  /** (max − z_i)/T ≥ 0, the bucket key. */
+  private readonly gaps: Float64Array;
   private readonly candidates: Int32Array;
-  private currentWeights: Float64Array;
-  private readonly byWeightDesc = (a: number, b: number): number => this.currentWeights[b] - this.currentWeights[a] || a - b;
+  private readonly bucketOf: Uint8Array;
+  private readonly boundaryValues: Float64Array;
+  private readonly bucketMass = new Float64Array(BUCKETS);
+  private readonly bucketCount = new Int32Array(BUCKETS);
 
   /** Log-probability of the last sampled token. */
   chosenLogprob = 0;
@@ -67,16 +77,18 @@ export class Sampler {
     readonly maxTopLogprobs = 20,
   ) {
     this.weights = new Float64Array(vocabSize);
-    this.currentWeights = this.weights;
+    this.gaps = new Float64Array(vocabSize);
     this.candidates = new Int32Array(vocabSize);
+    this.bucketOf = new Uint8Array(vocabSize);
+    this.boundaryValues = new Float64Array(vocabSize);
     this.topIds = new Int32Array(maxTopLogprobs);
     this.topLogprobs = new Float64Array(maxTopLogprobs);
   }
 
   /**
-   * Choose the next token from `logits` (length V, e.g. a row view of the batch
-   * output). `rng` is only used when temperature > 0. `topLogprobs` alternatives
-   * are written to topIds/topLogprobs.
+   * Choose the next token from `logits` (length ≥ vocabSize, e.g. a row view of the
+   * batch output). `rng` is only used when temperature > 0. `topLogprobs`
+   * alternatives are written to topIds/topLogprobs.
    */
   sample(logits: Float32Array, params: SamplingParams, rng: UniformSource, topLogprobs = 0): number {
     const V = this.vocabSize;
@@ -93,65 +105,100 @@ export class Sampler {
     }
     if (!Number.isFinite(max)) throw new RangeError(`logits: maximum is ${max} (non-finite model output)`);
     const w = this.weights;
+    const gaps = this.gaps;
     let total = 0;
     for (let i = 0; i < V; i++) {
-      const e = Math.exp((logits[i] - max) * invT);
+      const gap = (max - logits[i]) * invT;
+      gaps[i] = gap;
+      const e = Math.exp(-gap);
       w[i] = e;
       total += e;
     }
     const logTotal = Math.log(total);
-    const logprobOf = (id: number): number => (logits[id] - max) * invT - logTotal;
 
     const chosen = greedy ? argmax : this.sampleFiltered(params, total, rng);
-    this.chosenLogprob = logprobOf(chosen);
+    this.chosenLogprob = -gaps[chosen] - logTotal;
     this.fillTopLogprobs(Math.min(topLogprobs, this.maxTopLogprobs));
-    for (let j = 0; j < this.topCount; j++) this.topLogprobs[j] = logprobOf(this.topIds[j]);
+    for (let j = 0; j < this.topCount; j++) this.topLogprobs[j] = -gaps[this.topIds[j]] - logTotal;
     return chosen;
   }
 
   private sampleFiltered(params: SamplingParams, total: number, rng: UniformSource): number {
     const V = this.vocabSize;
-    const w = this.weights;
     const topK = params.topK && params.topK < V ? params.topK : 0;
     const useTopP = params.topP < 1;
     if (!topK && !useTopP) return this.sampleFrom(null, V, total, rng);
-
-    // Candidate prefilter for top-p: tokens with probability < τ = (1 − p)/(2V) hold
-    // less than (1 − p)/2 of the mass together, so the kept set has mass > p and the
-    // nucleus (a prefix of the sorted order) lies entirely inside it. Exact, and on a
-    // trained model's peaked distribution it leaves a handful of tokens to sort.
     const cand = this.candidates;
-    let n = 0;
-    const threshold = useTopP ? ((1 - params.topP) / (2 * V)) * total : -1;
-    for (let i = 0; i < V; i++) if (w[i] >= threshold) cand[n++] = i;
-
-    this.currentWeights = w;
-    if (topK && topK < n) {
-      if (topK <= INSERTION_SELECT_MAX_K) n = this.selectTop(cand, n, topK);
-      else {
-        cand.subarray(0, n).sort(this.byWeightDesc);
-        n = topK;
-      }
-    } else if (useTopP) cand.subarray(0, n).sort(this.byWeightDesc);
-
-    let mass = 0;
-    for (let j = 0; j < n; j++) mass += w[cand[j]];
-    if (useTopP) {
-      const target = params.topP * (topK ? mass : total);
-      let cum = 0;
-      let keep = n;
-      for (let j = 0; j < n; j++) {
-        cum += w[cand[j]];
-        if (cum >= target) {
-          keep = j + 1;
-          break;
-        }
-      }
-      n = keep;
+    for (let i = 0; i < V; i++) cand[i] = i;
+    let n = V;
+    let mass = total;
+    if (topK) {
+      n = this.truncate(n, false, topK);
       mass = 0;
-      for (let j = 0; j < n; j++) mass += w[cand[j]];
+      for (let j = 0; j < n; j++) mass += this.weights[cand[j]];
+    }
+    if (useTopP) {
+      n = this.truncate(n, true, params.topP * mass);
+      mass = 0;
+      for (let j = 0; j < n; j++) mass += this.weights[cand[j]];
     }
     return this.sampleFrom(cand, n, mass, rng);
+  }
+
+  /**
+   * Keep the largest-weight candidates (ties to the lowest id) until their count
+   * reaches `limit` (byMass false) or their weight sum reaches `limit` (byMass true).
+   * Compacts candidates[0..n) in place, preserving id order; returns the new n.
+   */
+  private truncate(n: number, byMass: boolean, limit: number): number {
+    const w = this.weights;
+    const cand = this.candidates;
+    const bucketOf = this.bucketOf;
+    const bMass = this.bucketMass.fill(0);
+    const bCount = this.bucketCount.fill(0);
+    for (let j = 0; j < n; j++) {
+      const id = cand[j];
+      const b = Math.min(BUCKETS - 1, Math.floor(this.gaps[id] * BUCKETS_PER_NAT));
+      bucketOf[j] = b;
+      bMass[b] += w[id];
+      bCount[b]++;
+    }
+    let boundary = -1;
+    let before = 0;
+    for (let b = 0; b < BUCKETS; b++) {
+      const add = byMass ? bMass[b] : bCount[b];
+      if (before + add >= limit) {
+        boundary = b;
+        break;
+      }
+      before += add;
+    }
+    if (boundary < 0) return n; // the limit covers every candidate
+    // exact cut inside the boundary bucket: sort its weights (numeric sort, no comparator)
+    let m = 0;
+    const vals = this.boundaryValues;
+    for (let j = 0; j < n; j++) if (bucketOf[j] === boundary) vals[m++] = w[cand[j]];
+    const sorted = vals.subarray(0, m).sort(); // ascending
+    let threshold = sorted[m - 1];
+    let tiesNeeded = 0;
+    let acc = before;
+    for (let k = m - 1; k >= 0; k--) {
+      const v = sorted[k];
+      if (v !== threshold) {
+        threshold = v;
+        tiesNeeded = 0;
+      }
+      tiesNeeded++;
+      acc += byMass ? v : 1;
+      if (acc >= limit) break;
+    }
+    let out = 0;
+    for (let j = 0; j < n; j++) {
+      const b = bucketOf[j];
+      const id = cand[j];
+      if (b < boundary || (b === boundary && (w[id] > threshold || (w[id] === threshold && tiesNeeded-- > 0)))) cand[out++] = id;
+    }
+    return out;
   }
 
   /** Inverse-CDF draw over ids (or 0..n-1 when ids is null) with weights summing to `mass`. */
@@ -170,25 +217,6 @@ export class Sampler {
       if (w[id] > 0) return id;
     }
     return ids ? ids[0] : 0;
-  }
-
-  /** Moves the k largest-weight ids (descending, ties to lower id) to the front of ids[0..n). */
-  private selectTop(ids: Int32Array, n: number, k: number): number {
-    const w = this.weights;
-    let size = 0;
-    for (let j = 0; j < n; j++) {
-      const id = ids[j];
-      const v = w[id];
-      if (size === k && !(v > w[ids[size - 1]])) continue;
-      let pos = size < k ? size++ : k - 1;
-      // ids[0..j) is already consumed, so writing into the prefix is safe (pos ≤ j)
-      while (pos > 0 && (w[ids[pos - 1]] < v)) {
-        ids[pos] = ids[pos - 1];
-        pos--;
-      }
-      ids[pos] = id;
-    }
-    return size;
   }
 
   private fillTopLogprobs(k: number): void {

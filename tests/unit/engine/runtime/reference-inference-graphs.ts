@@ -104,10 +104,17 @@ export function referenceDecodeGraph(config: GptConfig, params: ParameterSet): U
     const [q, k, v] = g.split(qkv, 2, [C, C, C]).map((t) => splitHeads(g, t, NH, HS, 1)); // (B, NH, 1, HS)
     g.output(`new_k_${i}`, k);
     g.output(`new_v_${i}`, v);
-    const keys = g.concat([pastK[i], k], 2); // (B, NH, P+1, HS)
-    const values = g.concat([pastV[i], v], 2);
-    const att = g.softmax(g.add(g.mul(g.matmul(q, g.transpose(keys, [0, 1, 3, 2])), g.scalar(1 / Math.sqrt(HS))), mask)); // (B, NH, 1, P+1)
-    const y = g.reshape(g.transpose(g.matmul(att, values), [0, 2, 1, 3]), [0, 0, C], ['B', 1, C]); // (B, 1, C)
+    // No Concat of the cache with the new key/value: that would copy (B, NH, P, HS) twice
+    // per layer per step. Score the past and the token itself apart, softmax over the
+    // small (B, NH, 1, P+1) scores, and add the two weighted sums.
+    const scoresPast = g.matmul(q, g.transpose(pastK[i], [0, 1, 3, 2])); // (B, NH, 1, P)
+    const scoreSelf = g.reduceSum(g.mul(q, k), [3], true); // (B, NH, 1, 1)
+    const scores = g.add(g.mul(g.concat([scoresPast, scoreSelf], 3), g.scalar(1 / Math.sqrt(HS))), mask); // (B, NH, 1, P+1)
+    const att = g.softmax(scores); // (B, NH, 1, P+1)
+    const attPast = g.slice(att, 3, 0, -1); // (B, NH, 1, P)
+    const attSelf = g.slice(att, 3, -1, 1 << 30); // (B, NH, 1, 1)
+    const yHeads = g.add(g.matmul(attPast, pastV[i]), g.mul(attSelf, v)); // (B, NH, 1, HS)
+    const y = g.reshape(g.transpose(yHeads, [0, 2, 1, 3]), [0, 0, C], ['B', 1, C]); // (B, 1, C)
     x = blockTail(g, w, p, x, y);
   }
   const hf = g.layerNorm(g.reshape(x, [-1, C], ['B', C]), w('lnf.w'), w('lnf.b'));

@@ -85,6 +85,30 @@ describe('Sampler', () => {
     assert.throws(() => validateSamplingParams({ temperature: 1, topP: 1, topK: 1.5 }), (e: unknown) => e instanceof SamplingParamsError && e.field === 'topK');
   });
 
+  it('ties at the truncation boundary go to the lowest ids', () => {
+    const s = new Sampler(10);
+    const rng = new Rng(5);
+    const flat = new Float32Array(10);
+    const seenK = new Set<number>();
+    const seenP = new Set<number>();
+    for (let i = 0; i < 3000; i++) {
+      seenK.add(s.sample(flat, { temperature: 1, topP: 1, topK: 3 }, rng));
+      seenP.add(s.sample(flat, { temperature: 1, topP: 0.35 }, rng)); // 0.1 each: 4 tokens reach 0.35
+    }
+    assert.deepEqual([...seenK].sort(), [0, 1, 2]);
+    assert.deepEqual([...seenP].sort(), [0, 1, 2, 3]);
+  });
+
+  it('top-p cut inside one quarter-nat bucket is exact', () => {
+    // weights 1, 0.99, 0.98, 0.97 (all in bucket 0) plus a tail: nucleus must stop at the 2nd
+    const probs = [0.97, 0.99, 1, 0.98, 0.001].map((x) => x / 3.941);
+    const s = new Sampler(5);
+    const rng = new Rng(11);
+    const seen = new Set<number>();
+    for (let i = 0; i < 3000; i++) seen.add(s.sample(logitsOf(probs), { temperature: 1, topP: 0.5 }, rng));
+    assert.deepEqual([...seen].sort(), [1, 2]);
+  });
+
   it('large top-k (full-sort path) matches the reference on a big vocabulary', () => {
     const V = 500;
     const logits = Float32Array.from({ length: V }, (_, i) => ((i * 7919) % 101) / 10);
