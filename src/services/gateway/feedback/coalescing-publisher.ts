@@ -21,6 +21,8 @@ export interface CoalescingPublisherOptions {
   maxInFlight?: number;
   /** upper bound on records in one publish call (Kafka message.max.bytes is per batch) */
   maxBatchRecords?: number;
+  /** observer: records sent by each publish call (how well requests coalesce) */
+  onPublish?: (records: number) => void;
 }
 
 export interface CoalescingStats {
@@ -39,7 +41,7 @@ export class CoalescingPublisher<T extends TopicName> {
   constructor(
     private readonly bus: Pick<EventBus, 'publish'>,
     private readonly topic: T,
-    options: CoalescingPublisherOptions = {},
+    private readonly options: CoalescingPublisherOptions = {},
   ) {
     this.maxInFlight = options.maxInFlight ?? 2;
     this.maxBatchRecords = options.maxBatchRecords ?? 5000;
@@ -79,6 +81,7 @@ export class CoalescingPublisher<T extends TopicName> {
     const records = batch.length === 1 ? batch[0]!.records : batch.flatMap((p) => p.records);
     this.stats.publishCalls++;
     this.stats.records += count;
+    this.options.onPublish?.(count);
     try {
       await this.bus.publish(this.topic, records);
       for (const p of batch) p.resolve();

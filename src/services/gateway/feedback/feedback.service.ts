@@ -33,6 +33,7 @@ export class FeedbackMetrics {
   readonly accepted: Counter<'type'>;
   readonly rejected: Counter<'reason'>;
   readonly ackSeconds: Histogram<'form'>;
+  readonly publishBatchRecords: Histogram;
 
   constructor(registry: Registry) {
     this.accepted = metric(registry, 'outerloop_feedback_accepted_total', () =>
@@ -50,6 +51,14 @@ export class FeedbackMetrics {
         registers: [registry],
       }),
     );
+    this.publishBatchRecords = metric(registry, 'outerloop_feedback_publish_batch_records', () =>
+      new Histogram({
+        name: 'outerloop_feedback_publish_batch_records',
+        help: 'Feedback events per bus publish call: concurrent requests coalesce into one acks=all produce',
+        buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000],
+        registers: [registry],
+      }),
+    );
   }
 }
 
@@ -63,7 +72,7 @@ export class FeedbackService {
     private readonly metrics: FeedbackMetrics,
     private readonly clock: () => Date = () => new Date(),
   ) {
-    this.publisher = new CoalescingPublisher(bus, Topic.feedback);
+    this.publisher = new CoalescingPublisher(bus, Topic.feedback, { onPublish: (n) => metrics.publishBatchRecords.observe(n) });
   }
 
   /** POST /v1/feedback */

@@ -1,0 +1,249 @@
+// `npm run bench -- ingest [--seconds 20] [--concurrency 64] [--batch-size 500]
+//   [--batch-concurrency 4] [--backlog 100000]`
+//
+// Feedback ingestion against real Kafka and PostgreSQL (tests/infra/.env, as CI
+// starts them), through the real binary: one gateway process and one ingest
+// process (`outerloop start --roles …`, distributed mode), driven over HTTP.
+//   1. single: `--concurrency` clients POST /v1/feedback for `--seconds`
+//   2. batch:  `--batch-concurrency` clients POST /v1/feedback/batch of `--batch-size`
+//   3. drain:  ingest stopped, a backlog of `--backlog` events produced, ingest
+//      started; time until every event is in the table = consumer drain rate
+// Then the end-of-run check: the ids acknowledged with 202 equal the ids persisted.
+// Goals on the 2-core machine (issue 6): ≥ 3,000 events/s single, ≥ 10,000 batched.
+// Everything runs on the same 2 cores (broker, database, both services, the load
+// generator), so the figures are a floor for a real deployment.
+import { readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { KafkaEventBus } from '../../src/platform/messaging/kafka/kafka-event-bus.js';
+import { Topic } from '../../src/platform/messaging/events.js';
+import { createDataSource, runMigrations } from '../../src/platform/persistence/data-source.js';
+import { createTestDatabase, uniquePrefix, waitFor } from '../integration/support/services.js';
+import { JsonClient, completionEvent, feedbackBody, startOuterloop, waitUntilReady, type DistributedEnv, type OuterloopProcess } from '../integration/ingest/harness.js';
+import { printResult, printTable } from './table.js';
+
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+
+function option(args: string[], name: string, fallback: number): number {
+  const i = args.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const v = Number(args[i + 1]);
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number, got ${JSON.stringify(args[i + 1])}`);
+  return v;
+}
+
+/** tests/infra/.env unless the variables are already set */
+function testServices(): { databaseUrl: string; brokers: string[] } {
+  const env: Record<string, string | undefined> = { ...process.env };
+  if (!env.OUTERLOOP_TEST_DATABASE_URL || !env.OUTERLOOP_TEST_KAFKA_BROKERS) {
+    const file = join(REPO, 'tests/infra/.env');
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new Error(`ingest bench needs Kafka and PostgreSQL: run \`bash tests/infra/up.sh\` (cannot read ${file}: ${(err as Error).message})`);
+    }
+    for (const line of text.split('\n')) {
+      const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+      if (m && env[m[1]!] === undefined) env[m[1]!] = m[2]!;
+    }
+  }
+  if (!env.OUTERLOOP_TEST_DATABASE_URL || !env.OUTERLOOP_TEST_KAFKA_BROKERS) throw new Error('OUTERLOOP_TEST_DATABASE_URL / OUTERLOOP_TEST_KAFKA_BROKERS not set');
+  return { databaseUrl: env.OUTERLOOP_TEST_DATABASE_URL, brokers: env.OUTERLOOP_TEST_KAFKA_BROKERS.split(',') };
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+interface PhaseResult {
+  events: number;
+  requests: number;
+  failed: number;
+  seconds: number;
+  latenciesMs: number[];
+}
+
+async function drive(seconds: number, workers: number, sendOne: (worker: number, seq: number) => Promise<{ ok: boolean; events: number }>): Promise<PhaseResult> {
+  const latenciesMs: number[] = [];
+  let events = 0;
+  let requests = 0;
+  let failed = 0;
+  const start = performance.now();
+  const end = start + seconds * 1000;
+  let seq = 0;
+  await Promise.all(
+    Array.from({ length: workers }, async (_, w) => {
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        const r = await sendOne(w, seq++);
+        requests++;
+        if (r.ok) {
+          latenciesMs.push(performance.now() - t0);
+          events += r.events;
+        } else failed++;
+      }
+    }),
+  );
+  return { events, requests, failed, seconds: (performance.now() - start) / 1000, latenciesMs: latenciesMs.sort((a, b) => a - b) };
+}
+
+async function scrape(proc: OuterloopProcess, metricName: string): Promise<number> {
+  const client = new JsonClient('127.0.0.1', proc.port, 1);
+  try {
+    const r = await client.get('/metrics');
+    let total = 0;
+    for (const line of String(r.body).split('\n')) if (line.startsWith(metricName)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+    return total;
+  } finally {
+    client.close();
+  }
+}
+
+export async function run(args: string[]): Promise<void> {
+  const seconds = option(args, 'seconds', 20);
+  const concurrency = option(args, 'concurrency', 64);
+  const batchSize = option(args, 'batch-size', 500);
+  const batchConcurrency = option(args, 'batch-concurrency', 4);
+  const backlog = option(args, 'backlog', 100_000);
+  const completions = 1000;
+
+  const services = testServices();
+  const db = await createTestDatabase({ url: services.databaseUrl }, 'benchingest');
+  const ds = createDataSource({ type: 'postgres', url: db.url });
+  await ds.initialize();
+  await runMigrations(ds);
+  await ds.destroy();
+  const prefix = `${uniquePrefix('benchingest')}.`;
+  const target: DistributedEnv = { databaseUrl: db.url, brokers: services.brokers, topicPrefix: prefix };
+  const logDir = mkdtempSync(join(tmpdir(), 'outerloop-bench-ingest-'));
+  const sql = new pg.Client({ connectionString: db.url });
+  await sql.connect();
+  const bus = new KafkaEventBus({ brokers: services.brokers, clientId: 'bench-ingest', topicPrefix: prefix, maxStartAttempts: 20 });
+  await bus.start();
+  let ingest = await startOuterloop('ingest', target, join(logDir, 'ingest-1.log'));
+  const gateway = await startOuterloop('gateway', target, join(logDir, 'gateway.log'), { OUTERLOOP_GATEWAY_AUTH: 'open', OUTERLOOP_DATA_DIR: join(logDir, 'gateway-data'), OUTERLOOP_LOG_LEVEL: 'warn' });
+  const http = new JsonClient('127.0.0.1', gateway.port, Math.max(concurrency, batchConcurrency));
+  const count = async () => Number((await sql.query<{ n: string }>('SELECT count(*) AS n FROM feedback_events')).rows[0]!.n);
+  try {
+    await waitUntilReady(gateway);
+    const completionIds = Array.from({ length: completions }, (_, i) => `${prefix}c${i}`);
+    await bus.publish(Topic.completions, completionIds.map((id) => ({ key: `conv-${id}`, value: completionEvent(id) })));
+    await waitFor('completions ingested', async () => (await sql.query('SELECT count(*) AS n FROM completions')).rows[0].n === String(completions), 60_000, 200);
+
+    const acknowledged: string[] = [];
+    const post = async (path: string, body: unknown) => {
+      const r = await http.post(path, body);
+      if (r.status !== 202) return { ok: false, events: 0 };
+      const ids = (r.body as { event_ids: string[] }).event_ids;
+      for (const id of ids) acknowledged.push(id);
+      return { ok: true, events: ids.length };
+    };
+
+    process.stderr.write(`[ingest bench] single-event requests: ${concurrency} clients for ${seconds} s\n`);
+    const single = await drive(seconds, concurrency, (_w, seq) => post('/v1/feedback', feedbackBody(seq, completionIds)));
+    const persistedAfterSingle = await count();
+
+    process.stderr.write(`[ingest bench] batch requests: ${batchConcurrency} clients x ${batchSize} events for ${seconds} s\n`);
+    const batch = await drive(seconds, batchConcurrency, (_w, seq) =>
+      post('/v1/feedback/batch', { events: Array.from({ length: batchSize }, (_, j) => feedbackBody(seq * batchSize + j, completionIds)) }),
+    );
+
+    const drainStart = performance.now();
+    await waitFor('live traffic drained', async () => (await count()) >= acknowledged.length, 300_000, 200);
+    const liveDrainSeconds = (performance.now() - drainStart) / 1000;
+    const publishCalls = await scrape(gateway, 'outerloop_feedback_publish_batch_records_count');
+    const publishedRecords = await scrape(gateway, 'outerloop_feedback_publish_batch_records_sum');
+
+    // 3. consumer drain rate: a backlog produced while ingest is down
+    await ingest.stop();
+    process.stderr.write(`[ingest bench] backlog: ${backlog} events while ingest is stopped\n`);
+    const beforeBacklog = acknowledged.length;
+    const backlogBatches = Math.ceil(backlog / 1000);
+    for (let b = 0; b < backlogBatches; b += batchConcurrency) {
+      await Promise.all(
+        Array.from({ length: Math.min(batchConcurrency, backlogBatches - b) }, async (_, k) => {
+          const events = Array.from({ length: 1000 }, (_, j) => feedbackBody((b + k) * 1000 + j, completionIds));
+          for (let attempt = 0; ; attempt++) {
+            const r = await post('/v1/feedback/batch', { events });
+            if (r.ok) return;
+            if (attempt > 20) throw new Error('backlog batch refused 20 times');
+          }
+        }),
+      );
+    }
+    const backlogEvents = acknowledged.length - beforeBacklog;
+    const persistedBeforeDrain = await count();
+    const drainT0 = performance.now();
+    ingest = await startOuterloop('ingest', target, join(logDir, 'ingest-2.log'));
+    let firstRowAt = 0;
+    await waitFor(
+      'backlog drained',
+      async () => {
+        const n = await count();
+        if (!firstRowAt && n > persistedBeforeDrain) firstRowAt = performance.now();
+        return n >= acknowledged.length;
+      },
+      600_000,
+      100,
+    );
+    const drainEnd = performance.now();
+    const drainSeconds = (drainEnd - drainT0) / 1000;
+    const drainSecondsFromFirstRow = (drainEnd - firstRowAt) / 1000;
+
+    // end-of-run check
+    const rows = await sql.query<{ id: string }>('SELECT id FROM feedback_events');
+    const persisted = new Set(rows.rows.map((r) => r.id));
+    const acked = new Set(acknowledged);
+    const lost = [...acked].filter((id) => !persisted.has(id)).length;
+    const unacknowledgedPersisted = [...persisted].filter((id) => !acked.has(id)).length;
+    const duplicateRows = rows.rows.length - persisted.size;
+    const redeliveriesAbsorbed = await scrape(ingest, 'outerloop_ingest_events_total{topic="outerloop.feedback",outcome="duplicate"}');
+
+    const singleRate = single.events / single.seconds;
+    const batchRate = batch.events / batch.seconds;
+    const drainRate = backlogEvents / drainSeconds;
+    printTable('feedback ingestion (HTTP → Kafka acks=all → ingest → PostgreSQL)', [
+      { mode: 'single', clients: concurrency, 'events/s': Math.round(singleRate), 'p50 ack ms': percentile(single.latenciesMs, 50), 'p99 ack ms': percentile(single.latenciesMs, 99), failed: single.failed, goal: '≥ 3000' },
+      { mode: `batch x${batchSize}`, clients: batchConcurrency, 'events/s': Math.round(batchRate), 'p50 ack ms': percentile(batch.latenciesMs, 50), 'p99 ack ms': percentile(batch.latenciesMs, 99), failed: batch.failed, goal: '≥ 10000' },
+    ]);
+    printTable('consumer drain and end-of-run check', [
+      { figure: 'backlog drain rate (events/s, from ingest start)', value: Math.round(drainRate) },
+      { figure: 'backlog drain rate (events/s, from first row)', value: Math.round(backlogEvents / drainSecondsFromFirstRow) },
+      { figure: 'live traffic: persisted at end of single phase / acknowledged', value: `${persistedAfterSingle} / ${single.events}` },
+      { figure: 'events per bus publish (coalescing)', value: publishCalls ? publishedRecords / publishCalls : 0 },
+      { figure: 'acknowledged', value: acked.size },
+      { figure: 'persisted', value: persisted.size },
+      { figure: 'lost / persisted-not-acknowledged / duplicate rows', value: `${lost} / ${unacknowledgedPersisted} / ${duplicateRows}` },
+    ]);
+    printResult('ingest', {
+      single: {
+        eventsPerSecond: singleRate, unit: 'events/s', requests: single.requests, failed: single.failed, clients: concurrency, seconds: single.seconds,
+        ackLatencyMs: { p50: percentile(single.latenciesMs, 50), p99: percentile(single.latenciesMs, 99) },
+      },
+      batch: {
+        eventsPerSecond: batchRate, unit: 'events/s', requests: batch.requests, failed: batch.failed, clients: batchConcurrency, batchSize, seconds: batch.seconds,
+        ackLatencyMs: { p50: percentile(batch.latenciesMs, 50), p99: percentile(batch.latenciesMs, 99) },
+      },
+      drain: {
+        backlogEvents, seconds: drainSeconds, eventsPerSecond: drainRate, eventsPerSecondFromFirstRow: backlogEvents / drainSecondsFromFirstRow, unit: 'events/s',
+        liveTrafficDrainSeconds: liveDrainSeconds,
+      },
+      coalescing: { publishCalls, eventsPerPublish: publishCalls ? publishedRecords / publishCalls : 0 },
+      check: { accepted: acked.size, persisted: persisted.size, lost, persistedNotAcknowledged: unacknowledgedPersisted, duplicates: duplicateRows, redeliveriesAbsorbed, ok: lost === 0 && unacknowledgedPersisted === 0 && duplicateRows === 0 },
+      conditions: {
+        kafka: 'single broker KRaft, 3 partitions, acks=all, idempotent producer', database: 'PostgreSQL (tests/infra)', processes: 'gateway + ingest + load generator + broker + database on one machine',
+        ingestMaxBatch: 2000, completions,
+      },
+    });
+  } finally {
+    http.close();
+    await Promise.allSettled([gateway.stop(), ingest.stop()]);
+    await Promise.allSettled([bus.close(), sql.end()]);
+    await db.drop();
+  }
+}
