@@ -34,7 +34,7 @@ export async function startServer(config: OuterloopConfig): Promise<NestFastifyA
     { logger: new NestLoggerAdapter(), abortOnError: false },
   );
   instrumentHttp(app.getHttpAdapter().getInstance(), app.get<Registry>(METRICS));
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   await app.listen(config.http.port, config.http.host);
   log.info('listening', {
     url: `http://${config.http.host}:${config.http.port}`,
