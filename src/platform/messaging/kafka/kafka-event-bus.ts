@@ -65,9 +65,20 @@ function describe(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
+/** The producer's idempotence state no longer matches the broker's (kafkajs issue #598). */
+function producerSequenceLost(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const type = (e as { type?: unknown }).type;
+    if (type === 'OUT_OF_ORDER_SEQUENCE_NUMBER' || type === 'UNKNOWN_PRODUCER_ID' || type === 'INVALID_PRODUCER_EPOCH') return true;
+    if (/out of order sequence number/i.test((e as Error).message ?? '')) return true;
+  }
+  return false;
+}
+
 export class KafkaEventBus implements EventBus, DeadLetterReader {
   private readonly kafka: KafkaClient;
-  private readonly producer: Producer;
+  private producer: Producer;
+  private producerReset: Promise<void> | null = null;
   private readonly admin: Admin;
   private readonly log: Logger;
   private readonly prefix: string;
@@ -109,12 +120,7 @@ export class KafkaEventBus implements EventBus, DeadLetterReader {
         else log.debug(`kafkajs: ${message}`, where);
       },
     });
-    this.producer = this.kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      retry: { initialRetryTime: 200, maxRetryTime: 3000, retries: 6 },
-    });
+    this.producer = this.createProducer();
     this.admin = this.kafka.admin();
   }
 
@@ -195,10 +201,44 @@ export class KafkaEventBus implements EventBus, DeadLetterReader {
     await this.send(this.physicalTopic(topic), [{ key, value: raw }]);
   }
 
+  private createProducer(): Producer {
+    return this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      retry: { initialRetryTime: 200, maxRetryTime: 3000, retries: 6 },
+    });
+  }
+
+  /**
+   * kafkajs' idempotent producer does not recover from a sequence desync (e.g.
+   * after a broker restart it answers OUT_OF_ORDER_SEQUENCE_NUMBER to every later
+   * send, forever — kafkajs issue #598). The Java client bumps the producer epoch
+   * (KAFKA-12152); the kafkajs equivalent is a fresh producer, which gets a new
+   * producer id and restarts its sequences. A message whose earlier attempt did land
+   * may be written again: consumers upsert by event id, so that is harmless.
+   */
+  private resetProducer(reason: string): Promise<void> {
+    this.producerReset ??= (async () => {
+      this.log.warn('recreating the kafka producer (idempotent sequence lost)', { reason });
+      const old = this.producer;
+      this.producer = this.createProducer();
+      await old.disconnect().catch((e: unknown) => this.log.warn('disconnecting the old producer', { error: describe(e) }));
+      await this.producer.connect();
+    })().finally(() => {
+      this.producerReset = null;
+    });
+    return this.producerReset;
+  }
+
   private async send(physical: string, messages: Array<{ key: string | null; value: string }>): Promise<void> {
     try {
+      if (this.producerReset) await this.producerReset;
       await this.producer.send({ topic: physical, acks: -1, messages });
     } catch (err) {
+      if (producerSequenceLost(err)) {
+        await this.resetProducer(describe(err)).catch((e: unknown) => this.log.warn('producer reset failed; retried on the next send', { error: describe(e) }));
+      }
       // Whatever kafkajs says (retries exhausted, broker gone, timeout), the events
       // are not known to be durable: the caller must not acknowledge, and may retry.
       throw new BusUnavailableError(`kafka publish to ${physical} failed: ${describe(err)}`, { cause: err });
