@@ -3,6 +3,7 @@
 // providers (engine loader, registry, key store) sit behind tokens so the unit
 // tests run the same module with doubles (gatewayModuleMetadata(testInfra)).
 import { Inject, Injectable, Module, type ModuleMetadata, type OnApplicationBootstrap, type OnApplicationShutdown, type Provider } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import type { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import type { OuterloopConfig } from '../../config/config.js';
@@ -27,6 +28,7 @@ import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { RegistryDeploymentSource, type DeploymentSource } from './routing/deployment-source.js';
 import { DeploymentWatcher } from './routing/deployment-watcher.js';
 import { ModelPool } from './routing/model-pool.js';
+import { OpenAIErrorFilter } from './openai-error.filter.js';
 
 export const POLICY_LOADER = Symbol('POLICY_LOADER');
 export const DEPLOYMENT_SOURCE = Symbol('DEPLOYMENT_SOURCE');
@@ -139,6 +141,7 @@ export const GATEWAY_CORE: Provider[] = [
   },
   ApiKeyGuard,
   GatewayLifecycle,
+  { provide: APP_FILTER, useClass: OpenAIErrorFilter },
 ];
 
 /** Exported for the feedback module: the guard and auth, and the completion log (to index recent completions). */

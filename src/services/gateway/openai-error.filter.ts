@@ -1,8 +1,9 @@
 // Every error leaving a gateway route has OpenAI's shape and status, with
 // Retry-After where retrying helps. Nest's own HttpExceptions (404 route, 405…)
 // are mapped too, so a client never sees a different error format.
-import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import { type ArgumentsHost, Catch, HttpException } from '@nestjs/common';
+import { BaseExceptionFilter } from '@nestjs/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from '../../platform/logging/logger.js';
 import { GatewayError, toGatewayError, type OpenAIErrorType } from './errors.js';
 
@@ -12,7 +13,7 @@ function fromHttpException(e: HttpException): GatewayError {
   const status = e.getStatus();
   const type: OpenAIErrorType =
     status === 401 ? 'authentication_error' : status === 403 ? 'permission_error' : status === 404 ? 'not_found_error' : status === 429 ? 'rate_limit_error' : status >= 500 ? 'server_error' : 'invalid_request_error';
-  return new GatewayError(status, type, e.message, null, null);
+  return new GatewayError(status, type, e.message, null, status === 413 ? 'request_too_large' : status === 404 ? 'not_found' : null);
 }
 
 export function sendGatewayError(reply: FastifyReply, err: unknown): void {
@@ -31,9 +32,18 @@ export function sendGatewayError(reply: FastifyReply, err: unknown): void {
   void reply.status(ge.status).header('content-type', 'application/json; charset=utf-8').send(ge.toBody());
 }
 
+/**
+ * Registered globally (APP_FILTER) so that errors raised before a route handler
+ * runs — malformed JSON, a body over the size limit — are also in OpenAI's shape
+ * on the OpenAI-compatible paths (/v1/…). Other paths keep Nest's default format.
+ */
 @Catch()
-export class OpenAIErrorFilter implements ExceptionFilter {
-  catch(exception: unknown, host: ArgumentsHost): void {
+export class OpenAIErrorFilter extends BaseExceptionFilter {
+  override catch(exception: unknown, host: ArgumentsHost): void {
+    if (host.getType() !== 'http') return super.catch(exception, host);
+    const request = host.switchToHttp().getRequest<FastifyRequest>();
+    const url = request?.url ?? request?.raw?.url ?? '';
+    if (!url.startsWith('/v1/')) return super.catch(exception, host);
     sendGatewayError(host.switchToHttp().getResponse<FastifyReply>(), exception);
   }
 }

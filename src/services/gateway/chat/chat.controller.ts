@@ -1,12 +1,12 @@
 // HTTP framing of the chat use case: JSON or server-sent events. The logic lives
 // in ChatService; this file maps it onto Fastify's reply (raw writes for SSE).
-import { Controller, Get, Inject, Post, Req, Res, UseFilters } from '@nestjs/common';
+import { Controller, Get, Inject, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { requireScope } from '../auth/api-key.guard.js';
 import { AuthService } from '../auth/auth.service.js';
 import { GatewayError } from '../errors.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
-import { OpenAIErrorFilter, sendGatewayError } from '../openai-error.filter.js';
+import { sendGatewayError } from '../openai-error.filter.js';
 import { parseChatCompletionRequest } from './chat-request.schema.js';
 import { ChunkWriter, chatCompletionBody } from './chat-response.js';
 import { ChatService, RequestAbortedError, type ChatPlan, type ServiceSettings } from './chat.service.js';
@@ -18,15 +18,13 @@ const ROUTE = '/v1/chat/completions';
 function requestSignal(request: FastifyRequest, reply: FastifyReply, deadlineMs: number) {
   const ctrl = new AbortController();
   const timer = setTimeout(() => ctrl.abort(new RequestAbortedError('deadline')), deadlineMs);
-  // The response's 'close' before it finished is the reliable disconnect signal
-  // (a request's 'close' can fire as soon as its body was read); listen to both.
+  // Disconnect = the response's 'close' before it finished. Not the request's
+  // 'close': since Node 16 an IncomingMessage auto-destroys (and emits 'close') as
+  // soon as its body was read, which would cancel every request at once.
   const onClose = () => {
     if (!reply.raw.writableFinished && !ctrl.signal.aborted) ctrl.abort(new RequestAbortedError('client-disconnect'));
   };
   reply.raw.on('close', onClose);
-  request.raw.on('close', () => {
-    if (request.raw.destroyed && !reply.raw.writableFinished) onClose();
-  });
   return {
     signal: ctrl.signal,
     dispose: () => {
@@ -43,8 +41,8 @@ function versionHeaders(plan: ChatPlan): Record<string, string> {
   };
 }
 
+// Errors leave through OpenAIErrorFilter (registered globally by GatewayModule for /v1/ paths).
 @Controller('v1')
-@UseFilters(OpenAIErrorFilter)
 export class ChatController {
   constructor(
     @Inject(ChatService) private readonly chat: ChatService,

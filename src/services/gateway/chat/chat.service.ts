@@ -276,14 +276,24 @@ export class ChatService {
     // streamed text never shows a stop string the final text excludes.
     const holdBack = plan.sampling.stop.reduce((m, s) => Math.max(m, s.length - 1), 0);
     sink?.onStart(choice);
+    // Stop sequences are also found here, on the streamed text: whether or not the
+    // engine already held its text back, nothing at or after a stop is ever sent.
+    let stopSeen = false;
     const onToken = (t: TokenEvent) => {
       const now = performance.now();
       if (firstTokenAt === null) firstTokenAt = now;
       lastTokenAt = now;
-      if (!sink) return;
+      if (!sink || stopSeen) return;
       streamed += t.text;
       if (plan.sampling.logprobs) pendingLogprobs.push(t);
-      const safe = streamed.length - holdBack;
+      let safe = streamed.length - holdBack;
+      for (const s of plan.sampling.stop) {
+        const at = streamed.indexOf(s, Math.max(0, emitted - s.length + 1));
+        if (at >= 0) {
+          stopSeen = true;
+          safe = Math.min(safe, at);
+        }
+      }
       if (safe > emitted) {
         sink.onDelta(choice, streamed.slice(emitted, safe), pendingLogprobs.splice(0));
         emitted = safe;
