@@ -95,3 +95,25 @@ describe('Trainer', () => {
     await assert.rejects(trainer.trainStep([sftBatch(1, 4, 1)]), NonFiniteError);
   });
 });
+
+describe('GptScorer', () => {
+  it('scores log-probs that agree with the SFT loss of the same batch', async () => {
+    const { GptScorer } = await import('../../../../src/engine/train/scorer.js');
+    const p = initGptParameters(CONFIG, 9);
+    const batch = sftBatch(2, 5, 4);
+    const scorer = await GptScorer.create(CONFIG, { intraOpThreads: 1 });
+    const s = await scorer.score(p.data, {
+      tokens: (batch.tokens as { data: BigInt64Array }).data,
+      targets: (batch.targets as { data: BigInt64Array }).data,
+      lengths: BigInt64Array.of(5n, 5n),
+      batch: 2,
+      seqLen: 5,
+    });
+    const step = await TrainStep.create(CONFIG, 'sft', { intraOpThreads: 1 });
+    const out = await step.run(p.data, batch, new Float32Array(gptParameterCount(CONFIG)));
+    const meanNll = -s.logprobs.reduce((a, b) => a + b, 0) / s.logprobs.length;
+    assert.ok(Math.abs(meanNll - out.loss) < 1e-5, `scorer mean NLL ${meanNll} vs SFT loss ${out.loss}`);
+    assert.equal(s.rewards.length, 2);
+    assert.ok(s.entropy.every((e) => e > 0 && e <= Math.log(CONFIG.vocabSize) + 1e-5));
+  });
+});
