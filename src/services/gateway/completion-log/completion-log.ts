@@ -216,7 +216,7 @@ export class CompletionLog {
       this.retryTimer = null;
       this.kick();
     }, delay);
-    this.retryTimer.unref();
+    // Not unref'd: spooled events pending a retry are work in progress; close() clears it.
   }
 
   /**
