@@ -57,13 +57,34 @@ export function createDataSource(config: OuterloopConfig['database'], opts: Data
   }
 
   if (!config.url) throw new Error('database.url: a postgres:// URL is required for the postgres driver');
-  return new DataSource({
+  const ds = new DataSource({
     ...common,
     type: 'postgres',
     url: config.url,
     poolSize: opts.poolSize ?? 10,
     connectTimeoutMS: 10_000,
   });
+  useTimestamptzForDates(ds);
+  return ds;
+}
+
+/**
+ * Entities declare timestamps as `type: Date` so one definition serves both
+ * databases; TypeORM maps that to `timestamp` (without time zone) on Postgres, while
+ * the migrations create `timestamptz` — the right type for instants, independent of
+ * the server's TimeZone setting. Teach this data source's driver the same mapping,
+ * so its view of the schema (schema diff, throwaway-test synchronize) agrees with the
+ * migrations. Only the schema mapping changes: values are still converted as Dates
+ * (pg sends a Date with its offset and parses timestamptz back into a Date).
+ */
+function useTimestamptzForDates(ds: DataSource): void {
+  const driver = ds.driver as unknown as {
+    normalizeType(column: { type?: unknown }): string;
+    mappedDataTypes: Record<string, unknown>;
+  };
+  const normalize = driver.normalizeType.bind(driver);
+  driver.normalizeType = (column) => (column.type === Date ? 'timestamp with time zone' : normalize(column));
+  for (const key of ['createDate', 'updateDate', 'deleteDate']) driver.mappedDataTypes[key] = 'timestamptz';
 }
 
 /** Apply pending migrations; returns the names of those applied. */
