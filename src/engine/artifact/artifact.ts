@@ -10,19 +10,25 @@
 // Why a separate params.bin rather than reading weights back out of the .onnx
 // initializers: the blob is what AdamW and the checkpoint compare against, it is one
 // read with no protobuf parsing, and it keeps training independent of how the serving
-// graphs lay out (or fuse) their weights. The cost is the weights stored twice (~2×
-// 9 MB for the reference model), well inside the artifact budget.
+// graphs lay out their weights. The cost is the weights stored a third time. Where
+// size matters (the base policy committed to git, ≤ ~20 MB) an artifact may be written
+// WITHOUT params.bin (`paramsBlob: false`): readArtifact then rebuilds the blob from
+// prefill.onnx, whose initializers are the parameters by name, and proves it bit-exact
+// by checking its sha256 against the artifact id.
 //
-// The artifact id is the sha256 of params.bin: the same weights give the same id
-// whatever the lineage metadata says, so the registry can de-duplicate.
+// The artifact id is the sha256 of the parameter blob (params.bin's bytes): the same
+// weights give the same id whatever the lineage metadata says, so the registry can
+// de-duplicate.
 //
 // manifest.json is written last: a directory without one is an unfinished write.
 
 import { createHash } from 'node:crypto';
+import onnxProto from 'onnx-proto';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ArtifactError } from '../errors.js';
 import { gptParameterCount, validateGptConfig, type GptConfig, ParameterSet } from '../gpt/config.js';
+import { exportInferenceGraphs } from '../gpt/inference-graphs.js';
 import { BpeTokenizer } from '../tokenizer/bpe-tokenizer.js';
 
 export const ARTIFACT_FORMAT_VERSION = 1;
@@ -99,13 +105,14 @@ async function writeFileAtomic(path: string, data: Uint8Array | string): Promise
 }
 
 /**
- * Write an artifact directory. `exportGraphs` builds the serving graphs; pass
- * `null` to write a training-only artifact (no .onnx — BatchEngine cannot serve it).
+ * Write an artifact directory. `exportGraphs` builds the serving graphs (default: the
+ * engine's exportInferenceGraphs); pass `null` to write a training-only artifact (no
+ * .onnx — BatchEngine cannot serve it).
  */
 export async function writeArtifact(
   dir: string,
-  input: { config: GptConfig; params: ParameterSet | Float32Array; tokenizer: BpeTokenizer; meta: ArtifactMeta },
-  exportGraphs: InferenceGraphExporter | null,
+  input: { config: GptConfig; params: ParameterSet | Float32Array; tokenizer: BpeTokenizer; meta: ArtifactMeta; paramsBlob?: boolean },
+  exportGraphs: InferenceGraphExporter | null = exportInferenceGraphs,
 ): Promise<ArtifactManifest> {
   const { config, tokenizer, meta } = input;
   validateGptConfig(config);
@@ -116,11 +123,11 @@ export async function writeArtifact(
   if (tokenizer.vocabSize > config.vocabSize) {
     throw new ArtifactError(`tokenizer has ${tokenizer.vocabSize} ids but config.vocabSize is ${config.vocabSize}`);
   }
+  const storeBlob = input.paramsBlob ?? true;
+  if (!storeBlob && !exportGraphs) throw new ArtifactError('paramsBlob: false needs the serving graphs to carry the weights');
   await mkdir(dir, { recursive: true });
-  const files: Record<string, Uint8Array | string> = {
-    [PARAMS_FILE]: paramBytes(params.data),
-    [TOKENIZER_FILE]: tokenizer.serialize(),
-  };
+  const files: Record<string, Uint8Array | string> = { [TOKENIZER_FILE]: tokenizer.serialize() };
+  if (storeBlob) files[PARAMS_FILE] = paramBytes(params.data);
   if (exportGraphs) {
     const graphs = await exportGraphs(config, params);
     files[PREFILL_FILE] = graphs.prefill;
@@ -133,7 +140,7 @@ export async function writeArtifact(
   }
   const manifest: ArtifactManifest = {
     formatVersion: ARTIFACT_FORMAT_VERSION,
-    artifactId: entries[PARAMS_FILE].sha256,
+    artifactId: sha256Hex(paramBytes(params.data)),
     kind: meta.kind,
     config: { vocabSize: config.vocabSize, maxSeqLen: config.maxSeqLen, channels: config.channels, layers: config.layers, heads: config.heads },
     tokenizerHash: tokenizer.hash(),
@@ -167,15 +174,15 @@ export async function readArtifactManifest(dir: string): Promise<ArtifactManifes
   }
   if (m.formatVersion !== ARTIFACT_FORMAT_VERSION) throw new ArtifactError(`${path}: formatVersion ${m.formatVersion} is not supported (expected ${ARTIFACT_FORMAT_VERSION})`);
   if (m.kind !== 'policy' && m.kind !== 'reward') throw new ArtifactError(`${path}: kind must be 'policy' or 'reward', got ${JSON.stringify(m.kind)}`);
-  if (!m.files || typeof m.files !== 'object' || !m.files[PARAMS_FILE] || !m.files[TOKENIZER_FILE]) {
-    throw new ArtifactError(`${path}: files must list ${PARAMS_FILE} and ${TOKENIZER_FILE}`);
+  if (!m.files || typeof m.files !== 'object' || !m.files[TOKENIZER_FILE] || !(m.files[PARAMS_FILE] || m.files[PREFILL_FILE])) {
+    throw new ArtifactError(`${path}: files must list ${TOKENIZER_FILE} and ${PARAMS_FILE} or ${PREFILL_FILE}`);
   }
   try {
     validateGptConfig(m.config);
   } catch (e) {
     throw new ArtifactError(`${path}: config: ${(e as Error).message}`);
   }
-  if (m.artifactId !== m.files[PARAMS_FILE].sha256) throw new ArtifactError(`${path}: artifactId does not equal the sha256 of ${PARAMS_FILE}`);
+  if (m.files[PARAMS_FILE] && m.artifactId !== m.files[PARAMS_FILE].sha256) throw new ArtifactError(`${path}: artifactId does not equal the sha256 of ${PARAMS_FILE}`);
   return m;
 }
 
@@ -204,14 +211,22 @@ export async function readArtifact(dir: string): Promise<LoadedArtifact> {
   for (const name of Object.keys(manifest.files)) {
     if (name !== PARAMS_FILE && name !== TOKENIZER_FILE) await readVerifiedFile(dir, manifest, name);
   }
-  const paramsBytes = await readVerifiedFile(dir, manifest, PARAMS_FILE);
   const expectedFloats = gptParameterCount(manifest.config);
-  if (paramsBytes.byteLength !== expectedFloats * 4) {
-    throw new ArtifactError(`${join(dir, PARAMS_FILE)}: ${paramsBytes.byteLength} bytes, config needs ${expectedFloats * 4}`);
+  let data: Float32Array;
+  if (manifest.files[PARAMS_FILE]) {
+    const paramsBytes = await readVerifiedFile(dir, manifest, PARAMS_FILE);
+    if (paramsBytes.byteLength !== expectedFloats * 4) {
+      throw new ArtifactError(`${join(dir, PARAMS_FILE)}: ${paramsBytes.byteLength} bytes, config needs ${expectedFloats * 4}`);
+    }
+    // Copy into a fresh, aligned buffer: Buffer pool slices may not be 4-byte aligned.
+    data = new Float32Array(expectedFloats);
+    new Uint8Array(data.buffer).set(paramsBytes);
+  } else {
+    data = parametersFromOnnx(await readVerifiedFile(dir, manifest, PREFILL_FILE), manifest.config, join(dir, PREFILL_FILE));
+    if (sha256Hex(paramBytes(data)) !== manifest.artifactId) {
+      throw new ArtifactError(`${join(dir, PREFILL_FILE)}: weights rebuilt from the initializers do not hash to the artifact id`);
+    }
   }
-  // Copy into a fresh, aligned buffer: Buffer pool slices may not be 4-byte aligned.
-  const data = new Float32Array(expectedFloats);
-  new Uint8Array(data.buffer).set(paramsBytes);
   const tokenizerText = (await readVerifiedFile(dir, manifest, TOKENIZER_FILE)).toString('utf8');
   let tokenizer: BpeTokenizer;
   try {
@@ -221,6 +236,35 @@ export async function readArtifact(dir: string): Promise<LoadedArtifact> {
   }
   if (tokenizer.hash() !== manifest.tokenizerHash) throw new ArtifactError(`${join(dir, TOKENIZER_FILE)}: tokenizer hash does not match manifest.tokenizerHash`);
   return { manifest, config: manifest.config, params: new ParameterSet(manifest.config, data), tokenizer };
+}
+
+/**
+ * The parameter blob from a serving graph's initializers (named as in gptParameterLayout,
+ * float32 raw data — what exportInferenceGraphs writes).
+ */
+export function parametersFromOnnx(bytes: Uint8Array, config: GptConfig, source = 'model'): Float32Array {
+  let model: onnxProto.onnx.ModelProto;
+  try {
+    model = onnxProto.onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    throw new ArtifactError(`${source}: not a valid ONNX model (${(e as Error).message})`);
+  }
+  const byName = new Map((model.graph?.initializer ?? []).map((t) => [t.name ?? '', t]));
+  const params = new ParameterSet(config);
+  for (const spec of params.layout) {
+    const t = byName.get(spec.name);
+    if (!t) throw new ArtifactError(`${source}: initializer '${spec.name}' is missing`);
+    if (t.dataType !== onnxProto.onnx.TensorProto.DataType.FLOAT) throw new ArtifactError(`${source}: initializer '${spec.name}' is not float32`);
+    const view = params.view(spec.name);
+    if (t.rawData && t.rawData.length > 0) {
+      if (t.rawData.length !== spec.size * 4) throw new ArtifactError(`${source}: initializer '${spec.name}' has ${t.rawData.length} bytes, expected ${spec.size * 4}`);
+      new Uint8Array(view.buffer, view.byteOffset, view.byteLength).set(t.rawData);
+    } else {
+      if (!t.floatData || t.floatData.length !== spec.size) throw new ArtifactError(`${source}: initializer '${spec.name}' has ${t.floatData?.length ?? 0} values, expected ${spec.size}`);
+      view.set(t.floatData);
+    }
+  }
+  return params.data;
 }
 
 /** True when `dir` holds a manifest (cheap existence probe for stores and CLIs). */

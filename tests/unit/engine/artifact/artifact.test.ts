@@ -81,3 +81,36 @@ describe('artifact', () => {
     await assert.rejects(readArtifact(join(root, 'nope')), (e: unknown) => e instanceof ArtifactError && e.message.includes(MANIFEST_FILE));
   });
 });
+
+describe('artifact without params.bin (weights only in the serving graphs)', () => {
+  let root: string;
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'outerloop-artifact-onnx-'));
+  });
+  after(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('rebuilds the parameter blob bit-exactly from prefill.onnx (real exporter)', async () => {
+    const dir = join(root, 'a');
+    const params = randomParams(3);
+    const manifest = await writeArtifact(dir, { config, params, tokenizer, meta: { kind: 'policy' }, paramsBlob: false });
+    assert.equal(manifest.files[PARAMS_FILE], undefined);
+    assert.ok(manifest.files['prefill.onnx'] && manifest.files['decode.onnx']);
+    const loaded = await readArtifact(dir);
+    assert.deepEqual(Buffer.from(loaded.params.data.buffer), Buffer.from(params.data.buffer));
+    assert.equal(loaded.manifest.artifactId, sha256Hex(new Uint8Array(params.data.buffer)));
+    // same weights, with or without the blob: same id
+    const withBlob = await writeArtifact(join(root, 'b'), { config, params, tokenizer, meta: { kind: 'policy' } });
+    assert.equal(withBlob.artifactId, manifest.artifactId);
+  });
+
+  it('a modified prefill.onnx is rejected', async () => {
+    const dir = join(root, 'c');
+    await writeArtifact(dir, { config, params: randomParams(4), tokenizer, meta: { kind: 'policy' }, paramsBlob: false });
+    const bytes = await readFile(join(dir, 'prefill.onnx'));
+    bytes[Math.floor(bytes.length / 2)] ^= 0x10;
+    await writeFile(join(dir, 'prefill.onnx'), bytes);
+    await assert.rejects(readArtifact(dir), (e: unknown) => e instanceof ArtifactError && e.message.includes('prefill.onnx'));
+  });
+});
