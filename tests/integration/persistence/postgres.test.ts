@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
+import { createServer, connect, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import type { DataSource } from 'typeorm';
 import { LocalArtifactStore } from '../../../src/platform/artifacts/local-artifact-store.js';
@@ -39,6 +40,47 @@ describe('[postgres] persistence', { skip: postgres.skip }, () => {
     async () => ({ ds: await freshDataSource('dataset'), store: new LocalArtifactStore(join(dir, 'artifacts')) }),
     closeAndDrop,
   );
+
+  it('[postgres] connectWithRetry waits for a database that comes up late, then connects', async () => {
+    // a TCP proxy to the real server that starts listening only after a delay: the
+    // "Postgres container still starting" case of a compose or k8s start-up
+    const target = new URL(postgres.info!.url);
+    const sockets = new Set<Socket>();
+    const proxy = createServer((client) => {
+      const upstream = connect(Number(target.port || 5432), target.hostname);
+      sockets.add(client).add(upstream);
+      client.pipe(upstream).pipe(client);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    });
+    const port = await new Promise<number>((res) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const p = (probe.address() as { port: number }).port;
+        probe.close(() => res(p));
+      });
+    });
+    const late = new URL(postgres.info!.url);
+    late.hostname = '127.0.0.1';
+    late.port = String(port);
+    const ds = createDataSource({ type: 'postgres', url: late.toString() }, { poolSize: 1 });
+    const waits: unknown[] = [];
+    const logger = new Logger('test');
+    const spy = Object.assign(Object.create(logger) as Logger, {
+      warn: (msg: string, fields?: Record<string, unknown>) => waits.push({ msg, ...fields }),
+    });
+    const timer = setTimeout(() => proxy.listen(port, '127.0.0.1'), 600);
+    try {
+      await connectWithRetry(ds, spy, { initialDelayMs: 50, maxDelayMs: 200, maxAttempts: 100 });
+      assert.deepEqual(await ds.query('SELECT 1 AS one'), [{ one: 1 }]);
+      assert.ok(waits.length >= 2, `it waited and said so (${waits.length} warnings)`);
+      assert.match(JSON.stringify(waits[0]), /waiting for database.*ECONNREFUSED/);
+    } finally {
+      clearTimeout(timer);
+      if (ds.isInitialized) await ds.destroy();
+      for (const s of sockets) s.destroy();
+      await new Promise((res) => proxy.close(res));
+    }
+  });
 
   it('[postgres] wrong credentials fail at once, not after a long wait', async () => {
     const url = new URL(postgres.info!.url);

@@ -63,6 +63,24 @@ describe('spam defence', () => {
     assert.equal(r.accepted.length, events.length - 80);
   });
 
+  it('flags a contrarian in pairwise choices too (either completion of the pair may carry the event)', () => {
+    const cs: CompletionRow[] = [];
+    const events: FeedbackRow[] = [];
+    for (let i = 0; i < 30; i++) {
+      cs.push(completion(`g${i}`, `q ${i}`, `good ${i}`), completion(`b${i}`, `q ${i}`, `bad ${i}`));
+      for (const user of ['h1', 'h2', 'h3']) {
+        // honest users report the same choice from either side of the comparison
+        events.push(i % 2 ? feedback('pairwise', `g${i}`, 1, { userId: user, otherCompletionId: `b${i}` }) : feedback('pairwise', `b${i}`, -1, { userId: user, otherCompletionId: `g${i}` }));
+      }
+      events.push(feedback('pairwise', `g${i}`, -1, { userId: 'contrarian', otherCompletionId: `b${i}` }));
+      events.push(feedback('pairwise', `g${i}`, 0, { userId: 'h4', otherCompletionId: `b${i}` })); // ties carry no vote
+    }
+    const r = applySpamDefence(events, byId(cs));
+    assert.deepEqual(r.labellers.filter((l) => l.flagged).map((l) => l.labeller), ['user:contrarian']);
+    assert.equal(r.labellers.find((l) => l.labeller === 'user:h1')?.disagreements, 0);
+    assert.equal(r.labellers.find((l) => l.labeller === 'user:h4'), undefined);
+  });
+
   it('does not flag a noisy but honest labeller with few labels', () => {
     const { completions, events } = crowd();
     // a newcomer who got 2 of 3 wrong: too little evidence
