@@ -110,7 +110,20 @@ export function goldBreakdown(prompt: GoldPromptInput, response: string): GoldBr
   };
 }
 
+// Simulated users and the agreement measures score the same response several times
+// (its own label, the gold label); a bounded memo keyed by what gold depends on.
+const GOLD_CACHE_LIMIT = 16_384;
+const goldCache = new Map<string, number>();
+
 /** Gold utility in [−1, 1] of `response` to the scenario prompt `prompt`. Deterministic. */
 export function goldUtility(prompt: GoldPromptInput, response: string): number {
-  return goldBreakdown(prompt, response).utility;
+  const spec = promptSpecOf(prompt);
+  const cacheKey = `${spec.key}\u0000${response}`;
+  let utility = goldCache.get(cacheKey);
+  if (utility === undefined) {
+    if (goldCache.size >= GOLD_CACHE_LIMIT) goldCache.clear();
+    utility = goldBreakdown(spec, response).utility;
+    goldCache.set(cacheKey, utility);
+  }
+  return utility;
 }

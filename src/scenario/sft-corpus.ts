@@ -16,7 +16,7 @@ import {
   ARITHMETIC_OPS, ARITHMETIC_RANGES, PHRASINGS_PER_PROMPT, type PromptKind, type PromptSpec,
   arithmeticPrompt, enumerateClosedPrompts,
 } from './prompts.js';
-import { type RandomSource, ScenarioRng, pickOne, pickWeighted, randomInt } from './random.js';
+import { type RandomSource, seededRng, pickOne, pickWeighted, randomInt } from './random.js';
 
 export type ResponseStyle = 'correct_concise' | 'correct_verbose' | 'hedging' | 'wrong' | 'refusal';
 export const RESPONSE_STYLES: readonly ResponseStyle[] = ['correct_concise', 'correct_verbose', 'hedging', 'wrong', 'refusal'];
@@ -141,7 +141,7 @@ export function writeResponse(rng: RandomSource, spec: PromptSpec, style: Respon
 
 export function generateSftCorpus({ seed, size }: SftCorpusOptions): SftExample[] {
   if (!Number.isInteger(size) || size < 0) throw new RangeError(`generateSftCorpus: size must be a non-negative integer, got ${size}`);
-  const rng = new ScenarioRng(seed);
+  const rng = seededRng(seed);
   const out: SftExample[] = [];
   for (let i = 0; i < size; i++) {
     const style = pickWeighted(rng, STYLE_MIX);

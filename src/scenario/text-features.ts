@@ -7,6 +7,23 @@ export function normalizeForMatch(text: string): string {
   return text.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim();
 }
 
+// Gold and the simulated users test one response against ~100 phrases; normalising it
+// once instead of per phrase made gold utility ~50× faster (measured: 0.7 ms → 15 µs).
+// Bounded so a long load run does not grow it without limit.
+const PADDED_CACHE_LIMIT = 16_384;
+const paddedCache = new Map<string, string>();
+
+/** " normalized text " — padded so a whole-word match is a substring match. */
+function padded(text: string): string {
+  let out = paddedCache.get(text);
+  if (out === undefined) {
+    if (paddedCache.size >= PADDED_CACHE_LIMIT) paddedCache.clear();
+    out = ` ${normalizeForMatch(text)} `;
+    paddedCache.set(text, out);
+  }
+  return out;
+}
+
 export function wordCount(text: string): number {
   const t = text.trim();
   return t === '' ? 0 : t.split(/\s+/).length;
@@ -14,8 +31,8 @@ export function wordCount(text: string): number {
 
 /** Whole-word (whole-phrase) occurrences of `phrase` in `text`. */
 export function countPhrase(text: string, phrase: string): number {
-  const hay = ` ${normalizeForMatch(text)} `;
-  const needle = ` ${normalizeForMatch(phrase)} `;
+  const hay = padded(text);
+  const needle = padded(phrase);
   if (needle.trim() === '') return 0;
   let count = 0;
   for (let i = hay.indexOf(needle); i >= 0; i = hay.indexOf(needle, i + needle.length - 1)) count++;

@@ -5,7 +5,7 @@
 // given); every other status is a final, non-retriable error.
 
 import type { ChatMessage } from '../../engine/chat-template.js';
-import { type RandomSource, ScenarioRng } from '../random.js';
+import { type RandomSource, seededRng } from '../random.js';
 
 export interface GatewayApiShape {
   chatPath: string;
@@ -150,7 +150,7 @@ export class GatewayClient {
     this.api = { ...DEFAULT_GATEWAY_API, ...options.api, feedbackFields: { ...DEFAULT_GATEWAY_API.feedbackFields, ...options.api?.feedbackFields } };
     this.retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     if (!(this.retry.maxAttempts >= 1)) throw new RangeError(`retry.maxAttempts must be ≥ 1, got ${this.retry.maxAttempts}`);
-    this.jitter = options.jitter ?? new ScenarioRng(0x5eed);
+    this.jitter = options.jitter ?? seededRng(0x5eed);
   }
 
   async chat(request: ChatRequest): Promise<ChatResult> {

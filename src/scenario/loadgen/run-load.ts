@@ -9,7 +9,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { goldUtility } from '../gold-utility.js';
-import { ScenarioRng, fnv1a32, pickWeighted } from '../random.js';
+import { seededRng, fnv1a32, pickWeighted } from '../random.js';
 import { KIND_MIX, sampleTrainingPrompt } from '../sft-corpus.js';
 import { type BiasSpec, parseBiasSpec } from '../users/bias-spec.js';
 import { type FeedbackOrigin, type SimulatedFeedback, decidePairwise, decideSingleFeedback } from '../users/feedback-model.js';
@@ -121,7 +121,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     apiKey: options.apiKey,
     api: options.api,
     retry: options.retry,
-    jitter: new ScenarioRng(fnv1a32(`jitter:${options.seed}`)),
+    jitter: seededRng(fnv1a32(`jitter:${options.seed}`)),
     onAttempt: (_op, status) => {
       summary.httpAttempts++;
       if (typeof status !== 'number' || status < 200 || status >= 300) bump(summary.errorsByStatus, status);
@@ -137,7 +137,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
 
   async function playTurn(turn: number): Promise<void> {
     const persona = personas[turn % personas.length]!;
-    const rng = new ScenarioRng(fnv1a32(`turn:${options.seed}:${turn}`));
+    const rng = seededRng(fnv1a32(`turn:${options.seed}:${turn}`));
     const spec = sampleTrainingPrompt(rng, pickWeighted(rng, KIND_MIX));
     const compare = rng.next() < persona.comparisonRate;
     const chat = await client.chat({

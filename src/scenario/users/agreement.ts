@@ -2,7 +2,7 @@
 // documented length-bias curve (docs/scenario.md) and a quick check of any persona.
 
 import type { PromptSpec } from '../prompts.js';
-import { type RandomSource, ScenarioRng, pickWeighted } from '../random.js';
+import { type RandomSource, seededRng, pickWeighted } from '../random.js';
 import { KIND_MIX, type ResponseStyle, STYLE_MIX, sampleTrainingPrompt, writeResponse } from '../sft-corpus.js';
 import { decidePairwise, goldPairwiseLabel } from './feedback-model.js';
 import type { Persona } from './persona.js';
@@ -21,7 +21,7 @@ export interface ComparisonPair {
  * answers twice.
  */
 export function sampleComparisonPairs({ seed, count }: { seed: number; count: number }): ComparisonPair[] {
-  const rng = new ScenarioRng(seed);
+  const rng = seededRng(seed);
   const pairs: ComparisonPair[] = [];
   for (let i = 0; i < count; i++) {
     const spec = sampleTrainingPrompt(rng, pickWeighted(rng, KIND_MIX));
