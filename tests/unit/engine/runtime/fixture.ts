@@ -6,7 +6,7 @@ import { writeArtifact, type InferenceGraphExporter } from '../../../../src/engi
 import { ParameterSet, type GptConfig } from '../../../../src/engine/gpt/config.js';
 import { Rng } from '../../../../src/engine/rng.js';
 import { trainBpeTokenizer, type BpeTokenizer } from '../../../../src/engine/tokenizer/index.js';
-import { referenceInferenceGraphs } from './reference-inference-graphs.js';
+import { exportInferenceGraphs } from '../../../../src/engine/gpt/inference-graphs.js';
 
 export const FIXTURE_CORPUS = [
   'How do I kill a Linux process? Use kill with the process id.',
@@ -36,6 +36,6 @@ export async function tinyArtifact(opts: { seed?: number; maxSeqLen?: number; ex
   const config = tinyConfig(tokenizer, opts.maxSeqLen);
   const params = randomParameters(config, opts.seed ?? 1);
   const dir = join(await mkdtemp(join(tmpdir(), 'outerloop-runtime-')), 'artifact');
-  await writeArtifact(dir, { config, params, tokenizer, meta: { kind: 'policy' } }, opts.exporter ?? referenceInferenceGraphs);
+  await writeArtifact(dir, { config, params, tokenizer, meta: { kind: 'policy' } }, opts.exporter ?? exportInferenceGraphs);
   return { dir, tokenizer, config, params };
 }
