@@ -40,8 +40,8 @@ export class AuthService {
 
   /**
    * Authenticate, check the scope and take a rate-limit token. In open mode a
-   * request without a key is allowed; a request that does send a key is still
-   * checked, so a client's key id lands on its completions.
+   * request without a known key is allowed; a known key is still checked, so a
+   * client's key id lands on its completions.
    */
   async authorize(headers: Headers, scope: Scope): Promise<Caller> {
     const secret = bearer(headers);
@@ -50,6 +50,10 @@ export class AuthService {
       throw GatewayError.unauthenticated('You did not provide an API key. Send it as "Authorization: Bearer <key>".');
     }
     const record = await this.store.findByHash(hashApiKeySecret(secret));
+    // Open mode accepts any placeholder key (the OpenAI SDKs refuse to run without
+    // one, and local OpenAI-compatible servers such as vLLM without --api-key accept
+    // anything); a real key is still attributed, and a revoked one still refused.
+    if (!record && this.settings.mode === 'open') return OPEN_CALLER;
     if (!record || record.revoked) throw GatewayError.unauthenticated(record ? 'This API key has been revoked.' : 'Incorrect API key provided.');
     if (!record.scopes.includes(scope)) {
       throw GatewayError.forbidden(`This API key lacks the '${scope}' scope (it has: ${record.scopes.join(', ') || 'none'}).`);

@@ -1,5 +1,6 @@
 // The production PolicyLoader: the engine's continuous-batching BatchEngine.
-// Imported lazily so a process without the gateway role never loads ORT.
+// Imported lazily so that importing the gateway module (every process does, via
+// AppModule) does not load onnxruntime's native library unless a model is served.
 import type { PolicyBackend, PolicyLoader } from './policy-backend.js';
 
 export interface BatchEngineLoaderOptions {
@@ -11,11 +12,7 @@ export interface BatchEngineLoaderOptions {
 
 export function batchEngineLoader(opts: BatchEngineLoaderOptions): PolicyLoader {
   return async (artifactDir: string): Promise<PolicyBackend> => {
-    // TODO(engine): switch to a static import once src/engine/runtime lands.
-    const specifier = '../../../engine/runtime/index.js';
-    const runtime = (await import(specifier)) as {
-      BatchEngine: { load(dir: string, o?: Record<string, unknown>): Promise<PolicyBackend> };
-    };
-    return runtime.BatchEngine.load(artifactDir, { maxBatch: opts.maxBatch, intraOpThreads: opts.intraOpThreads || undefined });
+    const { BatchEngine } = await import('../../../engine/runtime/index.js');
+    return BatchEngine.load(artifactDir, { maxBatch: opts.maxBatch, ...(opts.intraOpThreads > 0 ? { intraOpThreads: opts.intraOpThreads } : {}) });
   };
 }
