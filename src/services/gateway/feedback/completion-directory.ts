@@ -67,7 +67,7 @@ export class RecentCompletionIndex implements CompletionDirectory {
   }
 }
 
-/** Recent index first (no I/O on the hot path), then the authoritative store for the misses. */
+/** Recent index first (no I/O on the hot path), then the authoritative store for the misses; store hits are remembered. */
 export class LayeredCompletionDirectory implements CompletionDirectory {
   constructor(
     private readonly recent: RecentCompletionIndex,
@@ -79,7 +79,13 @@ export class LayeredCompletionDirectory implements CompletionDirectory {
     const missing = [...new Set(completionIds.filter((id) => !found.has(id)))];
     if (missing.length === 0) return found;
     const fromStore = await this.store.lookup(missing);
-    for (const [id, owner] of fromStore) found.set(id, owner);
+    for (const [id, owner] of fromStore) {
+      found.set(id, owner);
+      // A completion's owner never changes, so a store hit is safe to keep: the next
+      // feedback on it (ratings often come in bursts) costs no database round trip.
+      // Misses are not cached — the completion may be ingested a moment later.
+      this.recent.remember(id, owner.apiKeyId);
+    }
     return found;
   }
 }

@@ -135,4 +135,7 @@ test('recent index is a bounded LRU and the layered directory falls back to the 
   assert.equal(found.get('a')?.apiKeyId, 'k2');
   assert.equal(found.get('b')?.apiKeyId, 'k');
   assert.equal(found.has('z'), false);
+  // the store hit is now served from memory; the miss is asked again
+  await layered.lookup(['a', 'z']);
+  assert.deepEqual(asked, [['a', 'z'], ['z']]);
 });
