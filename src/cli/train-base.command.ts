@@ -1,0 +1,47 @@
+// `outerloop train-base`: supervised fine-tuning of the shipped base policy on the
+// reference scenario's corpus. Reproducible: the corpus, the tokenizer, the
+// initialisation and the batch order all derive from --seed, and the step count is
+// fixed (--minutes turns a time budget into steps on this machine instead, which
+// is convenient but not reproducible elsewhere).
+import { runTrainBase } from '../engine/train-base.js';
+import { Logger } from '../platform/logging/logger.js';
+import { generateSftCorpus, renderSftExample } from '../scenario/sft-corpus.js';
+import { numberFlag, stringFlag, takeFlags, type ParsedArgs } from './args.js';
+
+export const TRAIN_BASE_DEFAULTS = { out: 'models/base-policy', seed: 1, corpusSize: 20_000, steps: 1500 } as const;
+
+export async function trainBaseCommand(args: ParsedArgs): Promise<void> {
+  const f = takeFlags(args, ['out', 'seed', 'steps', 'minutes', 'corpus-size', 'batch-size', 'lr']);
+  const log = new Logger('train-base');
+  const seed = numberFlag(f.seed, 'seed', TRAIN_BASE_DEFAULTS.seed);
+  const outDir = stringFlag(f.out, 'out', TRAIN_BASE_DEFAULTS.out)!;
+  const corpusSize = numberFlag(f['corpus-size'], 'corpus-size', TRAIN_BASE_DEFAULTS.corpusSize);
+  const corpus = generateSftCorpus({ seed, size: corpusSize }).map(renderSftExample);
+  const minutes = f.minutes === undefined ? undefined : numberFlag(f.minutes, 'minutes', 10);
+  const steps = minutes === undefined ? numberFlag(f.steps, 'steps', TRAIN_BASE_DEFAULTS.steps) : undefined;
+  log.info('training the base policy', { outDir, seed, corpusSize, steps: steps ?? `${minutes} min budget` });
+  let lastLog = 0;
+  const { manifest, result } = await runTrainBase({
+    outDir,
+    seed,
+    corpus,
+    steps,
+    minutes,
+    batchSize: f['batch-size'] === undefined ? undefined : numberFlag(f['batch-size'], 'batch-size', 16),
+    maxLr: f.lr === undefined ? undefined : numberFlag(f.lr, 'lr', 2e-3),
+    onProgress: (p) => {
+      const now = Date.now();
+      if (now - lastLog < 5000 && p.step !== p.totalSteps) return;
+      lastLog = now;
+      log.info('step', {
+        step: `${p.step}/${p.totalSteps}`,
+        loss: Number(p.loss.toFixed(4)),
+        lr: Number(p.lr.toExponential(2)),
+        gradNorm: Number(p.gradNorm.toFixed(3)),
+        tokensPerSecond: Math.round(p.tokensPerSecond),
+        etaSeconds: Math.round(p.etaSeconds),
+      });
+    },
+  });
+  log.info('base policy written', { outDir, artifactId: manifest.artifactId ?? null, steps: result.steps, finalLoss: result.finalLoss });
+}
