@@ -52,15 +52,9 @@ export function linearForward(g: Graph, x: Value, weight: Value, bias: Value): V
   return g.add(g.matmul(x, weight), bias);
 }
 
-/**
- * GELU, tanh approximation (Hendrycks & Gimpel 2016; the form GPT-2 and llm.c use):
- * 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
- */
+/** GELU, tanh approximation (GPT-2, llm.c); see Graph.gelu for the fused kernel. (…) → (…) */
 export function geluForward(g: Graph, x: Value): Value {
-  const dt = x.dtype;
-  const cube = g.mul(x, g.mul(x, x)); // (…)
-  const inner = g.mul(g.scalar(Math.sqrt(2 / Math.PI), dt), g.add(x, g.mul(g.scalar(0.044715, dt), cube))); // (…)
-  return g.mul(g.mul(g.scalar(0.5, dt), x), g.add(g.scalar(1, dt), g.tanh(inner))); // (…)
+  return g.gelu(x);
 }
 
 /** The cache a decode step attends over, besides the new token itself. */

@@ -10,7 +10,7 @@
 // tests/unit/engine/graph/autodiff.test.ts.
 
 import { GraphError, ShapeError } from '../errors.js';
-import { Graph, GraphNode, Shape, Value, isFloat, shapeToString } from './builder.js';
+import { GELU_CUBIC, GELU_SQRT_2_OVER_PI, Graph, GraphNode, Shape, Value, isFloat, shapeToString } from './builder.js';
 
 type VjpRule = (g: Graph, node: GraphNode, gy: ReadonlyArray<Value | null>) => Array<Value | null>;
 
@@ -94,6 +94,19 @@ const RULES: Record<string, VjpRule> = {
     const x = input(n, 0);
     // d/dx erf(x) = 2/√π · exp(−x²)
     return [g.mul(gy!, g.mul(g.scalar(2 / Math.sqrt(Math.PI), x.dtype), g.exp(g.neg(g.mul(x, x)))))];
+  },
+  FastGelu: (g, n, [gy]) => {
+    const x = input(n, 0);
+    const dt = x.dtype;
+    const s = GELU_SQRT_2_OVER_PI, c = GELU_CUBIC;
+    // gelu(x) = ½x(1 + tanh u), u = s(x + c x³):
+    // gelu'(x) = ½(1 + tanh u) + x·(1 − tanh² u)·(½s + (3/2)cs·x²)
+    const x2 = g.mul(x, x);
+    const t = g.tanh(g.mul(g.scalar(s, dt), g.add(x, g.mul(g.scalar(c, dt), g.mul(x2, x)))));
+    const half1pt = g.mul(g.scalar(0.5, dt), g.add(g.scalar(1, dt), t));
+    const sech2 = g.sub(g.scalar(1, dt), g.mul(t, t));
+    const du = g.add(g.scalar(0.5 * s, dt), g.mul(g.scalar(1.5 * c * s, dt), x2));
+    return [g.mul(gy!, g.add(half1pt, g.mul(g.mul(x, sech2), du)))];
   },
   Sqrt: (g, n, [gy]) => {
     const y = n.outputs[0]!;

@@ -24,6 +24,10 @@ export type Dim = number | string;
 export type Shape = readonly Dim[];
 
 export const OPSET_VERSION = 18;
+/** ONNX Runtime's contrib-op domain (FastGelu). */
+export const MS_DOMAIN = 'com.microsoft';
+export const GELU_SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+export const GELU_CUBIC = 0.044715;
 
 const ONNX_DTYPE: Record<DType, number> = {
   float32: onnx.TensorProto.DataType.FLOAT,
@@ -314,6 +318,25 @@ export class Graph {
     return this.node('LayerNormalization', [x, weight, bias], { axis: -1, epsilon, stash_type: 1 }, 3, [x.shape, stats, stats], [x.dtype, x.dtype, x.dtype])[0]!;
   }
 
+  /**
+   * GELU, tanh approximation (Hendrycks & Gimpel 2016; the form GPT-2 and llm.c use):
+   * 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). In float32 graphs this is ORT's
+   * com.microsoft FastGelu kernel (the same formula, one pass instead of nine elementwise
+   * ops) with a hand-written gradient; float64 graphs compose it (FastGelu has no double
+   * kernel). A test proves the two agree, forward and backward.
+   */
+  gelu(x: Value, fused = x.dtype === 'float32'): Value {
+    if (!fused) return this.geluComposed(x);
+    return this.node('FastGelu', [x], {}, 1, [x.shape], [x.dtype], undefined, MS_DOMAIN)[0]!;
+  }
+
+  geluComposed(x: Value): Value {
+    const dt = x.dtype;
+    const cube = this.mul(x, this.mul(x, x)); // (…)
+    const inner = this.mul(this.scalar(GELU_SQRT_2_OVER_PI, dt), this.add(x, this.mul(this.scalar(GELU_CUBIC, dt), cube))); // (…)
+    return this.mul(this.mul(this.scalar(0.5, dt), x), this.add(this.scalar(1, dt), this.tanh(inner))); // (…)
+  }
+
   /** LayerNorm from primitives: y = (x − μ) / √(σ² + ε) · w + b over the last axis. */
   layerNormComposed(x: Value, weight: Value, bias: Value, epsilon = 1e-5): Value {
     const mean = this.reduceMean(x, [-1], true); // (…, 1)
@@ -495,7 +518,10 @@ export class Graph {
     };
     return onnx.ModelProto.create({
       irVersion: 8,
-      opsetImport: [{ domain: '', version: OPSET_VERSION }],
+      opsetImport: [
+        { domain: '', version: OPSET_VERSION },
+        ...(this.nodes.some((n) => n.domain === MS_DOMAIN) ? [{ domain: MS_DOMAIN, version: 1 }] : []),
+      ],
       producerName: 'outerloop-engine',
       docString,
       graph,

@@ -87,6 +87,7 @@ const cases: Case[] = [
   { name: 'Expand', feeds: () => ({ a: randn(rng, [3, 1]) }), build: (g, x) => g.expand(x.a!, [2, 3, 4]) },
   { name: 'Concat', feeds: () => ({ a: randn(rng, [2, 3]), b: randn(rng, [2, 2]) }), build: (g, x) => g.concat([x.a!, x.b!, x.a!], 1) },
   { name: 'Slice (split q, k, v)', feeds: () => ({ a: randn(rng, [2, 9]) }), build: (g, x) => g.mul(g.slice(x.a!, 1, 0, 3), g.slice(x.a!, 1, 6, 9)) },
+  { name: 'GELU composed (float64 path of FastGelu)', feeds: () => ({ a: randn(rng, [8], 2) }), build: (g, x) => g.gelu(x.a!) },
   {
     name: 'Split (q, k, v) with one part unused',
     feeds: () => ({ a: randn(rng, [2, 3, 9]) }),
@@ -166,6 +167,31 @@ describe('autodiff: rules for ops without a float64 kernel in ORT CPU (checked i
       let maxdiff = 0;
       for (let i = 0; i < a.length; i++) maxdiff = Math.max(maxdiff, Math.abs(a[i]! - c[i]!));
       assert.ok(maxdiff < 2e-5, `${p} vs ${q}: maxdiff ${maxdiff}`);
+    }
+  });
+});
+
+describe('autodiff: fused float32 kernels agree with their composed float64-checked forms', () => {
+  it('FastGelu: forward and hand-written gradient equal the composed GELU and its autodiff', async () => {
+    const g = new Graph('float32');
+    const x = g.input('x', [64]);
+    const seed = g.input('seed', [64]);
+    const fused = g.gelu(x, true);
+    const composed = g.geluComposed(x);
+    const [gf] = gradients(g, [fused], [x], [seed]);
+    const [gc] = gradients(g, [composed], [x], [seed]);
+    g.output('yf', fused);
+    g.output('yc', composed);
+    g.output('gf', gf!);
+    g.output('gc', gc!);
+    const r = new Rng(6);
+    const xs = Float32Array.from({ length: 64 }, () => 3 * r.normal());
+    const out = await runGraph(g, { x: new ort.Tensor('float32', xs, [64]), seed: new ort.Tensor('float32', Float32Array.from({ length: 64 }, () => r.normal()), [64]) });
+    for (const [p, q] of [['yf', 'yc'], ['gf', 'gc']] as const) {
+      const a = out[p]!.data as Float32Array, c = out[q]!.data as Float32Array;
+      let maxdiff = 0;
+      for (let i = 0; i < a.length; i++) maxdiff = Math.max(maxdiff, Math.abs(a[i]! - c[i]!));
+      assert.ok(maxdiff < 2e-6, `${p} vs ${q}: maxdiff ${maxdiff}`);
     }
   });
 });
