@@ -12,7 +12,9 @@
 // Active rows are kept COMPACT in slots 0..n-1 (a leaving row's slot is filled by the
 // last row), so the decode graph's past_k/past_v inputs are plain prefixes of those
 // arrays — (n, NH, P, HS) views, no gather, no copy, no allocation per step. The ORT
-// tensor wrappers for each n are created once and reused. Positions beyond a row's
+// tensor wrappers for each n are created once and reused.
+// Outputs are pre-allocated too (ORT writes logits and new K/V into engine buffers passed
+// as fetches), so a decode step allocates no tensors at all. Positions beyond a row's
 // length hold stale values that `past_mask` (-1e9) hides.
 //
 // Prefill runs the rows admitted at one boundary together (right-padded, `lengths`
@@ -162,6 +164,8 @@ interface Row {
 
 interface DecodeFeeds {
   feeds: Record<string, ort.Tensor>;
+  /** Pre-allocated outputs: ORT writes logits and new K/V straight into engine buffers. */
+  fetches: Record<string, ort.Tensor>;
 }
 
 export class BatchEngine {
@@ -184,6 +188,9 @@ export class BatchEngine {
   private readonly pastMask: Float32Array;
   private readonly stepTokens: BigInt64Array;
   private readonly stepPositions: BigInt64Array;
+  private readonly stepLogits: Float32Array;
+  private readonly stepNewK: Float32Array[];
+  private readonly stepNewV: Float32Array[];
   private readonly feedsByBatch: (DecodeFeeds | undefined)[];
   private readonly sampler: Sampler;
   /** Display text of each id alone, for top-logprob alternatives. */
@@ -225,6 +232,9 @@ export class BatchEngine {
     this.pastMask = new Float32Array(maxBatch * this.cacheCapacity).fill(MASK_IGNORE);
     this.stepTokens = new BigInt64Array(maxBatch);
     this.stepPositions = new BigInt64Array(maxBatch);
+    this.stepLogits = new Float32Array(maxBatch * this.V);
+    this.stepNewK = Array.from({ length: this.L }, () => new Float32Array(maxBatch * this.NH * this.HS));
+    this.stepNewV = Array.from({ length: this.L }, () => new Float32Array(maxBatch * this.NH * this.HS));
     this.feedsByBatch = new Array(maxBatch + 1);
     this.sampler = new Sampler(this.sampledVocab, MAX_TOP_LOGPROBS);
     this.tokenText = Array.from({ length: tokenizer.vocabSize }, (_, id) => tokenizer.decode([id]));
@@ -457,7 +467,13 @@ export class BatchEngine {
         feeds[`past_k_${l}`] = new ort.Tensor('float32', this.cacheK[l].subarray(0, n * rowFloats), dims);
         feeds[`past_v_${l}`] = new ort.Tensor('float32', this.cacheV[l].subarray(0, n * rowFloats), dims);
       }
-      f = { feeds };
+      const fetches: Record<string, ort.Tensor> = { logits: new ort.Tensor('float32', this.stepLogits.subarray(0, n * this.V), [n, this.V]) };
+      const newDims = [n, this.NH, 1, this.HS];
+      for (let l = 0; l < this.L; l++) {
+        fetches[`new_k_${l}`] = new ort.Tensor('float32', this.stepNewK[l].subarray(0, n * this.NH * this.HS), newDims);
+        fetches[`new_v_${l}`] = new ort.Tensor('float32', this.stepNewV[l].subarray(0, n * this.NH * this.HS), newDims);
+      }
+      f = { feeds, fetches };
       this.feedsByBatch[n] = f;
     }
     return f;
@@ -471,11 +487,10 @@ export class BatchEngine {
       this.stepTokens[i] = BigInt(rows[i].pendingToken);
       this.stepPositions[i] = BigInt(rows[i].length);
     }
-    const { feeds } = this.decodeFeeds(n);
-    let out: ort.InferenceSession.OnnxValueMapType;
+    const { feeds, fetches } = this.decodeFeeds(n);
     const r0 = process.hrtime.bigint();
     try {
-      out = await this.decodeSession.run(feeds);
+      await this.decodeSession.run(feeds, fetches);
     } catch (e) {
       const error = new EngineRunError(`decode step failed for a batch of ${n}: ${(e as Error).message}`);
       for (const r of rows) this.fail(r, error);
@@ -487,8 +502,8 @@ export class BatchEngine {
     const HS = this.HS;
     const rowFloats = this.NH * P * HS;
     for (let l = 0; l < this.L; l++) {
-      const nk = out[`new_k_${l}`].data as Float32Array; // (n, NH, 1, HS)
-      const nv = out[`new_v_${l}`].data as Float32Array;
+      const nk = this.stepNewK[l]; // (n, NH, 1, HS)
+      const nv = this.stepNewV[l];
       const ck = this.cacheK[l];
       const cv = this.cacheV[l];
       for (let i = 0; i < n; i++) {
@@ -504,7 +519,7 @@ export class BatchEngine {
       }
     }
     const r2 = process.hrtime.bigint();
-    const logits = out.logits.data as Float32Array; // (n, V)
+    const logits = this.stepLogits; // (n, V)
     for (let i = 0; i < n; i++) {
       const row = rows[i];
       this.pastMask[i * P + row.length] = 0;
