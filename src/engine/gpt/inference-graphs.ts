@@ -109,7 +109,8 @@ export function buildModelProto(graph: Graph, config: GptConfig, docString = '')
  */
 export function exportInferenceGraphs(config: GptConfig, params: ParameterSet | Float32Array): { prefill: Uint8Array; decode: Uint8Array } {
   const set = params instanceof ParameterSet ? params : new ParameterSet(config, params);
-  if (set.config !== config && JSON.stringify(set.config) !== JSON.stringify(config)) {
+  const fields: Array<keyof GptConfig> = ['vocabSize', 'maxSeqLen', 'channels', 'layers', 'heads'];
+  if (fields.some((f) => set.config[f] !== config[f])) {
     throw new ShapeError('parameters', `a parameter set for ${JSON.stringify(config)}`, JSON.stringify(set.config));
   }
   return {
