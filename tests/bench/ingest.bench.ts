@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { configureLogging } from '../../src/platform/logging/logger.js';
 import { KafkaEventBus } from '../../src/platform/messaging/kafka/kafka-event-bus.js';
 import { Topic } from '../../src/platform/messaging/events.js';
 import { createDataSource, runMigrations } from '../../src/platform/persistence/data-source.js';
@@ -111,6 +112,8 @@ export async function run(args: string[]): Promise<void> {
   const batchConcurrency = option(args, 'batch-concurrency', 4);
   const backlog = option(args, 'backlog', 100_000);
   const completions = 1000;
+  // The JSON line must stay the last line of stdout: the bench's own bus logs only warnings (to stderr).
+  configureLogging({ format: 'json', level: 'warn' });
 
   const services = testServices();
   const db = await createTestDatabase({ url: services.databaseUrl }, 'benchingest');
