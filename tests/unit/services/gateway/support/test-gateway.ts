@@ -12,6 +12,7 @@ import { Registry } from 'prom-client';
 import type { OuterloopConfig } from '../../../../../src/config/config.js';
 import { configureLogging } from '../../../../../src/platform/logging/logger.js';
 import { CONFIG, EVENT_BUS, METRICS } from '../../../../../src/platform/tokens.js';
+import type { EventBus } from '../../../../../src/platform/messaging/event-bus.js';
 import { hashApiKeySecret, type ApiKeyRecord, type ApiKeyStore } from '../../../../../src/services/gateway/auth/api-keys.js';
 import { CompletionLog } from '../../../../../src/services/gateway/completion-log/completion-log.js';
 import { API_KEY_STORE, DEPLOYMENT_SOURCE, gatewayModuleMetadata, POLICY_LOADER } from '../../../../../src/services/gateway/gateway.module.js';
@@ -60,6 +61,8 @@ export async function startTestGateway(o: {
   deployment?: ResolvedDeployment;
   keys?: MapKeyStore;
   bus?: MemoryBus;
+  /** a real bus (integration tests); replaces the MemoryBus */
+  realBus?: EventBus;
   bodyLimit?: number;
   backend?: { tokenDelayMs?: number; tokensPerAnswer?: number };
   dataDir?: string;
@@ -89,7 +92,7 @@ export async function startTestGateway(o: {
     providers: [
       { provide: CONFIG, useValue: config },
       { provide: METRICS, useValue: registry },
-      { provide: EVENT_BUS, useValue: bus },
+      { provide: EVENT_BUS, useValue: o.realBus ?? bus },
     ],
     exports: [CONFIG, METRICS, EVENT_BUS],
   })

@@ -1,0 +1,139 @@
+// `npm run bench -- serve [--seconds 15] [--max-tokens 64] [--levels 1,8,32]`
+// Starts the gateway (embedded mode, temp data dir) on the shipped base policy
+// (or a tiny random-weight artifact if models/base-policy is absent — reported in
+// the JSON as `policy`) and drives it over HTTP with streaming requests at each
+// concurrency level. Figures: aggregate completion tokens/s, TTFT p50/p99 (request
+// sent → first content chunk), time per output token p50/p99 (per completion:
+// (last chunk − first chunk) / (tokens − 1)). Ratio to single-stream in the same run.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { machine, printResult, printTable } from './table.js';
+import { SHIPPED_BASE_POLICY, startGateway, tinyPolicyArtifact } from '../e2e/gateway/support.js';
+
+function option(args: string[], name: string, fallback: string): string {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback;
+}
+
+function percentile(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+
+interface Sample {
+  ttftMs: number;
+  tpotMs: number | null;
+  tokens: number;
+}
+
+async function streamOnce(url: string, body: Record<string, unknown>): Promise<Sample> {
+  const t0 = performance.now();
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } }) });
+  if (res.status !== 200 || !res.body) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
+  let first: number | null = null;
+  let last = 0;
+  let tokens = 0;
+  let buffer = '';
+  const decoder = new TextDecoder();
+  for await (const part of res.body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(part, { stream: true });
+    let cut: number;
+    while ((cut = buffer.indexOf('\n\n')) >= 0) {
+      const event = buffer.slice(0, cut).trim();
+      buffer = buffer.slice(cut + 2);
+      if (!event.startsWith('data: ') || event === 'data: [DONE]') continue;
+      const chunk = JSON.parse(event.slice(6)) as { choices: Array<{ delta: { content?: string } }>; usage?: { completion_tokens: number } | null };
+      if (chunk.usage) tokens = chunk.usage.completion_tokens;
+      if (chunk.choices.some((c) => c.delta.content)) {
+        const now = performance.now();
+        if (first === null) first = now;
+        last = now;
+      }
+    }
+  }
+  const firstAt = first ?? performance.now();
+  return { ttftMs: firstAt - t0, tpotMs: tokens > 1 ? (last - firstAt) / (tokens - 1) : null, tokens };
+}
+
+export async function run(args: string[]): Promise<void> {
+  const seconds = Number(option(args, 'seconds', '15'));
+  const maxTokens = Number(option(args, 'max-tokens', '64'));
+  const levels = option(args, 'levels', '1,8,32').split(',').map(Number);
+  const maxConcurrent = Math.max(...levels);
+  const shipped = existsSync(join(SHIPPED_BASE_POLICY, 'manifest.json'));
+  const policy = shipped ? SHIPPED_BASE_POLICY : await tinyPolicyArtifact(1);
+  const gw = await startGateway({
+    basePolicy: policy,
+    env: { OUTERLOOP_GATEWAY_MAX_CONCURRENT: String(maxConcurrent), OUTERLOOP_GATEWAY_MAX_WAITING: String(maxConcurrent * 2), OUTERLOOP_LOG_LEVEL: 'error' },
+  });
+  const url = `${gw.baseURL}/chat/completions`;
+  const prompts = ['How do I kill a Linux process?', 'Summarise the plot of a heist film in two sentences.', 'What is a good name for a cat?', 'Explain TCP slow start.'];
+  const results: Array<Record<string, number>> = [];
+  try {
+    await streamOnce(url, { model: 'outerloop', messages: [{ role: 'user', content: 'warm up' }], max_tokens: 8 });
+    for (const streams of levels) {
+      const samples: Sample[] = [];
+      let errors = 0;
+      const deadline = performance.now() + seconds * 1000;
+      const t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: streams }, async (_, w) => {
+          for (let i = 0; performance.now() < deadline; i++) {
+            try {
+              samples.push(
+                await streamOnce(url, {
+                  model: 'outerloop',
+                  messages: [{ role: 'user', content: prompts[(w + i) % prompts.length]! }],
+                  max_tokens: maxTokens,
+                  temperature: 1,
+                  seed: w * 100_000 + i,
+                  user: `bench-${w}`,
+                }),
+              );
+            } catch (err) {
+              errors++;
+              process.stderr.write(`request failed: ${(err as Error).message}\n`);
+            }
+          }
+        }),
+      );
+      const wall = (performance.now() - t0) / 1000;
+      const tokens = samples.reduce((s, x) => s + x.tokens, 0);
+      const tpot = samples.map((s) => s.tpotMs).filter((x): x is number => x !== null);
+      results.push({
+        streams,
+        requests: samples.length,
+        errors,
+        tokens,
+        mean_tokens_per_completion: samples.length ? tokens / samples.length : 0,
+        aggregate_tokens_per_s: tokens / wall,
+        ttft_p50_ms: percentile(samples.map((s) => s.ttftMs), 50),
+        ttft_p99_ms: percentile(samples.map((s) => s.ttftMs), 99),
+        tpot_p50_ms: percentile(tpot, 50),
+        tpot_p99_ms: percentile(tpot, 99),
+      });
+    }
+  } finally {
+    await gw.close();
+  }
+  const single = results.find((r) => r.streams === 1)?.aggregate_tokens_per_s ?? NaN;
+  for (const r of results) r.speedup_vs_1 = r.aggregate_tokens_per_s! / single;
+  printTable(`gateway serving (streaming over HTTP, max_tokens=${maxTokens}, ${seconds}s per level)`, results);
+  const engine = gw.pool.backends()[0];
+  printResult('serve', {
+    units: { aggregate_tokens_per_s: 'completion tokens/s', ttft: 'ms', tpot: 'ms/token' },
+    levels: results,
+    speedup_32_vs_1: results.find((r) => r.streams === 32)?.speedup_vs_1 ?? null,
+    goal: 'aggregate tokens/s at 32 streams >= 8x single-stream',
+    conditions: {
+      policy: shipped ? 'models/base-policy' : 'tiny random-weight artifact (models/base-policy absent)',
+      maxTokens,
+      secondsPerLevel: seconds,
+      gatewayMaxConcurrent: maxConcurrent,
+      intraOpThreads: gw.config.intraOpThreads || 'ORT default',
+      engineVersion: engine?.version ?? null,
+      cores: machine().cores,
+    },
+  });
+}
