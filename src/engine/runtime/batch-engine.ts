@@ -11,11 +11,10 @@
 // KV cache: per layer one preallocated Float32Array of (S, NH, P, HS) for K and one for V.
 // Active rows are kept COMPACT in slots 0..n-1 (a leaving row's slot is filled by the
 // last row), so the decode graph's past_k/past_v inputs are plain prefixes of those
-// arrays — (n, NH, P, HS) views, no gather, no copy, no allocation per step. The ORT
-// tensor wrappers for each n are created once and reused.
-// Outputs are pre-allocated too (ORT writes logits and new K/V into engine buffers passed
-// as fetches), so a decode step allocates no tensors at all. Positions beyond a row's
-// length hold stale values that `past_mask` (-1e9) hides.
+// arrays — (n, NH, P, HS) views, no gather, no copy, no allocation per step. Positions
+// beyond a row's length hold stale values that `past_mask` (-1e9) hides. The ORT tensor
+// wrappers for each n are created once and reused, and outputs are pre-allocated too
+// (ORT writes logits and new K/V into engine buffers passed as fetches).
 //
 // Prefill runs the rows admitted at one boundary together (right-padded, `lengths`
 // tells the graph each row's last real token); its present_k/v are copied into the
