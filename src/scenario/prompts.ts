@@ -135,6 +135,7 @@ export const ARITHMETIC_RANGES: Readonly<Record<ArithmeticOp, { a: [number, numb
 
 const OP_SYMBOL: Record<ArithmeticOp, string> = { add: '+', sub: '-', mul: 'times' };
 const OP_WORD: Record<ArithmeticOp, string> = { add: 'plus', sub: 'minus', mul: '*' };
+const OP_SPOKEN: Record<ArithmeticOp, string> = { add: 'plus', sub: 'minus', mul: 'times' };
 
 export function arithmeticResult(op: ArithmeticOp, a: number, b: number): number {
   return op === 'add' ? a + b : op === 'sub' ? a - b : a * b;
@@ -147,7 +148,7 @@ export function arithmeticPrompt(op: ArithmeticOp, a: number, b: number, phrasin
   if (phrasing < 0 || phrasing >= PHRASINGS_PER_PROMPT) throw new RangeError(`arithmetic phrasing ${phrasing} outside 0..2`);
   const result = arithmeticResult(op, a, b);
   const phrasings = [`What is ${a} ${OP_SYMBOL[op]} ${b}?`, `What is ${a} ${OP_WORD[op]} ${b}?`, `How much is ${a} ${OP_SYMBOL[op]} ${b}?`];
-  const sym = op === 'mul' ? 'times' : OP_SYMBOL[op];
+  const sym = OP_SPOKEN[op]; // answers spell the operator: one way to say it, not three
   return {
     kind: 'arithmetic',
     key: `${op}:${a}:${b}`,

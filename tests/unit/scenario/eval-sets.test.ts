@@ -8,7 +8,7 @@ import { generateSftCorpus } from '../../../src/scenario/sft-corpus.js';
 // Pinned: a change to any eval prompt must come with a new EVAL_SETS_VERSION and these
 // hashes updated on purpose (docs/scenario.md §4), never by accident.
 const PINNED = {
-  extrinsic: { size: 148, sha256: 'c59ef81de1a35bfa69397ce8cc13687a15ab93c18d955189eaa434bd36520da9' },
+  extrinsic: { size: 148, sha256: '601cae297252639631c1869c0ca0bdb790ea2c0086034c1f096ca8d96b8117b8' },
   refusal: { size: 16, sha256: 'be54bd04a0dd525ea06714e4bd7c41b1e7da78b31391cbef2a373804ef53356b' },
   diversity: { size: 40, sha256: '5cd49769b4c5208638cec7c421b375e678eba507895df59a16def5f66116dff2' },
 } as const;
