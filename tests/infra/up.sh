@@ -22,6 +22,12 @@ started=$SECONDS
 pg_out="$(mktemp)"; kafka_out="$(mktemp)"
 trap 'rm -f "$pg_out" "$kafka_out"' EXIT
 bash "$HERE/postgres.sh" start >"$pg_out" & pg_pid=$!
+# A broker that is not running is started on an empty log: topics left by earlier
+# runs are useless to tests and every partition slows the broker's start-up.
+# OUTERLOOP_KAFKA_KEEP_DATA=1 keeps them.
+if [[ "${OUTERLOOP_KAFKA_KEEP_DATA:-0}" != 1 ]] && ! bash "$HERE/kafka.sh" status >/dev/null 2>&1; then
+  bash "$HERE/kafka.sh" wipe
+fi
 bash "$HERE/kafka.sh" start >"$kafka_out" & kafka_pid=$!
 status=0
 wait "$pg_pid" || { echo "[up.sh] PostgreSQL failed to start" >&2; status=1; }

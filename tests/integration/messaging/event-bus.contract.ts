@@ -33,6 +33,8 @@ export interface BusHarness {
   childBus(): ChildBusConfig;
   /** consumer-group change after a crash takes this long at most (Kafka: session timeout) */
   crashRecoveryMs: number;
+  /** remove what the buses with this prefix left behind (Kafka topics) */
+  cleanup?(topicPrefix: string): Promise<void>;
 }
 
 type Feedback = EventInput<typeof Topic.feedback>;
@@ -83,6 +85,7 @@ export function eventBusContract(tag: string, harness: () => BusHarness): void {
   describe(`${tag} EventBus contract`, () => {
     const buses: TestBus[] = [];
     const subs: Subscription[] = [];
+    const prefixes: string[] = [];
     let h: BusHarness;
 
     before(() => {
@@ -92,9 +95,11 @@ export function eventBusContract(tag: string, harness: () => BusHarness): void {
     after(async () => {
       for (const s of subs) await s.stop();
       for (const b of buses) await b.close();
+      for (const p of new Set(prefixes)) await h.cleanup?.(p);
     });
 
     async function bus(prefix: string): Promise<TestBus> {
+      prefixes.push(`${prefix}.`);
       const b = await h.createBus(`${prefix}.`);
       buses.push(b);
       return b;

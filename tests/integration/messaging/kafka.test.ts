@@ -7,7 +7,7 @@ import kafkajs from 'kafkajs';
 import { BusUnavailableError } from '../../../src/platform/messaging/event-bus.js';
 import { ALL_TOPICS, Topic } from '../../../src/platform/messaging/events.js';
 import { KafkaEventBus } from '../../../src/platform/messaging/kafka/kafka-event-bus.js';
-import { requireKafka, uniquePrefix } from '../support/services.js';
+import { deleteKafkaTopics, requireKafka, uniquePrefix, waitFor } from '../support/services.js';
 import { eventBusContract, thumbs } from './event-bus.contract.js';
 
 const kafka = await requireKafka();
@@ -35,6 +35,7 @@ describe('[kafka] event bus', { skip: kafka.skip }, () => {
       },
       childBus: () => ({ adapter: 'kafka', brokers }),
       crashRecoveryMs: 15_000,
+      cleanup: async (prefix) => void (await deleteKafkaTopics({ brokers }, prefix)),
     };
   });
 
@@ -47,13 +48,19 @@ describe('[kafka] event bus', { skip: kafka.skip }, () => {
     await admin.connect();
     try {
       const expected = ALL_TOPICS.flatMap((t) => [`${prefix}${t}`, `${prefix}${t}.dlq`]).sort();
-      const mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix)).sort();
+      // the broker's metadata cache catches up with the controller asynchronously (KRaft)
+      let mine: string[] = [];
+      await waitFor('the new topics in the metadata', async () => {
+        mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix)).sort();
+        return mine.length >= expected.length;
+      }, 15_000, 200).catch(() => undefined); // the assertion below reports what is missing
       assert.deepEqual(mine, expected);
       const meta = await admin.fetchTopicMetadata({ topics: [`${prefix}${Topic.feedback}`] });
       assert.equal(meta.topics[0]!.partitions.length, 2);
     } finally {
       await admin.disconnect();
       await bus.close();
+      await deleteKafkaTopics({ brokers }, prefix);
     }
   });
 

@@ -34,7 +34,7 @@ import {
   type RawRecord,
 } from '../delivery.js';
 
-const { Kafka, logLevel: KafkaLogLevel } = kafkajs;
+const { Kafka, Partitioners, logLevel: KafkaLogLevel } = kafkajs;
 
 export interface KafkaEventBusOptions {
   brokers: string[];
@@ -203,6 +203,9 @@ export class KafkaEventBus implements EventBus, DeadLetterReader {
 
   private createProducer(): Producer {
     return this.kafka.producer({
+      // named explicitly (it is kafkajs 2's default): murmur2 on the key, the same
+      // key → partition mapping as the Java client, so every producer agrees
+      createPartitioner: Partitioners.DefaultPartitioner,
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
