@@ -10,7 +10,7 @@ import { type RandomSource, seededRng } from '../random.js';
 export interface GatewayApiShape {
   chatPath: string;
   feedbackPath: string;
-  /** sent as the request's `model`; null leaves the choice to the gateway's routing */
+  /** sent as the request's `model` (the gateway requires one); 'outerloop' is the gateway's routed alias (production/canary split); null omits it */
   model: string | null;
   /** the field of each choice holding its own completion id (n > 1); with n = 1 the response's `id` is used when it is absent */
   choiceCompletionIdField: string;
@@ -28,7 +28,7 @@ export interface GatewayApiShape {
 export const DEFAULT_GATEWAY_API: GatewayApiShape = {
   chatPath: '/v1/chat/completions',
   feedbackPath: '/v1/feedback',
-  model: null,
+  model: 'outerloop',
   choiceCompletionIdField: 'completion_id',
   feedbackFields: {
     completionId: 'completion_id',
@@ -79,6 +79,8 @@ export interface ChatRequest {
   user: string;
   maxTokens?: number;
   temperature?: number;
+  /** n = 2 only: the gateway's `outerloop.compare` extension — two samples of one version, or production vs canary */
+  compare?: 'samples' | 'versions';
 }
 
 export interface ChatCompletionChoice {
@@ -163,6 +165,10 @@ export class GatewayClient {
     if (this.api.model !== null) body.model = this.api.model;
     if (request.maxTokens !== undefined) body.max_tokens = request.maxTokens;
     if (request.temperature !== undefined) body.temperature = request.temperature;
+    if (request.compare !== undefined) {
+      if (request.n !== 2) throw new RangeError(`chat: compare="${request.compare}" needs n=2, got n=${request.n}`);
+      body.outerloop = { compare: request.compare };
+    }
     const { json, attempts, latencyMs } = await this.post('chat', this.api.chatPath, body);
     return { choices: this.parseChoices(json, request.n), attempts, latencyMs };
   }

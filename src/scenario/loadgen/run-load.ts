@@ -33,6 +33,8 @@ export interface LoadOptions {
   personas?: Persona[];
   maxTokens?: number;
   temperature?: number;
+  /** what a comparison turn compares (gateway `outerloop.compare`); default: two samples */
+  compare?: 'samples' | 'versions';
   /** seconds between progress lines; 0 disables them */
   progressIntervalS?: number;
   log?: (line: string) => void;
@@ -146,6 +148,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
       user: persona.id,
       maxTokens: options.maxTokens,
       temperature: options.temperature,
+      compare: compare ? options.compare : undefined,
     });
     summary.requests.chat++;
     if (compare) summary.requests.chatN2++;

@@ -19,6 +19,8 @@ class FakeGateway {
   feedback = new Map<string, Record<string, unknown>>();
   feedbackPosts = 0;
   prompts: string[] = [];
+  models = new Set<string>();
+  users = new Set<string>();
   private requestNo = 0;
   private completionNo = 0;
   authorization = new Set<string>();
@@ -41,6 +43,8 @@ class FakeGateway {
       const json = JSON.parse(body) as Record<string, any>;
       if (req.url === '/v1/chat/completions') {
         this.prompts.push(json.messages.at(-1).content);
+        this.models.add(json.model);
+        this.users.add(json.user);
         const spec = findPrompt(json.messages.at(-1).content);
         assert.ok(spec, `the load generator asked a non-scenario prompt: ${json.messages.at(-1).content}`);
         const texts = [spec.reference, spec.wrongReference].slice(0, json.n);
@@ -102,6 +106,8 @@ describe('load generator against a gateway that throttles and fails', () => {
     assert.ok(gateway.served[429]! > 20 && gateway.served[503]! > 10);
     assert.equal(summary.httpAttempts, gateway.chatOk + gateway.feedbackPosts + gateway.served[429]! + gateway.served[503]!);
     assert.deepEqual([...gateway.authorization], ['Bearer sk-test']);
+    assert.deepEqual([...gateway.models], ['outerloop'], 'the gateway requires a model; the routed alias is sent');
+    assert.deepEqual([...gateway.users].sort(), ['sim-user-0', 'sim-user-1', 'sim-user-2', 'sim-user-3']);
 
     const byType: Record<string, number> = { thumbs: 0, rating: 0, pairwise: 0, edit: 0 };
     for (const f of gateway.feedback.values()) byType[f.type as string]!++;
