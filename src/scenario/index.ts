@@ -13,3 +13,4 @@ export * from './users/agreement.js';
 export * from './loadgen/api-client.js';
 export * from './loadgen/latency.js';
 export * from './loadgen/run-load.js';
+export * from './loadgen/cli-args.js';
