@@ -13,16 +13,17 @@ import {
   PreferencePairEntity,
   UserFlagEntity,
 } from '../../../platform/persistence/entities/index.js';
-import { contentHash, sha256Hex } from './canonical.js';
+import { canonicalJson, contentHash, sha256Hex } from './canonical.js';
 import { labellerOf, type CompletionRow, type FeedbackRow, type PreferencePairRow } from './dataset.types.js';
 import { derivePreferencePairs, type PairDerivationOptions, type PairDerivationReport } from './preference-pairs.js';
 import { buildSnapshot, normalizeSnapshotFilters, type SnapshotFilters, type SnapshotManifest, type SnapshotRow } from './snapshot.js';
 import { applySpamDefence, type LabellerAgreement, type SpamDefenceOptions } from './spam-defence.js';
 
 /** ids per `IN (…)` and rows per upsert: under both databases' bound-parameter caps
- *  (Postgres 65,535; SQLite 32,766) at 15 columns per pair row. */
+ *  (Postgres 65,535; SQLite 32,766) at 15 columns per pair row. Upserts go in 100s:
+ *  TypeORM's parameter bookkeeping grows faster than linearly with statement size. */
 const IDS_PER_LOOKUP = 5000;
-const ROWS_PER_UPSERT = 500;
+const ROWS_PER_UPSERT = 100;
 
 export const FLAG_REASON_MAJORITY_DISAGREEMENT = 'majority-disagreement';
 
@@ -86,6 +87,10 @@ export class DatasetService {
    * new pairs upserted by their content id, pairs no longer supported removed.
    */
   async refreshPreferencePairs(): Promise<PairRefreshReport> {
+    return (await this.refresh()).report;
+  }
+
+  private async refresh(): Promise<{ report: PairRefreshReport; pairs: PreferencePairRow[] }> {
     const events: FeedbackRow[] = await this.dataSource.getRepository(FeedbackEventEntity).find({
       select: { id: true, completionId: true, type: true, value: true, otherCompletionId: true, editedResponse: true, userId: true, apiKeyId: true, createdAt: true },
     });
@@ -123,7 +128,7 @@ export class DatasetService {
       baselineDisagreement: spam.baselineDisagreement,
     };
     this.log.info('preference pairs refreshed', { pairs: result.pairs, removed, capped: result.cappedEvents, flaggedEvents: result.flaggedEvents, ties: report.pairwiseTies, conflicted: report.conflictedPairs });
-    return result;
+    return { report: result, pairs };
   }
 
   /**
@@ -133,13 +138,10 @@ export class DatasetService {
    */
   async createSnapshot(filterInput: SnapshotFilters = {}, opts: { refreshPairs?: boolean } = {}): Promise<SnapshotResult> {
     const filters = normalizeSnapshotFilters(filterInput); // bad filters fail before any I/O
-    const pairRefresh = opts.refreshPairs === false ? null : await this.refreshPreferencePairs();
-    const pairs: PreferencePairRow[] = await this.dataSource.getRepository(PreferencePairEntity).find({
-      select: {
-        id: true, promptHash: true, promptMessages: true, chosenCompletionId: true, rejectedCompletionId: true, chosenText: true, rejectedText: true,
-        margin: true, source: true, eventIds: true, conflictCount: true, conflictingEventIds: true, chosenModelVersion: true, rejectedModelVersion: true, createdAt: true,
-      },
-    });
+    // after a refresh the table equals the derivation just made: use it, don't re-read
+    const refreshed = opts.refreshPairs === false ? null : await this.refresh();
+    const pairRefresh = refreshed?.report ?? null;
+    const pairs = refreshed?.pairs ?? (await this.loadPairs(this.dataSource.manager));
     const { thumbs, byType } = await this.feedbackInWindow(filters.from, filters.to);
     const built = buildSnapshot({ pairs, thumbs, feedbackEventsByType: byType }, filters);
     const artifactPath = snapshotArtifactPath(built.id);
@@ -191,12 +193,36 @@ export class DatasetService {
     return out;
   }
 
+  private loadPairs(m: EntityManager): Promise<PreferencePairRow[]> {
+    return m.getRepository(PreferencePairEntity).find({
+      select: {
+        id: true, promptHash: true, promptMessages: true, chosenCompletionId: true, rejectedCompletionId: true, chosenText: true, rejectedText: true,
+        margin: true, source: true, eventIds: true, conflictCount: true, conflictingEventIds: true, chosenModelVersion: true, rejectedModelVersion: true, createdAt: true,
+      },
+    });
+  }
+
+  /** Make the table equal `pairs`: write only rows that are new or changed (a
+   *  refresh usually changes a few pairs out of many), delete the rest. */
   private async replacePairs(m: EntityManager, pairs: readonly PreferencePairRow[]): Promise<number> {
-    const repo = m.getRepository(PreferencePairEntity);
+    const stored = new Map((await this.loadPairs(m)).map((p) => [p.id, canonicalJson({ ...p })]));
     const keep = new Set(pairs.map((p) => p.id));
-    const stale = (await repo.find({ select: { id: true } })).map((p) => p.id).filter((id) => !keep.has(id));
-    for (const part of chunks(stale, IDS_PER_LOOKUP)) await repo.delete({ id: In(part) });
-    for (const part of chunks(pairs, ROWS_PER_UPSERT)) await repo.upsert(part as PreferencePairRow[], ['id']);
+    const stale = [...stored.keys()].filter((id) => !keep.has(id));
+    for (const part of chunks(stale, IDS_PER_LOOKUP)) await m.getRepository(PreferencePairEntity).delete({ id: In(part) });
+    const changed = pairs.filter((p) => stored.get(p.id) !== canonicalJson(p));
+    const columns = m.connection.getMetadata(PreferencePairEntity).columns.map((c) => c.databaseName).filter((c) => c !== 'id');
+    for (const part of chunks(changed, ROWS_PER_UPSERT)) {
+      await m
+        .createQueryBuilder()
+        .insert()
+        .into(PreferencePairEntity)
+        .values(part as PreferencePairRow[])
+        .orUpdate(columns, ['id'])
+        // no read-back of generated/default columns: every column is written, and
+        // the read-back is one OR per row, which overflows SQLite's expression depth
+        .updateEntity(false)
+        .execute();
+    }
     return stale.length;
   }
 

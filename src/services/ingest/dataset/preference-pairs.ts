@@ -8,7 +8,7 @@
 // contradict it: conflicting labels are kept and counted, never overwritten — when
 // both directions have support, both pairs exist, each with the other's events as
 // its conflicts, and the snapshot's conflict policy decides what to train on.
-import { contentHash, sha256Hex } from './canonical.js';
+import { contentHash } from './canonical.js';
 import { promptHashOf, type ChatMessages, type CompletionRow, type FeedbackRow, type PreferencePairRow } from './dataset.types.js';
 import type { PreferenceSource } from '../../../platform/persistence/entities/index.js';
 
@@ -59,7 +59,7 @@ class PairAccumulator {
   constructor(private readonly source: PreferenceSource) {}
 
   vote(prompt: ChatMessages, promptHash: string, chosen: Side, rejected: Side, eventIds: Iterable<string>, at: Date, margin = 1): void {
-    const key = `${promptHash}\u0000${sha256Hex(chosen.text)}\u0000${sha256Hex(rejected.text)}`;
+    const key = directedKey(promptHash, chosen.text, rejected.text);
     let d = this.directed.get(key);
     if (!d) {
       d = { promptHash, prompt, chosen: { ...chosen }, rejected: { ...rejected }, margin, eventIds: new Set(), latest: at };
@@ -76,7 +76,7 @@ class PairAccumulator {
   /** Attach explicit conflict evidence (thumbs/rating, where conflicts are per event, not per direction). */
   private readonly extraConflicts = new Map<string, Set<string>>();
   conflict(promptHash: string, chosenText: string, rejectedText: string, eventIds: Iterable<string>): void {
-    const key = `${promptHash}\u0000${sha256Hex(chosenText)}\u0000${sha256Hex(rejectedText)}`;
+    const key = directedKey(promptHash, chosenText, rejectedText);
     let s = this.extraConflicts.get(key);
     if (!s) this.extraConflicts.set(key, (s = new Set()));
     for (const id of eventIds) s.add(id);
@@ -85,8 +85,7 @@ class PairAccumulator {
   rows(): PreferencePairRow[] {
     const out: PreferencePairRow[] = [];
     for (const [key, d] of this.directed) {
-      const [p, c, r] = key.split('\u0000');
-      const reverse = this.directed.get(`${p}\u0000${r}\u0000${c}`);
+      const reverse = this.directed.get(directedKey(d.promptHash, d.rejected.text, d.chosen.text));
       const conflicting = new Set<string>([...(reverse?.eventIds ?? []), ...(this.extraConflicts.get(key) ?? [])]);
       for (const id of d.eventIds) conflicting.delete(id);
       const eventIds = [...d.eventIds].sort();
@@ -111,6 +110,12 @@ class PairAccumulator {
     }
     return out;
   }
+}
+
+/** Map key of one direction of one pair; JSON keeps arbitrary texts unambiguous
+ *  without hashing them (hashing every vote's texts dominated derivation time). */
+function directedKey(promptHash: string, chosenText: string, rejectedText: string): string {
+  return JSON.stringify([promptHash, chosenText, rejectedText]);
 }
 
 function pickSide(a: Side, b: Side): Side {
@@ -245,7 +250,7 @@ export function preferencePairsFromThumbs(
     const up = scored.filter((r) => r.net > 0);
     const down = scored.filter((r) => r.net < 0);
     bump(report.skipped, 'thumbs: response with net zero votes', scored.filter((r) => r.net === 0).reduce((s, r) => s + r.events.length, 0));
-    const candidates = up.flatMap((u) => down.map((d) => ({ u, d, margin: u.net - d.net, key: `${sha256Hex(u.side.text)}${sha256Hex(d.side.text)}` })));
+    const candidates = up.flatMap((u) => down.map((d) => ({ u, d, margin: u.net - d.net, key: directedKey('', u.side.text, d.side.text) })));
     for (const { u, d } of topByMargin(candidates, opts.maxPairsPerPrompt)) {
       acc.vote(p.prompt, ph, u.side, d.side, [...u.ups, ...d.downs], latest([...u.events, ...d.events]));
       acc.conflict(ph, u.side.text, d.side.text, [...u.downs, ...d.ups]);
@@ -268,7 +273,7 @@ export function preferencePairsFromRatings(
     for (const a of scored) {
       for (const b of scored) {
         const margin = a.mean - b.mean;
-        if (a !== b && margin >= opts.minRatingMargin) candidates.push({ a, b, margin, key: `${sha256Hex(a.side.text)}${sha256Hex(b.side.text)}` });
+        if (a !== b && margin >= opts.minRatingMargin) candidates.push({ a, b, margin, key: directedKey('', a.side.text, b.side.text) });
       }
     }
     for (const { a, b, margin } of topByMargin(candidates, opts.maxPairsPerPrompt)) {

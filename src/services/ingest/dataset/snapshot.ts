@@ -135,7 +135,7 @@ function byId<T extends { id: string }>(a: T, b: T): number {
 }
 
 function directionKey(promptHash: string, chosen: string, rejected: string): string {
-  return `${promptHash}:${sha256Hex(chosen)}:${sha256Hex(rejected)}`;
+  return JSON.stringify([promptHash, chosen, rejected]);
 }
 
 export function buildSnapshot(inputs: SnapshotInputs, filterInput: SnapshotFilters = {}): BuiltSnapshot {
@@ -207,7 +207,10 @@ export function buildSnapshot(inputs: SnapshotInputs, filterInput: SnapshotFilte
   // 3. conflicts: within a row (conflictCount) and across rows (both directions present)
   if (filters.conflicts !== 'all') {
     const support = new Map<string, number>();
-    for (const r of rows) support.set(directionKey(r.promptHash, r.chosen, r.rejected), (support.get(directionKey(r.promptHash, r.chosen, r.rejected)) ?? 0) + r.eventIds.length);
+    for (const r of rows) {
+      const key = directionKey(r.promptHash, r.chosen, r.rejected);
+      support.set(key, (support.get(key) ?? 0) + r.eventIds.length);
+    }
     rows = rows.filter((r) => {
       const reverse = support.get(directionKey(r.promptHash, r.rejected, r.chosen)) ?? 0;
       const own = r.eventIds.length;

@@ -7,7 +7,6 @@
 //    correction over the labellers tested (so honest noise, tested across many
 //    users, does not produce false flags).
 import { binomialUpperTail } from './binomial.js';
-import { contentHash, sha256Hex } from './canonical.js';
 import { labellerOf, promptHashOf, type CompletionRow, type FeedbackRow } from './dataset.types.js';
 
 export interface SpamDefenceOptions {
@@ -65,21 +64,21 @@ function binaryVote(e: FeedbackRow, completions: ReadonlyMap<string, CompletionR
   switch (e.type) {
     case 'thumbs':
       if (e.value !== 1 && e.value !== -1) return null;
-      return { item: `thumbs:${prompt}:${sha256Hex(c.response)}`, label: e.value };
+      return { item: JSON.stringify(['thumbs', prompt, c.response]), label: e.value };
     case 'rating':
       if (e.value === null || e.value === 3) return null;
-      return { item: `rating:${prompt}:${sha256Hex(c.response)}`, label: e.value > 3 ? 1 : -1 };
+      return { item: JSON.stringify(['rating', prompt, c.response]), label: e.value > 3 ? 1 : -1 };
     case 'pairwise': {
       if (e.value !== 1 && e.value !== -1) return null; // ties carry no direction
       const other = e.otherCompletionId ? completions.get(e.otherCompletionId) : undefined;
       if (!other) return null;
-      const [first] = [c.response, other.response].sort();
       if (c.response === other.response) return null;
+      const [first, second] = [c.response, other.response].sort();
       // the item is the unordered pair; the label says whether the lexicographically
       // first response won
       const thisWon = e.value === 1;
       const firstWon = (first === c.response) === thisWon;
-      return { item: `pair:${prompt}:${contentHash([c.response, other.response].sort())}`, label: firstWon ? 1 : -1 };
+      return { item: JSON.stringify(['pair', prompt, first, second]), label: firstWon ? 1 : -1 };
     }
     default:
       return null;

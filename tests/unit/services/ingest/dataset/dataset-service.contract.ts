@@ -91,6 +91,12 @@ export function datasetServiceContract(label: string, open: () => Promise<{ ds: 
       const again = await svc.refreshPreferencePairs();
       assert.equal(again.removedStalePairs, 0);
       assert.deepEqual((await ds.getRepository(PreferencePairEntity).find()).map((p) => p.id).sort(), before);
+      // a new vote updates the stored pair it supports (only changed rows are rewritten)
+      await ds.getRepository(FeedbackEventEntity).insert(feedbackRow('thumbs', 'g2', 1, 'h6'));
+      await svc.refreshPreferencePairs();
+      const updated = await ds.getRepository(PreferencePairEntity).findOneByOrFail({ source: 'thumbs', chosenCompletionId: 'g2' });
+      assert.equal(updated.eventIds.length, 11);
+      assert.ok(updated.eventIds.includes(`fb-${String(n).padStart(5, '0')}`));
       // the edit's author turns out to be a spammer flagged by hand: their pair goes
       await ds.getRepository(UserFlagEntity).insert({ userId: 'user:h3', reason: 'manual', detail: {}, flaggedAt: new Date() });
       const third = await svc.refreshPreferencePairs();
@@ -127,7 +133,7 @@ export function datasetServiceContract(label: string, open: () => Promise<{ ds: 
 
       // statistics: thumbs-up rate per version excludes the flagged troll
       const stats = first.manifest.statistics;
-      assert.deepEqual(stats.thumbsUpRateByVersion, { v1: { up: 150, down: 0, rate: 1 }, v2: { up: 0, down: 150, rate: 0 } });
+      assert.deepEqual(stats.thumbsUpRateByVersion, { v1: { up: 151, down: 0, rate: 1 }, v2: { up: 0, down: 150, rate: 0 } }); // 5 honest users × 30, plus h6's vote
       assert.equal(stats.feedbackEventsByType.pairwise, 31);
       assert.equal(stats.lengthBias.chosenLongerFraction, 1);
     });
