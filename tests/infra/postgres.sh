@@ -50,7 +50,9 @@ install_if_missing() {
 # Run a PostgreSQL binary as the cluster's owner: initdb/postgres refuse to run as root.
 as_owner() {
   if [[ "$(id -u)" == 0 ]]; then
-    runuser -u postgres -- "$@"
+    # from / : the caller's directory (a fresh clone under a 0700 mktemp dir) may be
+    # unreadable to postgres, which makes every tool complain
+    (cd / && runuser -u postgres -- "$@")
   else
     "$@"
   fi

@@ -34,8 +34,9 @@ wait "$pg_pid" || { echo "[up.sh] PostgreSQL failed to start" >&2; status=1; }
 wait "$kafka_pid" || { echo "[up.sh] Kafka failed to start" >&2; status=1; }
 ((status == 0)) || exit 1
 
-database_url="$(tail -n 1 "$pg_out")"
-kafka_brokers="$(tail -n 1 "$kafka_out")"
+database_url="$(grep -Eo 'postgres://[^[:space:]]+' "$pg_out" | tail -n 1)"
+kafka_brokers="$(grep -Eo '[0-9A-Za-z.-]+:[0-9]+' "$kafka_out" | tail -n 1)"
+[[ -n "$database_url" && -n "$kafka_brokers" ]] || { echo "[up.sh] could not read the service addresses" >&2; exit 1; }
 cat >"$ENV_FILE" <<ENV
 # written by tests/infra/up.sh — read by tests/run.mjs
 OUTERLOOP_TEST_DATABASE_URL=$database_url
