@@ -2,7 +2,7 @@
 // before its 202, and one produce round trip costs ~ms on Kafka; sending one
 // produce per HTTP request caps the single-event rate at (in-flight requests /
 // round trip). Instead, records from concurrent requests are queued and sent
-// together: at most `maxInFlight` publish calls run at once, and everything that
+// together: at most `maxInFlight` publish calls run at once (default 1), and everything that
 // arrives while they run is sent as one call when a slot frees. Under light load
 // a record goes out immediately (no linger); under heavy load batches grow on
 // their own — the same idea as a database's group commit or Kafka's linger.ms,
@@ -17,7 +17,12 @@ interface Pending<T extends TopicName> {
 }
 
 export interface CoalescingPublisherOptions {
-  /** concurrent publish calls; 2 keeps the broker busy while the next batch forms */
+  /**
+   * concurrent publish calls (default 1). The Kafka adapter's idempotent producer
+   * sends one request at a time per broker (maxInFlightRequests 1), so a second
+   * concurrent call would only wait inside kafkajs holding a small batch; with one
+   * call in flight everything that arrives meanwhile goes out together next.
+   */
   maxInFlight?: number;
   /** upper bound on records in one publish call (Kafka message.max.bytes is per batch) */
   maxBatchRecords?: number;
@@ -43,7 +48,7 @@ export class CoalescingPublisher<T extends TopicName> {
     private readonly topic: T,
     private readonly options: CoalescingPublisherOptions = {},
   ) {
-    this.maxInFlight = options.maxInFlight ?? 2;
+    this.maxInFlight = options.maxInFlight ?? 1;
     this.maxBatchRecords = options.maxBatchRecords ?? 5000;
     if (this.maxInFlight < 1) throw new RangeError('maxInFlight must be >= 1');
     if (this.maxBatchRecords < 1) throw new RangeError('maxBatchRecords must be >= 1');
