@@ -1,4 +1,4 @@
-// `npm run bench -- serve [--seconds 15] [--max-tokens 64] [--levels 1,8,32]`
+// `npm run bench -- serve [--seconds 15] [--max-tokens 64] [--levels 1,8,32] [--threads N] [--channels C --layers L]`
 // Starts the gateway (embedded mode, temp data dir) on the shipped base policy
 // (or a tiny random-weight artifact if models/base-policy is absent — reported in
 // the JSON as `policy`) and drives it over HTTP with streaming requests at each
@@ -6,8 +6,10 @@
 // sent → first content chunk), time per output token p50/p99 (per completion:
 // (last chunk − first chunk) / (tokens − 1)). Ratio to single-stream in the same run.
 import { existsSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { machine, printResult, printTable } from './table.js';
+import { defaultServingThreads } from '../../src/services/gateway/engine/batch-engine-loader.js';
 import { SHIPPED_BASE_POLICY, startGateway, tinyPolicyArtifact } from '../e2e/gateway/support.js';
 
 function option(args: string[], name: string, fallback: string): string {
@@ -27,33 +29,50 @@ interface Sample {
   tokens: number;
 }
 
-async function streamOnce(url: string, body: Record<string, unknown>): Promise<Sample> {
-  const t0 = performance.now();
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } }) });
-  if (res.status !== 200 || !res.body) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
-  let first: number | null = null;
-  let last = 0;
-  let tokens = 0;
-  let buffer = '';
-  const decoder = new TextDecoder();
-  for await (const part of res.body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(part, { stream: true });
-    let cut: number;
-    while ((cut = buffer.indexOf('\n\n')) >= 0) {
-      const event = buffer.slice(0, cut).trim();
-      buffer = buffer.slice(cut + 2);
-      if (!event.startsWith('data: ') || event === 'data: [DONE]') continue;
-      const chunk = JSON.parse(event.slice(6)) as { choices: Array<{ delta: { content?: string } }>; usage?: { completion_tokens: number } | null };
-      if (chunk.usage) tokens = chunk.usage.completion_tokens;
-      if (chunk.choices.some((c) => c.delta.content)) {
-        const now = performance.now();
-        if (first === null) first = now;
-        last = now;
+// node:http rather than fetch: the client shares the 2 cores with the server, and
+// undici's web-stream body costs noticeably more CPU per SSE chunk.
+const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+
+function streamOnce(url: string, body: Record<string, unknown>): Promise<Sample> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    let first: number | null = null;
+    let last = 0;
+    let tokens = 0;
+    let buffer = '';
+    const req = httpRequest(url, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+      res.setEncoding('utf8');
+      if (res.statusCode !== 200) {
+        let text = '';
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => reject(new Error(`HTTP ${res.statusCode}: ${text}`)));
+        return;
       }
-    }
-  }
-  const firstAt = first ?? performance.now();
-  return { ttftMs: firstAt - t0, tpotMs: tokens > 1 ? (last - firstAt) / (tokens - 1) : null, tokens };
+      res.on('data', (part: string) => {
+        buffer += part;
+        let cut: number;
+        while ((cut = buffer.indexOf('\n\n')) >= 0) {
+          const event = buffer.slice(0, cut).trim();
+          buffer = buffer.slice(cut + 2);
+          if (!event.startsWith('data: ') || event === 'data: [DONE]') continue;
+          const chunk = JSON.parse(event.slice(6)) as { choices: Array<{ delta: { content?: string } }>; usage?: { completion_tokens: number } | null };
+          if (chunk.usage) tokens = chunk.usage.completion_tokens;
+          if (chunk.choices.some((c) => c.delta.content)) {
+            const now = performance.now();
+            if (first === null) first = now;
+            last = now;
+          }
+        }
+      });
+      res.on('end', () => {
+        const firstAt = first ?? performance.now();
+        resolve({ ttftMs: firstAt - t0, tpotMs: tokens > 1 ? (last - firstAt) / (tokens - 1) : null, tokens });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } }));
+  });
 }
 
 export async function run(args: string[]): Promise<void> {
@@ -61,11 +80,16 @@ export async function run(args: string[]): Promise<void> {
   const maxTokens = Number(option(args, 'max-tokens', '64'));
   const levels = option(args, 'levels', '1,8,32').split(',').map(Number);
   const maxConcurrent = Math.max(...levels);
+  const threads = option(args, 'threads', '0');
   const shipped = existsSync(join(SHIPPED_BASE_POLICY, 'manifest.json'));
-  const policy = shipped ? SHIPPED_BASE_POLICY : await tinyPolicyArtifact(1);
+  const channels = Number(option(args, 'channels', '0'));
+  const layers = Number(option(args, 'layers', '0'));
+  const random = channels > 0 || layers > 0 || !shipped;
+  const size = { ...(channels > 0 ? { channels } : {}), ...(layers > 0 ? { layers } : {}) };
+  const policy = random ? await tinyPolicyArtifact(1, 256, size) : SHIPPED_BASE_POLICY;
   const gw = await startGateway({
     basePolicy: policy,
-    env: { OUTERLOOP_GATEWAY_MAX_CONCURRENT: String(maxConcurrent), OUTERLOOP_GATEWAY_MAX_WAITING: String(maxConcurrent * 2), OUTERLOOP_LOG_LEVEL: 'error' },
+    env: { OUTERLOOP_INTRA_OP_THREADS: threads, OUTERLOOP_GATEWAY_MAX_CONCURRENT: String(maxConcurrent), OUTERLOOP_GATEWAY_MAX_WAITING: String(maxConcurrent * 2), OUTERLOOP_LOG_LEVEL: 'error' },
   });
   const url = `${gw.baseURL}/chat/completions`;
   const prompts = ['How do I kill a Linux process?', 'Summarise the plot of a heist film in two sentences.', 'What is a good name for a cat?', 'Explain TCP slow start.'];
@@ -127,11 +151,11 @@ export async function run(args: string[]): Promise<void> {
     speedup_32_vs_1: results.find((r) => r.streams === 32)?.speedup_vs_1 ?? null,
     goal: 'aggregate tokens/s at 32 streams >= 8x single-stream',
     conditions: {
-      policy: shipped ? 'models/base-policy' : 'tiny random-weight artifact (models/base-policy absent)',
+      policy: random ? `random-weight artifact ${JSON.stringify({ channels: 32, layers: 2, ...size })}${shipped ? '' : ' (models/base-policy absent)'}` : 'models/base-policy',
       maxTokens,
       secondsPerLevel: seconds,
       gatewayMaxConcurrent: maxConcurrent,
-      intraOpThreads: gw.config.intraOpThreads || 'ORT default',
+      intraOpThreads: gw.config.intraOpThreads || defaultServingThreads(),
       engineVersion: engine?.version ?? null,
       cores: machine().cores,
     },

@@ -26,9 +26,9 @@ import { randomParameters, tinyConfig, tinyTokenizer } from '../../unit/engine/r
 export const SHIPPED_BASE_POLICY = resolve('models/base-policy');
 
 /** A tiny random-weight policy artifact (fast to load; gibberish but deterministic text). */
-export async function tinyPolicyArtifact(seed: number, maxSeqLen = 256): Promise<string> {
+export async function tinyPolicyArtifact(seed: number, maxSeqLen = 256, size: { channels?: number; layers?: number } = {}): Promise<string> {
   const tokenizer = tinyTokenizer();
-  const config = tinyConfig(tokenizer, maxSeqLen);
+  const config = { ...tinyConfig(tokenizer, maxSeqLen), ...size };
   const dir = join(await mkdtemp(join(tmpdir(), 'outerloop-policy-')), 'artifact');
   await writeArtifact(dir, { config, params: randomParameters(config, seed), tokenizer, meta: { kind: 'policy' } }, exportInferenceGraphs);
   return dir;
