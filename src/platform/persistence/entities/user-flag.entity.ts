@@ -6,6 +6,8 @@ import { IdPrimaryColumn, JsonColumn, TimestampColumn, VarcharColumn, type JsonO
 @Entity({ name: 'user_flags' })
 @Index('idx_user_flags_reason', ['reason'])
 export class UserFlagEntity {
+  /** the labeller: `user:<user id>`, or `key:<api key id>` for feedback sent without
+   *  a user id (see labellerOf in services/ingest/dataset) */
   @IdPrimaryColumn('user_id')
   userId!: string;
 

