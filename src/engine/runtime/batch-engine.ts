@@ -262,7 +262,10 @@ export class BatchEngine {
   }
 
   stats(): BatchEngineStats {
-    return { activeRows: this.active.length, waiting: this.waiting.length, lastBatchSize: this.lastBatchSize, steps: this.steps };
+    // rows that finished during the last step leave the batch at the next boundary; they are no longer active
+    let activeRows = 0;
+    for (const row of this.active) if (!row.done) activeRows++;
+    return { activeRows, waiting: this.waiting.length, lastBatchSize: this.lastBatchSize, steps: this.steps };
   }
 
   profile(): BatchEngineProfile {

@@ -104,6 +104,35 @@ describe('BatchEngine', () => {
     assert.equal(pre.completionTokens, 0);
   });
 
+  it('with one slot, aborting the running row lets the queued request run; aborting a queued one removes it', async () => {
+    const single = await BatchEngine.load(fixture.dir, { maxBatch: 1, intraOpThreads: 1 });
+    try {
+      const controller = new AbortController();
+      let n = 0;
+      const first = single.generate(greedy(prompts[0], 40, { signal: controller.signal, ignoreEndOfTurn: true }), () => {
+        if (++n === 2) controller.abort();
+      });
+      const queuedController = new AbortController();
+      const queuedCancelled = single.generate(greedy(prompts[1], 5, { signal: queuedController.signal }));
+      const second = single.generate(greedy(prompts[1], 5, { ignoreEndOfTurn: true }));
+      assert.equal(single.stats().waiting, 2); // the first was admitted at once
+      queuedController.abort();
+      const q = await queuedCancelled;
+      assert.equal(q.finishReason, 'cancelled');
+      assert.equal(q.completionTokens, 0);
+      const r1 = await first;
+      assert.equal(r1.finishReason, 'cancelled');
+      assert.equal(r1.completionTokens, 2);
+      const r2 = await second;
+      assert.equal(r2.finishReason, 'length');
+      assert.equal(r2.completionTokens, 5);
+      assert.deepEqual({ active: single.stats().activeRows, waiting: single.stats().waiting }, { active: 0, waiting: 0 });
+    } finally {
+      await single.close();
+    }
+    await assert.rejects(single.generate(greedy('x', 2)), (e: unknown) => e instanceof Error && e.name === 'EngineClosedError');
+  });
+
   it('stops at maxTokens, at the context end, and on stop sequences; texts concatenate to the result', async () => {
     const r = await engine.generate(greedy(prompts[0], 5));
     assert.equal(r.finishReason, 'length');
