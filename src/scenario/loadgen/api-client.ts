@@ -14,6 +14,13 @@ export interface GatewayApiShape {
   model: string | null;
   /** the field of each choice holding its own completion id (n > 1); with n = 1 the response's `id` is used when it is absent */
   choiceCompletionIdField: string;
+  /**
+   * `error.code` of a 404 that means "this completion is not ingested yet" (feedback
+   * reached a replica before the completion did): retried up to `notFoundRetries` times
+   * after Retry-After, as the gateway asks. Any other 404 is final.
+   */
+  notYetIngestedCode: string;
+  notFoundRetries: number;
   feedbackFields: {
     completionId: string;
     type: string;
@@ -30,6 +37,8 @@ export const DEFAULT_GATEWAY_API: GatewayApiShape = {
   feedbackPath: '/v1/feedback',
   model: 'outerloop',
   choiceCompletionIdField: 'completion_id',
+  notYetIngestedCode: 'completion_not_found',
+  notFoundRetries: 2,
   feedbackFields: {
     completionId: 'completion_id',
     type: 'type',
@@ -135,6 +144,19 @@ export function parseRetryAfterMs(header: string | null, nowMs: number = Date.no
   return Math.max(0, date - nowMs);
 }
 
+/** `error.code` of an OpenAI-style error body, or null. */
+function errorCodeOf(body: string): string | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch (err) {
+    if (err instanceof SyntaxError) return null; // not JSON: not the structured error we look for
+    throw err;
+  }
+  const code = (parsed as { error?: { code?: unknown } } | null)?.error?.code;
+  return typeof code === 'string' ? code : null;
+}
+
 export class GatewayClient {
   private readonly api: GatewayApiShape;
   private readonly retry: RetryPolicy;
@@ -219,6 +241,7 @@ export class GatewayClient {
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
     if (this.options.apiKey) headers.authorization = `Bearer ${this.options.apiKey}`;
     const payload = JSON.stringify(body);
+    let notFoundRetriesLeft = this.api.notFoundRetries;
     for (let attempt = 1; ; attempt++) {
       let status: number | 'network' | 'timeout';
       let waitMs: number;
@@ -240,7 +263,9 @@ export class GatewayClient {
           return { json, attempts: attempt, latencyMs: performance.now() - started };
         }
         detail = text.slice(0, 300);
-        if (!RETRIABLE_STATUSES.has(status)) throw new GatewayHttpError(status, false, `${operation}: HTTP ${status}: ${detail}`, attempt);
+        const notYetIngested = status === 404 && notFoundRetriesLeft > 0 && errorCodeOf(text) === this.api.notYetIngestedCode;
+        if (notYetIngested) notFoundRetriesLeft--;
+        else if (!RETRIABLE_STATUSES.has(status)) throw new GatewayHttpError(status, false, `${operation}: HTTP ${status}: ${detail}`, attempt);
         const retryAfter = parseRetryAfterMs(response.headers.get('retry-after'));
         waitMs = retryAfter !== null ? Math.min(retryAfter, this.retry.maxRetryAfterMs) : this.backoffMs(attempt);
       } catch (err) {

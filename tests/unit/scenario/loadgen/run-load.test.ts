@@ -183,6 +183,38 @@ describe('load generator failure accounting', () => {
     }
   });
 
+  it('retries feedback about a completion not ingested yet (404 completion_not_found), but no other 404', async () => {
+    const calls = new Map<string, number>();
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        const eventId = String(JSON.parse(body).event_id);
+        const n = (calls.get(eventId) ?? 0) + 1;
+        calls.set(eventId, n);
+        // 'late' is ingested after the first try; 'gone' names a route that does not exist
+        const code = eventId === 'gone' ? 'unknown_route' : n === 1 ? 'completion_not_found' : null;
+        if (code) {
+          res.writeHead(404, { 'content-type': 'application/json', 'retry-after': '0' });
+          res.end(JSON.stringify({ error: { message: 'no completion', type: 'not_found_error', param: 'completion_id', code } }));
+          return;
+        }
+        res.writeHead(202, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const client = new GatewayClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+      const sent = await client.sendFeedback({ completionId: 'c1', type: 'thumbs', value: 1, eventId: 'late' });
+      assert.equal(sent.attempts, 2);
+      await assert.rejects(client.sendFeedback({ completionId: 'c1', type: 'thumbs', value: 1, eventId: 'gone' }), (err: unknown) =>
+        err instanceof GatewayHttpError && err.status === 404 && !err.retriable && err.attempts === 1);
+      assert.deepEqual(Object.fromEntries(calls), { late: 2, gone: 1 });
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
   it('waits for Retry-After before retrying a 429', async () => {
     const gateway = new FakeGateway((k) => (k === 1 ? { status: 429, headers: { 'retry-after': '1' } } : undefined));
     const server = await listen(gateway);
