@@ -209,6 +209,17 @@ export class DatasetService {
     return { id: built.id, created: !existing, artifactPath, sha256: built.manifestSha256, manifest: built.manifest, pairRefresh };
   }
 
+  /** A snapshot's row (filters, counts, statistics, artifact path), or null: what
+   *  the admin API shows without reading the files. */
+  getSnapshot(id: string): Promise<DatasetSnapshotEntity | null> {
+    return this.dataSource.getRepository(DatasetSnapshotEntity).findOneBy({ id });
+  }
+
+  /** Snapshots, newest first. */
+  listSnapshots(limit = 50): Promise<DatasetSnapshotEntity[]> {
+    return this.dataSource.getRepository(DatasetSnapshotEntity).find({ order: { createdAt: 'DESC', id: 'ASC' }, take: limit });
+  }
+
   private async loadCompletions(ids: readonly string[]): Promise<Map<string, CompletionRow>> {
     const out = new Map<string, CompletionRow>();
     const repo = this.dataSource.getRepository(CompletionEntity);
@@ -296,7 +307,13 @@ export interface LoadedSnapshot {
  *  manifest's sha256 and the manifest against its id. */
 export async function readSnapshot(artifactStore: ArtifactStore, id: string): Promise<LoadedSnapshot> {
   const base = snapshotArtifactPath(id);
-  const manifest = JSON.parse((await artifactStore.get(`${base}/manifest.json`)).toString('utf8')) as SnapshotManifest;
+  let manifest: SnapshotManifest;
+  try {
+    manifest = JSON.parse((await artifactStore.get(`${base}/manifest.json`)).toString('utf8')) as SnapshotManifest;
+  } catch (err) {
+    if (err instanceof SyntaxError) throw new SnapshotIntegrityError(id, 'manifest.json', `not JSON: ${err.message}`);
+    throw err;
+  }
   if (manifest.id !== id) throw new SnapshotIntegrityError(id, 'manifest.json', `names snapshot ${manifest.id}`);
   const body: Partial<SnapshotManifest> = { ...manifest };
   delete body.id;

@@ -125,6 +125,11 @@ export function datasetServiceContract(label: string, open: () => Promise<{ ds: 
       assert.equal(row.counts.total, first.manifest.counts.total);
       assert.equal(await ds.getRepository(DatasetSnapshotEntity).count(), 1);
 
+      const svc = new DatasetService(ds, store);
+      assert.equal((await svc.getSnapshot(first.id))?.artifactPath, first.artifactPath);
+      assert.equal(await svc.getSnapshot('0'.repeat(64)), null);
+      assert.deepEqual((await svc.listSnapshots()).map((r) => r.id), [first.id]);
+
       const loaded = await readSnapshot(store, first.id);
       assert.equal(loaded.train.length + loaded.heldout.length, first.manifest.counts.total);
       const trainPrompts = new Set(loaded.train.map((r) => r.promptHash));
