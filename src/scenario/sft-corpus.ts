@@ -17,6 +17,7 @@ import {
   arithmeticPrompt, enumerateClosedPrompts,
 } from './prompts.js';
 import { type RandomSource, seededRng, pickOne, pickWeighted, randomInt } from './random.js';
+import { wordCount } from './text-features.js';
 
 export type ResponseStyle = 'correct_concise' | 'correct_verbose' | 'hedging' | 'wrong' | 'refusal';
 export const RESPONSE_STYLES: readonly ResponseStyle[] = ['correct_concise', 'correct_verbose', 'hedging', 'wrong', 'refusal'];
@@ -123,7 +124,9 @@ export function writeResponse(rng: RandomSource, spec: PromptSpec, style: Respon
     case 'correct_concise':
       return confident(spec.reference);
     case 'correct_verbose': {
-      const elaborations = rng.next() < 0.5 ? [pickOne(rng, ELABORATIONS)] : [ELABORATIONS[0]!, ELABORATIONS[2]!];
+      // two padding sentences only after a short answer: responses stay ≤ ~50 words, well inside a 256-token context
+      const short = wordCount(spec.reference) <= 10;
+      const elaborations = short && rng.next() < 0.5 ? [ELABORATIONS[0]!, ELABORATIONS[2]!] : [pickOne(rng, ELABORATIONS)];
       return [pickOne(rng, FLATTERING_OPENERS), spec.reference, ...elaborations, pickOne(rng, SIGN_OFFS)].join(' ');
     }
     case 'hedging': {
