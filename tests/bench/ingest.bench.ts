@@ -14,7 +14,7 @@
 // generator), so the figures are a floor for a real deployment.
 import { readFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -115,6 +115,9 @@ export async function run(args: string[]): Promise<void> {
   // The JSON line must stay the last line of stdout: the bench's own bus logs only warnings (to stderr).
   configureLogging({ format: 'json', level: 'warn' });
 
+  // Other work on the machine (a second benchmark, a training run) shows up here
+  // first: figures taken at a 1-minute load far above the core count are not comparable.
+  const loadAtStart = loadavg()[0]!;
   const services = testServices();
   const db = await createTestDatabase({ url: services.databaseUrl }, 'benchingest');
   const ds = createDataSource({ type: 'postgres', url: db.url });
@@ -220,6 +223,7 @@ export async function run(args: string[]): Promise<void> {
       { figure: 'live traffic: persisted at end of single phase / acknowledged', value: `${persistedAfterSingle} / ${single.events}` },
       { figure: 'events per bus publish (coalescing)', value: publishCalls ? publishedRecords / publishCalls : 0 },
       { figure: 'acknowledged', value: acked.size },
+      { figure: '1-min load average at start / end (cores: 2)', value: `${loadAtStart.toFixed(1)} / ${loadavg()[0]!.toFixed(1)}` },
       { figure: 'persisted', value: persisted.size },
       { figure: 'lost / persisted-not-acknowledged / duplicate rows', value: `${lost} / ${unacknowledgedPersisted} / ${duplicateRows}` },
     ]);
@@ -241,6 +245,7 @@ export async function run(args: string[]): Promise<void> {
       conditions: {
         kafka: 'single broker KRaft, 3 partitions, acks=all, idempotent producer', database: 'PostgreSQL (tests/infra)', processes: 'gateway + ingest + load generator + broker + database on one machine',
         ingestMaxBatch: 2000, completions,
+        loadAverage1m: { atStart: loadAtStart, atEnd: loadavg()[0]! },
       },
     });
   } finally {
