@@ -63,7 +63,11 @@ export async function requireKafka(): Promise<ServiceRequirement<KafkaInfo>> {
   const first = brokers[0] ?? '';
   const m = /^(.+):(\d+)$/.exec(first);
   if (!m) return unavailable('Kafka', 'OUTERLOOP_TEST_KAFKA_BROKERS', `"${raw}" is not host:port[,host:port]`);
-  const error = await tcpReachable(m[1]!, Number(m[2]), 3000);
+  let error = await tcpReachable(m[1]!, Number(m[2]), 10_000);
+  for (let attempt = 2; error && attempt <= 3; attempt++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    error = await tcpReachable(m[1]!, Number(m[2]), 10_000);
+  }
   if (error) return unavailable('Kafka', 'OUTERLOOP_TEST_KAFKA_BROKERS', `broker unreachable (${error})`);
   return { info: { brokers }, skip: false };
 }
@@ -71,16 +75,23 @@ export async function requireKafka(): Promise<ServiceRequirement<KafkaInfo>> {
 export async function requirePostgres(): Promise<ServiceRequirement<PostgresInfo>> {
   const url = process.env.OUTERLOOP_TEST_DATABASE_URL;
   if (!url) return unavailable('PostgreSQL', 'OUTERLOOP_TEST_DATABASE_URL', 'OUTERLOOP_TEST_DATABASE_URL is not set');
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-  } catch (err) {
-    return unavailable('PostgreSQL', 'OUTERLOOP_TEST_DATABASE_URL', `cannot connect (${(err as Error).message})`);
-  } finally {
-    await client.end().catch((err: unknown) => process.stderr.write(`closing the probe connection: ${String(err)}\n`));
+  // a few patient attempts: on a loaded 2-core CI machine a healthy server can take
+  // seconds to accept a connection, and a false "unavailable" fails the whole file
+  let lastError = '';
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+    try {
+      await client.connect();
+      await client.query('SELECT 1');
+      return { info: { url }, skip: false };
+    } catch (err) {
+      lastError = (err as Error).message;
+    } finally {
+      await client.end().catch((err: unknown) => process.stderr.write(`closing the probe connection: ${String(err)}\n`));
+    }
+    await new Promise((r) => setTimeout(r, 1000));
   }
-  return { info: { url }, skip: false };
+  return unavailable('PostgreSQL', 'OUTERLOOP_TEST_DATABASE_URL', `cannot connect after 3 attempts (${lastError})`);
 }
 
 /**

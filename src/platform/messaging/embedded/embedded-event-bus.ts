@@ -227,7 +227,12 @@ export class EmbeddedEventBus implements EventBus, DeadLetterReader {
     this.assertStarted('subscribe');
     const topic = this.physicalTopic(logicalTopic);
     const group = `${this.prefix}${groupId}`;
-    let committed = await this.initialOffset(group, topic, fromBeginning);
+    let committed: number;
+    try {
+      committed = await this.initialOffset(group, topic, fromBeginning);
+    } catch (err) {
+      throw new BusUnavailableError(`embedded subscribe to ${topic} (group ${group}) failed: ${describe(err)}`, { cause: err });
+    }
 
     let wakeResolve: (() => void) | null = null;
     let pendingWake = false;

@@ -57,7 +57,7 @@ export interface KafkaEventBusOptions {
 
 interface ActiveSubscription {
   consumer: Consumer;
-  stopped: boolean;
+  readonly stopped: boolean;
   stop(): Promise<void>;
 }
 
@@ -141,6 +141,7 @@ export class KafkaEventBus implements EventBus, DeadLetterReader {
   private async connectWithRetry(): Promise<void> {
     const target = this.options.brokers.join(',');
     for (let attempt = 1; ; attempt++) {
+      if (this.closing) throw new BusError('kafka bus closed while starting', false);
       try {
         await this.admin.connect();
         await this.ensureTopics();
@@ -325,6 +326,7 @@ export class KafkaEventBus implements EventBus, DeadLetterReader {
     this.assertStarted('subscribe');
     const physical = this.physicalTopic(logicalTopic);
     const group = `${this.prefix}${groupId}`;
+    const state = { stopped: false };
     const consumer = this.kafka.consumer({
       groupId: group,
       sessionTimeout: this.options.sessionTimeoutMs ?? 10_000,
@@ -338,16 +340,18 @@ export class KafkaEventBus implements EventBus, DeadLetterReader {
         retries: 10,
         restartOnFailure: async (err: Error) => {
           this.log.error('consumer crashed; restarting', err, { topic: physical, groupId: group });
-          return !this.closing;
+          return !this.closing && !state.stopped;
         },
       },
     });
     const sub: ActiveSubscription = {
       consumer,
-      stopped: false,
+      get stopped() {
+        return state.stopped;
+      },
       stop: async () => {
-        if (sub.stopped) return;
-        sub.stopped = true;
+        if (state.stopped) return;
+        state.stopped = true;
         this.subscriptions.delete(sub);
         // disconnect() waits for the batch in flight; committed offsets are already
         // written chunk by chunk (autoCommitThreshold 1)
