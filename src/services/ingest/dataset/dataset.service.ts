@@ -168,8 +168,8 @@ export class DatasetService {
     const refreshed = opts.refreshPairs === false ? null : await this.refresh();
     const pairRefresh = refreshed?.report ?? null;
     const pairs = refreshed?.pairs ?? (await this.loadPairs(this.dataSource.manager));
-    const { thumbs, byType } = await this.feedbackInWindow(filters.from, filters.to);
-    const built = buildSnapshot({ pairs, thumbs, feedbackEventsByType: byType }, filters);
+    const { thumbs, byType, pairwiseTies } = await this.feedbackInWindow(filters.from, filters.to);
+    const built = buildSnapshot({ pairs, thumbs, feedbackEventsByType: byType, pairwiseTies }, filters);
     const artifactPath = snapshotArtifactPath(built.id);
 
     const repo = this.dataSource.getRepository(DatasetSnapshotEntity);
@@ -277,13 +277,15 @@ export class DatasetService {
     const rows: Array<{ id: string; type: string; value: number | string | null; userId: string | null; apiKeyId: string | null; modelVersion: string }> = await qb.getRawMany();
     const byType: Record<string, number> = {};
     const thumbs: Array<{ modelVersion: string; value: number }> = [];
+    let pairwiseTies = 0;
     for (const r of rows) {
       const who = labellerOf(r);
       if (who !== null && flagged.has(who)) continue;
       byType[r.type] = (byType[r.type] ?? 0) + 1;
       if (r.type === 'thumbs' && r.value !== null) thumbs.push({ modelVersion: r.modelVersion, value: Number(r.value) });
+      if (r.type === 'pairwise' && r.value !== null && Number(r.value) === 0) pairwiseTies++;
     }
-    return { thumbs, byType };
+    return { thumbs, byType, pairwiseTies };
   }
 }
 

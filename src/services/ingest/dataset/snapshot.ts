@@ -121,6 +121,8 @@ export interface SnapshotInputs {
   thumbs?: readonly ThumbsObservation[];
   /** feedback events by type in the window */
   feedbackEventsByType?: Record<string, number>;
+  /** pairwise ties in the window */
+  pairwiseTies?: number;
 }
 
 /** Whether a prompt goes to the held-out split: decided by the prompt's hash alone,
@@ -260,6 +262,7 @@ export function buildSnapshot(inputs: SnapshotInputs, filterInput: SnapshotFilte
       rows.map((r) => ({ source: r.source, chosenText: r.chosen, rejectedText: r.rejected, eventIds: r.eventIds, conflictCount: r.conflictCount })),
       inputs.thumbs ?? [],
       inputs.feedbackEventsByType ?? {},
+      inputs.pairwiseTies ?? 0,
     ),
   };
   // id = hash of everything the manifest says, which includes each file's sha256

@@ -25,6 +25,9 @@ export interface DatasetStatistics {
   pairsBySource: Record<PreferenceSource, number>;
   /** feedback events by type in the snapshot's window (what the pairs were drawn from) */
   feedbackEventsByType: Record<string, number>;
+  /** pairwise events in the window that chose neither response: kept out of the
+   *  pairs, counted here (a high tie rate means the responses are hard to tell apart) */
+  pairwiseTies: number;
   labelAgreement: {
     /** mean over pairs of supporting / (supporting + contradicting) events */
     meanAgreement: number | null;
@@ -68,6 +71,7 @@ export function datasetStatistics(
   pairs: readonly StatisticsPair[],
   thumbs: readonly ThumbsObservation[] = [],
   feedbackEventsByType: Record<string, number> = {},
+  pairwiseTies = 0,
 ): DatasetStatistics {
   const pairsBySource: Record<PreferenceSource, number> = { pairwise: 0, thumbs: 0, edit: 0, rating: 0 };
   let agreementSum = 0;
@@ -103,6 +107,7 @@ export function datasetStatistics(
   return {
     pairsBySource,
     feedbackEventsByType: Object.fromEntries(Object.entries(feedbackEventsByType).sort(([a], [b]) => (a < b ? -1 : 1))),
+    pairwiseTies,
     labelAgreement: {
       meanAgreement: n ? round(agreementSum / n) : null,
       unanimousFraction: n ? round(unanimous / n) : null,

@@ -140,6 +140,7 @@ export function datasetServiceContract(label: string, open: () => Promise<{ ds: 
       const stats = first.manifest.statistics;
       assert.deepEqual(stats.thumbsUpRateByVersion, { v1: { up: 151, down: 0, rate: 1 }, v2: { up: 0, down: 150, rate: 0 } }); // 5 honest users × 30, plus h6's vote
       assert.equal(stats.feedbackEventsByType.pairwise, 31);
+      assert.equal(stats.pairwiseTies, 1);
       assert.equal(stats.lengthBias.chosenLongerFraction, 1);
     });
 
