@@ -29,6 +29,7 @@ export interface GatewayApiShape {
     editedResponse: string;
     comment: string;
     eventId: string;
+    user: string;
   };
 }
 
@@ -47,6 +48,7 @@ export const DEFAULT_GATEWAY_API: GatewayApiShape = {
     editedResponse: 'edited_response',
     comment: 'comment',
     eventId: 'event_id',
+    user: 'user',
   },
 };
 
@@ -112,6 +114,8 @@ export interface FeedbackRequest {
   comment?: string;
   /** idempotency key: a retried feedback request must not count twice */
   eventId: string;
+  /** the simulated user's id (attribution, like the chat request's `user`) */
+  user?: string;
 }
 
 export interface CallResult {
@@ -206,6 +210,7 @@ export class GatewayClient {
     if (feedback.otherCompletionId !== undefined) body[f.otherCompletionId] = feedback.otherCompletionId;
     if (feedback.editedResponse !== undefined) body[f.editedResponse] = feedback.editedResponse;
     if (feedback.comment !== undefined) body[f.comment] = feedback.comment;
+    if (feedback.user !== undefined) body[f.user] = feedback.user;
     const { attempts, latencyMs } = await this.post('feedback', this.api.feedbackPath, body);
     return { attempts, latencyMs };
   }

@@ -81,8 +81,8 @@ const bump = (record: Record<string, number>, key: string | number): void => {
   record[String(key)] = (record[String(key)] ?? 0) + 1;
 };
 
-function toFeedbackRequest(feedback: SimulatedFeedback, completionId: string, otherCompletionId: string | undefined, eventId: string): FeedbackRequest {
-  const request: FeedbackRequest = { completionId, type: feedback.type, value: feedback.value, eventId };
+function toFeedbackRequest(feedback: SimulatedFeedback, completionId: string, otherCompletionId: string | undefined, eventId: string, user: string): FeedbackRequest {
+  const request: FeedbackRequest = { completionId, type: feedback.type, value: feedback.value, eventId, user };
   if (feedback.type === 'pairwise') request.otherCompletionId = otherCompletionId;
   if (feedback.type === 'edit') request.editedResponse = feedback.editedResponse;
   return request;
@@ -162,7 +162,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     if (compare) feedback = decidePairwise(spec, first!.content, second!.content, persona, rng);
     else if (rng.next() < persona.feedbackRate) feedback = decideSingleFeedback(spec, first!.content, persona, rng);
     if (feedback) {
-      const sent = await client.sendFeedback(toFeedbackRequest(feedback, first!.completionId, second?.completionId, `sim-${runId}-${turn}`));
+      const sent = await client.sendFeedback(toFeedbackRequest(feedback, first!.completionId, second?.completionId, `sim-${runId}-${turn}`, persona.id));
       summary.requests.feedback++;
       summary.feedbackByType[feedback.type]++;
       summary.feedbackByOrigin[feedback.origin]++;

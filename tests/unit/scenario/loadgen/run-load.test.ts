@@ -116,6 +116,7 @@ describe('load generator against a gateway that throttles and fails', () => {
     assert.deepEqual(summary.feedbackByOrigin, { honest: gateway.feedback.size, noise: 0, spam: 0, inverted: 0 });
     for (const f of gateway.feedback.values()) {
       assert.match(String(f.event_id), new RegExp(`^sim-${summary.runId}-\\d+$`));
+      assert.match(String(f.user), /^sim-user-[0-3]$/);
       if (f.type === 'pairwise') {
         // first choice is the reference, second the wrong answer: an unbiased user picks the first
         assert.equal(f.value, 1);
