@@ -17,10 +17,10 @@ export function initGptParameters(config: GptConfig, seed: number): ParameterSet
   const residualStd = INIT_STD / Math.sqrt(2 * config.layers);
   for (const spec of params.layout) {
     const view = params.view(spec.name);
-    const leaf = spec.name.split('.').slice(-2).join('.');
+    const leaf = spec.name.replace(/^h\.\d+\./, ''); // 'h.3.mlp.proj.w' → 'mlp.proj.w'
     if (spec.name.startsWith('value_head') || spec.name.startsWith('reward_head')) {
       view.fill(0);
-    } else if (leaf.endsWith('ln1.w') || leaf.endsWith('ln2.w') || spec.name === 'lnf.w') {
+    } else if (leaf === 'ln1.w' || leaf === 'ln2.w' || leaf === 'lnf.w') {
       view.fill(1);
     } else if (spec.shape.length === 1) {
       view.fill(0); // biases and LayerNorm shifts
