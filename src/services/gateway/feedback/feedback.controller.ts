@@ -26,7 +26,7 @@ export class FeedbackController {
     return this.feedback.submit(feedbackCaller(request), body);
   }
 
-  /** Up to 1,000 events, all-or-nothing: `{ events: [ …same objects… ] }` */
+  /** Up to 1,000 events, all-or-nothing: `{ events: [ …same objects… ] }` (or the bare array) */
   @Post('batch')
   @HttpCode(202)
   submitBatch(@Req() request: FastifyRequest, @Body() body: unknown): Promise<FeedbackAccepted> {

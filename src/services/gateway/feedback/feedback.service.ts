@@ -85,10 +85,11 @@ export class FeedbackService {
     return { event_ids: ids };
   }
 
-  /** POST /v1/feedback/batch: all events are accepted together or none is. */
+  /** POST /v1/feedback/batch (`{ events: [...] }` or a bare array): all events are accepted together or none is. */
   async submitBatch(caller: Caller, body: unknown): Promise<FeedbackAccepted> {
     const started = performance.now();
-    const shape = FeedbackBatchRequestSchema.safeParse(body);
+    // `{ "events": [...] }`, or the bare array for clients that post a list
+    const shape = FeedbackBatchRequestSchema.safeParse(Array.isArray(body) ? { events: body } : body);
     if (!shape.success) {
       const issue = shape.error.issues[0]!;
       const param = issue.path.length ? issue.path.join('.') : 'events';

@@ -109,6 +109,10 @@ test('batch is all-or-nothing and errors point at the item', async () => {
     'events[1].completion_id',
   );
   await expectGatewayError(service.submitBatch(caller, { events: [] }), 422, 'events');
+  const bare = await service.submitBatch(caller, [{ completion_id: 'mine-2', type: 'rating', value: '5' }]);
+  assert.equal(bare.event_ids.length, 1);
+  assert.equal(published.at(-1)!.value.value, 5);
+  published.pop();
   const tooMany = Array.from({ length: 1001 }, () => ({ completion_id: 'mine-1', type: 'thumbs', value: 1 }));
   const e = await expectGatewayError(service.submitBatch(caller, { events: tooMany }), 422, 'events');
   assert.match(e.message, /at most 1000/);
