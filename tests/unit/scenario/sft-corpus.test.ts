@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { renderChatExample } from '../../../src/engine/chat-template.js';
 import { findPrompt } from '../../../src/scenario/prompts.js';
+import { docTable } from './doc-fixtures.js';
 import {
   KIND_MIX, RESPONSE_STYLES, STYLE_MIX, corpusPlainText, generateSftCorpus, renderSftExample,
 } from '../../../src/scenario/sft-corpus.js';
@@ -16,6 +17,12 @@ const CHI2_999 = { 3: 16.27, 4: 18.47 } as const;
 describe('SFT corpus', () => {
   const N = 20_000;
   const corpus = generateSftCorpus({ seed: 11, size: N });
+
+  it('uses the proportions docs/scenario.md documents', () => {
+    const share = (rows: string[][]) => Object.fromEntries(rows.map(([name, pct]) => [name!.replace(/`/g, ''), Number(pct!.replace('%', '')) / 100]));
+    assert.deepEqual(share(docTable('style-mix')), STYLE_MIX);
+    assert.deepEqual(share(docTable('kind-mix')), KIND_MIX);
+  });
 
   it('mixes response styles in the documented proportions (chi-square, p > 0.001)', () => {
     const counts: Record<string, number> = {};
