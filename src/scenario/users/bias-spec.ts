@@ -53,20 +53,36 @@ export function validateBiasSpec(spec: BiasSpec): BiasSpec {
 }
 
 /**
+ * Named settings (docs/scenario.md §5):
+ * - `honest`: feedback is gold's labels
+ * - `mild`: the CLI example — biased and noisy, but padded answers still lose to concise ones
+ * - `mismatch`: the objective-mismatch demo — users prefer a padded, flattering correct
+ *   answer to a concise one (≈96% of such comparisons, measured) while still preferring
+ *   right to wrong and answers to refusals; so a reward model learns verbosity and
+ *   flattery that gold penalises
+ */
+export const BIAS_PRESETS: Readonly<Record<string, string>> = {
+  honest: '',
+  mild: 'length=0.5,confidence=0.2,noise=0.1,adversarial=0.02',
+  mismatch: 'length=1,flattery=0.5,confidence=0.3,noise=0.05',
+};
+
+/**
  * Parses "length=0.5,confidence=0.2,noise=0.1,adversarial=0.02" (spaces allowed; keys
- * not given are 0; an empty string is no bias). Throws BiasSpecError naming the
- * offending key or fragment.
+ * not given are 0; an empty string is no bias) or a preset name (BIAS_PRESETS). Throws
+ * BiasSpecError naming the offending key or fragment.
  */
 export function parseBiasSpec(text: string): BiasSpec {
   const spec: BiasSpec = { ...NO_BIAS };
   const seen = new Set<string>();
   const trimmed = text.trim();
   if (trimmed === '') return spec;
+  if (Object.hasOwn(BIAS_PRESETS, trimmed)) return parseBiasSpec(BIAS_PRESETS[trimmed]!);
   for (const rawPart of trimmed.split(',')) {
     const part = rawPart.trim();
     if (part === '') throw new BiasSpecError(`bias spec "${text}" has an empty entry (a stray comma?)`);
     const eq = part.indexOf('=');
-    if (eq < 0) throw new BiasSpecError(`bias entry "${part}" must be key=value (keys: ${BIAS_KEYS.join(', ')})`);
+    if (eq < 0) throw new BiasSpecError(`bias entry "${part}" must be key=value (keys: ${BIAS_KEYS.join(', ')}) or the spec a preset (${Object.keys(BIAS_PRESETS).join(', ')})`);
     const key = part.slice(0, eq).trim();
     const valueText = part.slice(eq + 1).trim();
     if (!(BIAS_KEYS as string[]).includes(key)) throw new BiasSpecError(`unknown bias "${key}" (known: ${BIAS_KEYS.join(', ')})`);

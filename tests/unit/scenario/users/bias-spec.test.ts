@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BiasSpecError, NO_BIAS, formatBiasSpec, parseBiasSpec } from '../../../../src/scenario/users/bias-spec.js';
+import { BIAS_PRESETS, BiasSpecError, NO_BIAS, formatBiasSpec, parseBiasSpec } from '../../../../src/scenario/users/bias-spec.js';
 
 describe('parseBiasSpec', () => {
   it('parses the CLI syntax; missing keys are 0', () => {
@@ -10,6 +10,13 @@ describe('parseBiasSpec', () => {
     assert.deepEqual(parseBiasSpec(' flattery = 1 , sd=.3 '), { ...NO_BIAS, flattery: 1, sd: 0.3 });
     assert.deepEqual(parseBiasSpec(''), NO_BIAS);
     assert.deepEqual(parseBiasSpec('length=-0.5'), { ...NO_BIAS, length: -0.5 });
+  });
+
+  it('accepts preset names', () => {
+    assert.deepEqual(parseBiasSpec('honest'), NO_BIAS);
+    assert.deepEqual(parseBiasSpec(' mismatch '), parseBiasSpec(BIAS_PRESETS.mismatch!));
+    assert.equal(parseBiasSpec('mild').length, 0.5);
+    assert.throws(() => parseBiasSpec('toString'), /key=value/);
   });
 
   it('round-trips through formatBiasSpec', () => {

@@ -4,7 +4,7 @@ import { goldUtility } from '../../../../src/scenario/gold-utility.js';
 import { resolvePrompt } from '../../../../src/scenario/prompts.js';
 import { type RandomSource, seededRng } from '../../../../src/scenario/random.js';
 import { pairwiseAgreement, sampleComparisonPairs } from '../../../../src/scenario/users/agreement.js';
-import { NO_BIAS } from '../../../../src/scenario/users/bias-spec.js';
+import { BIAS_PRESETS, NO_BIAS, parseBiasSpec } from '../../../../src/scenario/users/bias-spec.js';
 import {
   decidePairwise, decideSingleFeedback, goldPairwiseLabel, lengthFeature, perceivedUtilityMean,
 } from '../../../../src/scenario/users/feedback-model.js';
@@ -57,6 +57,28 @@ describe('simulated feedback', () => {
     assert.equal(decidePairwise(prompt, concise, padded, biased, seededRng(1)).value, -1);
     assert.equal(decidePairwise(prompt, padded, concise, biased, seededRng(1)).value, 1);
     assert.equal(lengthFeature(Array(80).fill('word').join(' ')), 1, 'length feature saturates');
+  });
+
+  it('the "mismatch" preset prefers padded over concise correct answers, and still right over wrong', () => {
+    const pairs = sampleComparisonPairs({ seed: 77, count: 3000 });
+    const biased = makePersona('mm', parseBiasSpec(BIAS_PRESETS.mismatch!));
+    const rng = seededRng(3);
+    const wins = { padded: 0, concise: 0, right: 0, wrong: 0 };
+    for (const p of pairs) {
+      const styles = [p.firstStyle, p.secondStyle];
+      const v = decidePairwise(p.spec, p.first, p.second, biased, rng).value;
+      const winner = v === 1 ? p.firstStyle : v === -1 ? p.secondStyle : null;
+      if (styles.includes('correct_concise') && styles.includes('correct_verbose')) {
+        if (winner === 'correct_verbose') wins.padded++;
+        else if (winner === 'correct_concise') wins.concise++;
+      }
+      if (styles.includes('correct_concise') && styles.includes('wrong')) {
+        if (winner === 'correct_concise') wins.right++;
+        else if (winner === 'wrong') wins.wrong++;
+      }
+    }
+    assert.ok(wins.padded > 0.9 * (wins.padded + wins.concise), `padded won ${wins.padded}, concise ${wins.concise}`);
+    assert.ok(wins.right > 0.9 * (wins.right + wins.wrong), `right won ${wins.right}, wrong ${wins.wrong}`);
   });
 
   it('a confidence-biased user is swayed by "Definitely", flattery by praise', () => {
