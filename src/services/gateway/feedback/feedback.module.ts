@@ -1,7 +1,7 @@
 // POST /v1/feedback and /v1/feedback/batch, imported with the gateway role. It
 // reuses the gateway's API-key guard and listens to its completion log to index
 // the completions this process served (see completion-directory.ts).
-import { Module } from '@nestjs/common';
+import { Module, type ModuleMetadata, type Provider, type Type } from '@nestjs/common';
 import type { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import type { EventBus } from '../../../platform/messaging/event-bus.js';
@@ -20,32 +20,45 @@ import { FeedbackMetrics, FeedbackService } from './feedback.service.js';
  */
 const RECENT_COMPLETIONS_CAPACITY = 100_000;
 
-@Module({
-  imports: [GatewayModule],
-  controllers: [FeedbackController],
-  providers: [
-    {
-      provide: RecentCompletionIndex,
-      useFactory: (log: CompletionLog) => {
-        const index = new RecentCompletionIndex(RECENT_COMPLETIONS_CAPACITY);
-        log.onRecorded((e) => index.remember(e.completionId, e.apiKeyId));
-        return index;
+/** the authoritative completion lookup behind the recent index (the completions table) */
+export const COMPLETION_STORE = Symbol('COMPLETION_STORE');
+
+/** Providers that touch the world; tests replace these. */
+export const FEEDBACK_INFRASTRUCTURE: Provider[] = [
+  { provide: COMPLETION_STORE, useFactory: (ds: DataSource): CompletionDirectory => new DatabaseCompletionDirectory(ds), inject: [DATA_SOURCE] },
+];
+
+/** The module's shape, given the gateway module that provides auth and the completion log. */
+export function feedbackModuleMetadata(gateway: Type<unknown>, infrastructure: Provider[]): ModuleMetadata {
+  return {
+    imports: [gateway],
+    controllers: [FeedbackController],
+    providers: [
+      ...infrastructure,
+      {
+        provide: RecentCompletionIndex,
+        useFactory: (log: CompletionLog) => {
+          const index = new RecentCompletionIndex(RECENT_COMPLETIONS_CAPACITY);
+          log.onRecorded((e) => index.remember(e.completionId, e.apiKeyId));
+          return index;
+        },
+        inject: [CompletionLog],
       },
-      inject: [CompletionLog],
-    },
-    {
-      provide: COMPLETION_DIRECTORY,
-      useFactory: (recent: RecentCompletionIndex, ds: DataSource): CompletionDirectory =>
-        new LayeredCompletionDirectory(recent, new DatabaseCompletionDirectory(ds)),
-      inject: [RecentCompletionIndex, DATA_SOURCE],
-    },
-    { provide: FeedbackMetrics, useFactory: (registry: Registry) => new FeedbackMetrics(registry), inject: [METRICS] },
-    {
-      provide: FeedbackService,
-      useFactory: (bus: EventBus, directory: CompletionDirectory, metrics: FeedbackMetrics) => new FeedbackService(bus, directory, metrics),
-      inject: [EVENT_BUS, COMPLETION_DIRECTORY, FeedbackMetrics],
-    },
-  ],
-  exports: [RecentCompletionIndex, FeedbackService],
-})
+      {
+        provide: COMPLETION_DIRECTORY,
+        useFactory: (recent: RecentCompletionIndex, store: CompletionDirectory): CompletionDirectory => new LayeredCompletionDirectory(recent, store),
+        inject: [RecentCompletionIndex, COMPLETION_STORE],
+      },
+      { provide: FeedbackMetrics, useFactory: (registry: Registry) => new FeedbackMetrics(registry), inject: [METRICS] },
+      {
+        provide: FeedbackService,
+        useFactory: (bus: EventBus, directory: CompletionDirectory, metrics: FeedbackMetrics) => new FeedbackService(bus, directory, metrics),
+        inject: [EVENT_BUS, COMPLETION_DIRECTORY, FeedbackMetrics],
+      },
+    ],
+    exports: [RecentCompletionIndex, FeedbackService],
+  };
+}
+
+@Module(feedbackModuleMetadata(GatewayModule, FEEDBACK_INFRASTRUCTURE))
 export class FeedbackModule {}
