@@ -82,6 +82,7 @@ export class FeedbackConsumer {
     const topic = Topic.feedback;
     const timer = this.metrics.batchSeconds.startTimer({ topic });
     const now = this.now();
+    this.forgetStalePending(now);
     const existing = await retriableOnDatabaseError(topic, this.metrics, () =>
       this.repository.existingCompletionIds(messages.map((m) => m.value.completionId)),
     );
@@ -111,7 +112,7 @@ export class FeedbackConsumer {
     this.metrics.events.inc({ topic, outcome: 'inserted' }, counts.inserted);
     if (counts.duplicates) this.metrics.events.inc({ topic, outcome: 'duplicate' }, counts.duplicates);
     if (ready.length) observeLag(this.metrics, topic, ready.map((m) => m.value.createdAt), now);
-    this.metrics.waitingForCompletion.set(waiting.length);
+    this.metrics.waitingForCompletion.set(new Set(waiting.map((m) => m.value.eventId)).size);
 
     if (waiting.length > 0) {
       // The ready part is durable; redelivery of the whole batch rewrites nothing.
@@ -131,6 +132,17 @@ export class FeedbackConsumer {
     timer();
     return { rejected };
   };
+
+  /**
+   * An event held back here may never be redelivered to this process (its partition
+   * moved to another consumer after a rebalance): forget entries far past their grace
+   * so the map stays bounded. Forgetting only restarts that event's grace period.
+   */
+  private forgetStalePending(now: number): void {
+    if (this.pendingSince.size < 10_000) return;
+    const horizon = now - 10 * Math.max(this.options.completionGraceMs, 1000);
+    for (const [eventId, since] of this.pendingSince) if (since < horizon) this.pendingSince.delete(eventId);
+  }
 
   /** events currently held back waiting for their completion */
   get pendingCount(): number {
