@@ -255,9 +255,20 @@ export class ChatService {
       if (err instanceof ModelNotServedError) throw GatewayError.unavailable(`model version ${err.version} was just retired; retry`, 1, 'model_swapped');
       throw err;
     }
-    this.maybeShadow(plan, signal);
+    this.maybeShadow(plan);
+    // One failed choice stops its siblings: the request fails as a whole, and its
+    // slots must not keep generating after the admission slots are released.
+    const siblings = new AbortController();
+    const choiceSignal = AbortSignal.any([signal, siblings.signal]);
     try {
-      const outcomes = await Promise.all(plan.choices.map((c, i) => this.runChoice(plan, c, leases[i]!, signal, sink)));
+      const outcomes = await Promise.all(
+        plan.choices.map((c, i) =>
+          this.runChoice(plan, c, leases[i]!, choiceSignal, sink).catch((err: unknown) => {
+            siblings.abort(err);
+            throw err;
+          }),
+        ),
+      );
       const aborted = this.abortReason(signal);
       if (aborted && aborted.stopCause === 'client-disconnect') throw aborted;
       return outcomes;
@@ -384,7 +395,7 @@ export class ChatService {
    * shadow=true, never shown. It only takes a slot that is free right now, so it
    * can never queue users or push them into 429.
    */
-  private maybeShadow(plan: ChatPlan, userSignal: AbortSignal): void {
+  private maybeShadow(plan: ChatPlan): void {
     if (!plan.shadowVersion) return;
     const release = this.admission.tryAcquire(1);
     if (!release) {
@@ -402,7 +413,6 @@ export class ChatService {
     const choice: ChoicePlan = { index: 0, completionId: newCompletionId(), version: plan.shadowVersion, arm: 'pinned', seed: plan.choices[0]!.seed };
     // The shadow is not tied to the client connection (its output is for us), only to the deadline.
     const deadline = AbortSignal.timeout(this.settings.deadlineMs);
-    void userSignal;
     void this.runShadow(plan, choice, lease, deadline).finally(() => {
       lease.release();
       release();

@@ -131,6 +131,26 @@ describe('POST /v1/chat/completions (open mode, fake engine)', () => {
     assert.equal(res.headers.get('x-outerloop-completion-id'), events[0].id);
   });
 
+  it('streams n=2: each choice index gets its role chunk, its own completion id and a finish chunk', async () => {
+    const res = await fetch(`${g.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...hello, seed: 4, n: 2, stream: true }),
+    });
+    const { events, done } = parseSse(await res.text());
+    assert.ok(done);
+    const plain = await post(g, { ...hello, seed: 4, n: 2 });
+    for (const index of [0, 1]) {
+      const mine = events.flatMap((e) => e.choices).filter((c: any) => c.index === index);
+      assert.equal(mine[0].delta.role, 'assistant');
+      assert.match(mine[0].completion_id, /^chatcmpl-/);
+      assert.equal(mine.filter((c: any) => c.finish_reason).length, 1);
+      assert.equal(mine.map((c: any) => c.delta.content ?? '').join(''), plain.json.choices[index].message.content);
+    }
+    const ids = events.flatMap((e) => e.choices).filter((c: any) => c.delta.role).map((c: any) => c.completion_id);
+    assert.equal(new Set(ids).size, 2);
+  });
+
   it('streaming never shows a stop string the final text excludes', async () => {
     const full = (await post(g, { ...hello, seed: 11 })).json.choices[0].message.content as string;
     const stop = full.slice(full.indexOf(' ', 10), full.indexOf(' ', 10) + 6);
@@ -239,13 +259,29 @@ describe('admission control and disconnects', () => {
   });
 
   it('the deadline cuts a long generation: finish_reason length, the slot is freed', async () => {
-    const g = await startTestGateway({ options: { deadlineMs: 150 }, backend: { tokenDelayMs: 10, tokensPerAnswer: 10_000 } });
+    const g = await startTestGateway({ options: { deadlineMs: 400 }, backend: { tokenDelayMs: 5, tokensPerAnswer: 10_000 } });
     try {
       const { res, json } = await post(g, { ...hello, max_tokens: 10_000 });
       assert.equal(res.status, 200);
       assert.equal(json.choices[0].finish_reason, 'length');
       assert.ok(json.usage.completion_tokens > 0 && json.usage.completion_tokens < 10_000);
       assert.equal(g.admission.activeSlots, 0);
+    } finally {
+      await g.close();
+    }
+  });
+
+  it('a request whose deadline passes while it waits in the queue gets 503 with Retry-After', async () => {
+    const g = await startTestGateway({ options: { maxConcurrent: 1, maxWaiting: 4, deadlineMs: 300 } });
+    try {
+      const holdTheOnlySlot = g.admission.tryAcquire(1)!;
+      const starved = await post(g, hello);
+      assert.equal(starved.res.status, 503);
+      assert.equal(starved.res.headers.get('retry-after'), '1');
+      assert.equal(starved.json.error.code, 'deadline_exceeded');
+      assert.equal(g.admission.waiting, 0, 'the expired request left the queue');
+      holdTheOnlySlot();
+      assert.equal((await post(g, hello)).res.status, 200);
     } finally {
       await g.close();
     }
