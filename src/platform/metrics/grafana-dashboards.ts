@@ -47,17 +47,17 @@ const DASHBOARDS: Dashboard[] = [
       {
         title: 'Traffic',
         panels: [
-          { title: 'Chat requests/s by version', expr: ['sum by (version, status) (rate(outerloop_gateway_requests_total[1m]))'], unit: 'reqps', legend: '{{version}} {{status}}' },
-          { title: 'Tokens generated/s by version', expr: ['sum by (version) (rate(outerloop_gateway_tokens_generated_total[1m]))'], legend: '{{version}}' },
+          { title: 'Chat requests/s by version', expr: ['sum by (model_version, status) (rate(outerloop_gateway_requests_total[1m]))'], unit: 'reqps', legend: '{{model_version}} {{status}}' },
+          { title: 'Tokens generated/s by version', expr: ['sum by (model_version) (rate(outerloop_gateway_generated_tokens_total[1m]))'], legend: '{{model_version}}' },
         ],
       },
       {
         title: 'Latency and batching',
         panels: [
-          { title: 'Time to first token p50 / p99', expr: ['histogram_quantile(0.5, sum by (le) (rate(outerloop_gateway_ttft_seconds_bucket[5m])))', 'histogram_quantile(0.99, sum by (le) (rate(outerloop_gateway_ttft_seconds_bucket[5m])))'], unit: 's' },
-          { title: 'Time per output token p50 / p99', expr: ['histogram_quantile(0.5, sum by (le) (rate(outerloop_gateway_tpot_seconds_bucket[5m])))', 'histogram_quantile(0.99, sum by (le) (rate(outerloop_gateway_tpot_seconds_bucket[5m])))'], unit: 's' },
-          { title: 'Queue depth and batch size', expr: ['outerloop_gateway_queue_depth', 'outerloop_gateway_batch_size'] },
-          { title: 'Completion spool (waiting for the bus) and dropped', expr: ['outerloop_gateway_spool_size', 'increase(outerloop_gateway_spool_dropped_total[5m])'] },
+          { title: 'Time to first token p50 / p99', expr: ['histogram_quantile(0.5, sum by (le) (rate(outerloop_gateway_time_to_first_token_seconds_bucket[5m])))', 'histogram_quantile(0.99, sum by (le) (rate(outerloop_gateway_time_to_first_token_seconds_bucket[5m])))'], unit: 's' },
+          { title: 'Time per output token p50 / p99', expr: ['histogram_quantile(0.5, sum by (le) (rate(outerloop_gateway_time_per_output_token_seconds_bucket[5m])))', 'histogram_quantile(0.99, sum by (le) (rate(outerloop_gateway_time_per_output_token_seconds_bucket[5m])))'], unit: 's' },
+          { title: 'Queue depth and batch size', expr: ['outerloop_gateway_queue_depth', 'outerloop_gateway_engine_batch_size', 'outerloop_gateway_active_generations'] },
+          { title: 'Completion spool (waiting for the bus) and dropped', expr: ['outerloop_gateway_completion_spool_size', 'increase(outerloop_gateway_completion_spool_dropped_total[5m])'] },
         ],
       },
     ],
@@ -69,8 +69,10 @@ const DASHBOARDS: Dashboard[] = [
       {
         title: 'Ingestion',
         panels: [
-          { title: 'Events persisted/s by topic', expr: ['sum by (topic) (rate(outerloop_ingest_events_persisted_total[1m]))'], legend: '{{topic}}' },
-          { title: 'Consumer lag', expr: ['max by (topic) (outerloop_ingest_consumer_lag)'], legend: '{{topic}}' },
+          { title: 'Events/s by topic and outcome', expr: ['sum by (topic, outcome) (rate(outerloop_ingest_events_total[1m]))'], legend: '{{topic}} {{outcome}}' },
+          { title: 'Feedback accepted/s by type', expr: ['sum by (type) (rate(outerloop_feedback_accepted_total[1m]))'], legend: '{{type}}' },
+          { title: 'Feedback ack latency p99', expr: ['histogram_quantile(0.99, sum by (le) (rate(outerloop_feedback_ack_seconds_bucket[5m])))'], unit: 's' },
+          { title: 'Consumer lag (age of newest persisted event)', expr: ['max by (topic) (outerloop_ingest_lag_seconds)'], unit: 's', legend: '{{topic}}' },
           { title: 'Dead-lettered events', expr: ['sum by (topic) (increase(outerloop_ingest_dlq_total[5m]))'], legend: '{{topic}}' },
         ],
       },

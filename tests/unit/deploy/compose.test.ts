@@ -83,7 +83,7 @@ test('committed Grafana dashboards equal the generator output', () => {
   }
 });
 
-test('every metric a dashboard queries is registered somewhere in src/', () => {
+test('every metric a dashboard or alert queries is registered somewhere in src/', () => {
   const sources: string[] = [];
   const walk = (d: string) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
@@ -94,6 +94,8 @@ test('every metric a dashboard queries is registered somewhere in src/', () => {
   walk(join(root, 'src'));
   const all = sources.join('\n');
   const defaults = /^outerloop_(process_|nodejs_)/; // prom-client default metrics, prefixed
-  const missing = queriedMetricNames().filter((m) => !defaults.test(m) && !all.includes(`'${m}'`));
+  const alerts = readFileSync(join(root, 'deploy/prometheus/alerts.yml'), 'utf8');
+  const alertMetrics = [...alerts.matchAll(/\b(outerloop_[a-z0-9_]+?)(?:_bucket|_count|_sum)?\b(?=[\s{[)])/g)].map((m) => m[1]!);
+  const missing = [...new Set([...queriedMetricNames(), ...alertMetrics])].filter((m) => !defaults.test(m) && !all.includes(`'${m}'`));
   assert.deepEqual(missing, []);
 });
