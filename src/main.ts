@@ -22,7 +22,7 @@ commands:
   train-base [--out DIR] [--seed N] [--minutes M]                  train the shipped base policy (SFT on the scenario corpus)
   snapshot [--since ISO] [--until ISO] [--min-margin X]            freeze preference pairs into a dataset snapshot
   keys create --name NAME --scopes chat,feedback,admin [--rate-limit N]   create an API key (printed once)
-  scenario run --users N --rate R --duration S [--bias SPEC] [--url URL] [--seed N] [--api-key K]
+  scenario run --users N --rate R --duration 60s [--bias SPEC|mismatch] [--url URL] [--seed N] [--api-key K]
                                                                    drive simulated users against a running gateway
 
 configuration: environment variables OUTERLOOP_* (see README).`;
@@ -98,7 +98,7 @@ async function main(argv: string[]): Promise<void> {
     case 'keys':
       return (await import('./cli/keys.command.js')).keysCommand(args);
     case 'scenario':
-      return (await import('./cli/scenario.command.js')).scenarioCommand(args);
+      return (await import('./cli/scenario.command.js')).scenarioCommand(rest);
     case undefined:
     case 'help':
     case '--help':
