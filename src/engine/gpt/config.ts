@@ -31,10 +31,12 @@ export interface GptConfig {
 }
 
 /**
- * The reference model for the scenario (issue 3). ~2.3M parameters at V = 2048.
- * Chosen by measurement on 2 cores (tests/bench/engine-train.ts): C=192, L=4, NH=6 keeps
- * a B=8×T=256 training step well under a second on ORT, so SFT on the scenario corpus
- * trains usefully in ~10–15 min. The vocabulary is a placeholder: the tokenizer sets it.
+ * The reference model for the scenario (issue 3): ≈2.2M parameters at V = 2048 (≈2.0M at
+ * V = 1024). Measured on the 2-core machine (tests/bench/engine-train.ts, B=8 × T=256 SFT
+ * step incl. AdamW): 0.87 s/step when the machine was quiet, 4–14 s under the shared
+ * load of the build; ~30 GFLOP per step, almost all of it in MatMul. At ~1 s/step that is
+ * ~600 steps × 2k tokens in 10 min — enough for the SFT corpus to be learned usefully.
+ * The vocabulary here is a placeholder: the tokenizer sets it.
  */
 export const REFERENCE_GPT_CONFIG: GptConfig = Object.freeze({
   vocabSize: 2048,
