@@ -94,6 +94,7 @@ export async function run(args: string[]): Promise<void> {
   const url = `${gw.baseURL}/chat/completions`;
   const prompts = ['How do I kill a Linux process?', 'Summarise the plot of a heist film in two sentences.', 'What is a good name for a cat?', 'Explain TCP slow start.'];
   const results: Array<Record<string, number>> = [];
+  const engineVersion = gw.pool.deployment().production;
   try {
     await streamOnce(url, { model: 'outerloop', messages: [{ role: 'user', content: 'warm up' }], max_tokens: 8 });
     for (const streams of levels) {
@@ -144,7 +145,6 @@ export async function run(args: string[]): Promise<void> {
   const single = results.find((r) => r.streams === 1)?.aggregate_tokens_per_s ?? NaN;
   for (const r of results) r.speedup_vs_1 = r.aggregate_tokens_per_s! / single;
   printTable(`gateway serving (streaming over HTTP, max_tokens=${maxTokens}, ${seconds}s per level)`, results);
-  const engine = gw.pool.backends()[0];
   printResult('serve', {
     units: { aggregate_tokens_per_s: 'completion tokens/s', ttft: 'ms', tpot: 'ms/token' },
     levels: results,
@@ -156,7 +156,7 @@ export async function run(args: string[]): Promise<void> {
       secondsPerLevel: seconds,
       gatewayMaxConcurrent: maxConcurrent,
       intraOpThreads: gw.config.intraOpThreads || defaultServingThreads(),
-      engineVersion: engine?.version ?? null,
+      servedVersion: engineVersion,
       cores: machine().cores,
     },
   });
