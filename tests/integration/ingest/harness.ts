@@ -59,7 +59,9 @@ export async function startOuterloop(roles: string, target: DistributedEnv, logF
     ...extraEnv,
   });
   const out = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, [MAIN, 'start', '--roles', roles], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // e.g. OUTERLOOP_TEST_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the services under load
+  const nodeArgs = (process.env.OUTERLOOP_TEST_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, MAIN, 'start', '--roles', roles], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.pipe(out);
   child.stderr!.pipe(out);
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
