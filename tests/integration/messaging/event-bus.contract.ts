@@ -125,6 +125,23 @@ export function eventBusContract(tag: string, harness: () => BusHarness): void {
       assert.equal(got.messages[0]!.topic, Topic.feedback);
     });
 
+    it(`${tag} concurrent publishes while a subscriber runs: all acknowledged, all delivered once`, async () => {
+      // the embedded/SQLite adapter shares one connection: interleaved transactions
+      // used to fail with "Transaction is not started yet" (see sqlite-serializer.ts)
+      const prefix = uniquePrefix('concurrent');
+      const b = await bus(prefix);
+      const got = new Collector();
+      subs.push(await b.subscribe({ topic: Topic.feedback, groupId: 'g', handleBatch: got.handle }));
+      const ids = Array.from({ length: 400 }, (_, i) => `c${i}`);
+      await Promise.all(
+        Array.from({ length: 40 }, (_, j) => b.publish(Topic.feedback, ids.slice(j * 10, j * 10 + 10).map((id) => ({ key: `k${j % 4}`, value: thumbs(id) })))),
+      );
+      await waitFor('400 events', () => got.ids.length >= 400, 30_000);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(got.ids.length, 400, 'no duplicates');
+      assert.deepEqual([...got.ids].sort(), [...ids].sort());
+    });
+
     it(`${tag} publish of an invalid event throws, naming the field, and publishes nothing`, async () => {
       const prefix = uniquePrefix('invalid');
       const b = await bus(prefix);

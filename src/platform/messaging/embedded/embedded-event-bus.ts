@@ -38,6 +38,7 @@ import {
   type RawRecord,
 } from '../delivery.js';
 import { BusEventEntity, BusOffsetEntity } from './bus.entities.js';
+import { serializeOnSqlite } from './sqlite-serializer.js';
 
 export interface EmbeddedEventBusOptions {
   /** prepended to every topic and consumer group (isolates tests sharing a database) */
@@ -100,6 +101,11 @@ export class EmbeddedEventBus implements EventBus, DeadLetterReader {
     this.published.setMaxListeners(0);
   }
 
+  /** every database access of the bus: see sqlite-serializer.ts */
+  private db<T>(work: () => Promise<T>): Promise<T> {
+    return serializeOnSqlite(this.dataSource, work);
+  }
+
   physicalTopic(topic: string): string {
     return `${this.prefix}${topic}`;
   }
@@ -114,7 +120,7 @@ export class EmbeddedEventBus implements EventBus, DeadLetterReader {
     for (let attempt = 1; !this.started; attempt++) {
       try {
         if (!this.dataSource.isInitialized) throw new BusUnavailableError('the database is not initialized yet');
-        await this.dataSource.getRepository(BusOffsetEntity).createQueryBuilder('o').select('o.group_id').limit(1).getRawMany();
+        await this.db(() => this.dataSource.getRepository(BusOffsetEntity).createQueryBuilder('o').select('o.group_id').limit(1).getRawMany());
         this.started = true;
         this.log.info('embedded bus ready', { database: this.dataSource.options.type, topicPrefix: this.prefix });
       } catch (err) {
@@ -148,7 +154,7 @@ export class EmbeddedEventBus implements EventBus, DeadLetterReader {
 
   private async append(physical: string, messages: Array<{ key: string | null; value: string }>): Promise<void> {
     try {
-      await this.dataSource.transaction(async (manager: EntityManager) => {
+      await this.db(() => this.dataSource.transaction(async (manager: EntityManager) => {
         if (this.isPostgres) await manager.query('SELECT pg_advisory_xact_lock($1)', [PG_PUBLISH_LOCK_KEY]);
         for (const part of chunk(messages, INSERT_CHUNK)) {
           await manager.insert(
@@ -156,7 +162,7 @@ export class EmbeddedEventBus implements EventBus, DeadLetterReader {
             part.map((m) => ({ topic: physical, key: m.key, value: m.value })),
           );
         }
-      });
+      }));
     } catch (err) {
       // nothing was committed (the transaction rolled back): not durable, may retry
       throw new BusUnavailableError(`embedded publish to ${physical} failed: ${describe(err)}`, { cause: err });
@@ -229,7 +235,7 @@ export class EmbeddedEventBus implements EventBus, DeadLetterReader {
     const group = `${this.prefix}${groupId}`;
     let committed: number;
     try {
-      committed = await this.initialOffset(group, topic, fromBeginning);
+      committed = await this.db(() => this.initialOffset(group, topic, fromBeginning));
     } catch (err) {
       throw new BusUnavailableError(`embedded subscribe to ${topic} (group ${group}) failed: ${describe(err)}`, { cause: err });
     }
@@ -266,14 +272,16 @@ export class EmbeddedEventBus implements EventBus, DeadLetterReader {
         pendingWake = false;
         let rows: Array<{ id: string | number; key: string | null; value: string }>;
         try {
-          rows = await this.dataSource
-            .getRepository(BusEventEntity)
-            .createQueryBuilder('e')
-            .select(['e.id', 'e.key', 'e.value'])
-            .where('e.topic = :topic AND e.id > :after', { topic, after: committed })
-            .orderBy('e.id', 'ASC')
-            .limit(maxBatchSize)
-            .getMany();
+          rows = await this.db(() =>
+            this.dataSource
+              .getRepository(BusEventEntity)
+              .createQueryBuilder('e')
+              .select(['e.id', 'e.key', 'e.value'])
+              .where('e.topic = :topic AND e.id > :after', { topic, after: committed })
+              .orderBy('e.id', 'ASC')
+              .limit(maxBatchSize)
+              .getMany(),
+          );
           failures = 0;
         } catch (err) {
           const delay = backoffDelay(this.backoff, ++failures);
@@ -334,9 +342,9 @@ export class EmbeddedEventBus implements EventBus, DeadLetterReader {
   private async commit(group: string, topic: string, id: number, loop: Loop): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.dataSource
-          .getRepository(BusOffsetEntity)
-          .upsert({ groupId: group, topic, committedId: id, updatedAt: new Date() }, ['groupId', 'topic']);
+        await this.db(() =>
+          this.dataSource.getRepository(BusOffsetEntity).upsert({ groupId: group, topic, committedId: id, updatedAt: new Date() }, ['groupId', 'topic']),
+        );
         return;
       } catch (err) {
         if (loop.stopped) {
@@ -353,7 +361,7 @@ export class EmbeddedEventBus implements EventBus, DeadLetterReader {
   async isReady(): Promise<boolean> {
     if (!this.started || this.closed || !this.dataSource.isInitialized) return false;
     try {
-      await this.dataSource.query('SELECT 1');
+      await this.db(() => this.dataSource.query('SELECT 1'));
       return true;
     } catch (err) {
       this.log.debug('embedded bus readiness probe failed', { error: describe(err) });

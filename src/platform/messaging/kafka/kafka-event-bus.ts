@@ -79,6 +79,7 @@ export class KafkaEventBus implements EventBus, DeadLetterReader {
   private readonly kafka: KafkaClient;
   private producer: Producer;
   private producerReset: Promise<void> | null = null;
+  private producerNeedsReset = false;
   private readonly admin: Admin;
   private readonly log: Logger;
   private readonly prefix: string;
@@ -227,8 +228,10 @@ export class KafkaEventBus implements EventBus, DeadLetterReader {
       this.log.warn('recreating the kafka producer (idempotent sequence lost)', { reason });
       const old = this.producer;
       this.producer = this.createProducer();
+      this.producerNeedsReset = true;
       await old.disconnect().catch((e: unknown) => this.log.warn('disconnecting the old producer', { error: describe(e) }));
       await this.producer.connect();
+      this.producerNeedsReset = false;
     })().finally(() => {
       this.producerReset = null;
     });
@@ -238,6 +241,9 @@ export class KafkaEventBus implements EventBus, DeadLetterReader {
   private async send(physical: string, messages: Array<{ key: string | null; value: string }>): Promise<void> {
     try {
       if (this.producerReset) await this.producerReset;
+      // a reset whose connect failed (broker still down) is redone before sending:
+      // the fresh producer is not connected, and kafkajs would only say "disconnected"
+      if (this.producerNeedsReset) await this.resetProducer('the previous producer reset did not complete');
       await this.producer.send({ topic: physical, acks: -1, messages });
     } catch (err) {
       if (producerSequenceLost(err)) {
