@@ -37,6 +37,18 @@ export const EnvSchema = z.object({
   OUTERLOOP_SHUTDOWN_GRACE_MS: int(0, 600_000).default(15_000),
   OUTERLOOP_MIGRATIONS_RUN: bool.optional(),
   OUTERLOOP_INTRA_OP_THREADS: int(0, 256).default(0),
+  /** auto: open (no key needed) in embedded mode on a loopback host, keys required otherwise */
+  OUTERLOOP_GATEWAY_AUTH: z.enum(['auto', 'required', 'open']).default('auto'),
+  /** generations running at once; should equal the engine's batch slots */
+  OUTERLOOP_GATEWAY_MAX_CONCURRENT: int(1, 1024).default(32),
+  /** requests allowed to wait for a slot before 429 */
+  OUTERLOOP_GATEWAY_MAX_WAITING: int(0, 100_000).default(64),
+  /** whole-request deadline, queueing included */
+  OUTERLOOP_GATEWAY_DEADLINE_MS: int(100, 3_600_000).default(120_000),
+  OUTERLOOP_GATEWAY_DEFAULT_MAX_TOKENS: int(1, 100_000).default(256),
+  OUTERLOOP_GATEWAY_SPOOL_MAX: int(1, 100_000_000).default(100_000),
+  /** rate limit for keys without their own, requests per minute (0 = none) */
+  OUTERLOOP_GATEWAY_DEFAULT_RATE_LIMIT: int(0, 1_000_000).default(0),
 });
 export type Env = z.infer<typeof EnvSchema>;
 
@@ -59,6 +71,15 @@ export interface OuterloopConfig {
   /** apply pending migrations at start (default: on in embedded mode) */
   runMigrations: boolean;
   intraOpThreads: number;
+  gateway: {
+    auth: 'auto' | 'required' | 'open';
+    maxConcurrent: number;
+    maxWaiting: number;
+    deadlineMs: number;
+    defaultMaxTokens: number;
+    spoolMax: number;
+    defaultRateLimitPerMinute: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -135,5 +156,14 @@ export function loadConfig(
     shutdownGraceMs: e.OUTERLOOP_SHUTDOWN_GRACE_MS,
     runMigrations: e.OUTERLOOP_MIGRATIONS_RUN ?? e.OUTERLOOP_MODE === 'embedded',
     intraOpThreads: e.OUTERLOOP_INTRA_OP_THREADS,
+    gateway: {
+      auth: e.OUTERLOOP_GATEWAY_AUTH,
+      maxConcurrent: e.OUTERLOOP_GATEWAY_MAX_CONCURRENT,
+      maxWaiting: e.OUTERLOOP_GATEWAY_MAX_WAITING,
+      deadlineMs: e.OUTERLOOP_GATEWAY_DEADLINE_MS,
+      defaultMaxTokens: e.OUTERLOOP_GATEWAY_DEFAULT_MAX_TOKENS,
+      spoolMax: e.OUTERLOOP_GATEWAY_SPOOL_MAX,
+      defaultRateLimitPerMinute: e.OUTERLOOP_GATEWAY_DEFAULT_RATE_LIMIT,
+    },
   };
 }

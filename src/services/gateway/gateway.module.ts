@@ -23,7 +23,7 @@ import { CompletionLog } from './completion-log/completion-log.js';
 import { CompletionSpool } from './completion-log/completion-spool.js';
 import { batchEngineLoader } from './engine/batch-engine-loader.js';
 import type { PolicyLoader } from './engine/policy-backend.js';
-import { GATEWAY_OPTIONS, loadGatewayOptions, type GatewayOptions } from './gateway.options.js';
+import { GATEWAY_OPTIONS, gatewayOptionsFrom, type GatewayOptions } from './gateway.options.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { RegistryDeploymentSource, type DeploymentSource } from './routing/deployment-source.js';
 import { DeploymentWatcher } from './routing/deployment-watcher.js';
@@ -91,7 +91,7 @@ export const GATEWAY_INFRASTRUCTURE: Provider[] = [
 
 /** Providers with no direct I/O besides the spool file and the bus port. */
 export const GATEWAY_CORE: Provider[] = [
-  { provide: GATEWAY_OPTIONS, useFactory: (config: OuterloopConfig) => loadGatewayOptions(config, process.env), inject: [CONFIG] },
+  { provide: GATEWAY_OPTIONS, useFactory: (config: OuterloopConfig) => gatewayOptionsFrom(config), inject: [CONFIG] },
   { provide: GatewayMetrics, useFactory: (registry: Registry) => new GatewayMetrics(registry), inject: [METRICS] },
   {
     provide: AdmissionQueue,
