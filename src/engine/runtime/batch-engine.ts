@@ -8,10 +8,12 @@
 // Dimension legend: S slots (max batch), n active rows, NH heads, P cache capacity
 // (= maxSeqLen), HS head size, V vocabulary, L layers.
 //
-// KV cache: per layer one preallocated Float32Array of (S, NH, P, HS) for K and one for V.
-// Active rows are kept COMPACT in slots 0..n-1 (a leaving row's slot is filled by the
-// last row), so the decode graph's past_k/past_v inputs are plain prefixes of those
-// arrays — (n, NH, P, HS) views, no gather, no copy, no allocation per step. Positions
+// KV cache: per layer one preallocated Float32Array of S·NH·maxSeqLen·HS floats for K and
+// one for V, used as (S, NH, P, HS) with a stride P that follows the longest active row
+// (16·2^k buckets; see `stride`). Active rows are kept COMPACT in slots 0..n-1 (a leaving
+// row's slot is filled by the last row), so the decode graph's past_k/past_v inputs are
+// plain prefixes of those arrays — (n, NH, P, HS) views, no gather, no copy, no
+// allocation per step. Positions
 // beyond a row's length hold stale values that `past_mask` (-1e9) hides. The ORT tensor
 // wrappers for each n are created once and reused, and outputs are pre-allocated too
 // (ORT writes logits and new K/V into engine buffers passed as fetches).
@@ -172,7 +174,7 @@ export class BatchEngine {
   readonly config: GptConfig;
   readonly tokenizer: BpeTokenizer;
   readonly maxBatch: number;
-  /** P: positions per row in the KV cache. */
+  /** Positions per row the KV cache can hold (= maxSeqLen, the context). */
   readonly cacheCapacity: number;
 
   private readonly L: number;
@@ -190,7 +192,16 @@ export class BatchEngine {
   private readonly stepLogits: Float32Array;
   private readonly stepNewK: Float32Array[];
   private readonly stepNewV: Float32Array[];
-  private readonly feedsByBatch: (DecodeFeeds | undefined)[];
+  /** Decode feeds/fetches per (stride, batch size), created once each. */
+  private readonly feedsByShape = new Map<number, DecodeFeeds>();
+  /**
+   * Current cache stride P (positions per (row, head) block) — the P the decode graph
+   * sees. It follows the longest active row, in buckets of 16·2^k up to maxSeqLen, because
+   * a decode step's cost grows with P, not with the real lengths (measured on the base
+   * policy, batch 32: 6.4 ms at P = 64, 7.7 ms at P = 128, 14.9 ms at P = 256). Changing it
+   * re-lays out the active rows (rare: at bucket crossings).
+   */
+  private stride: number;
   private readonly sampler: Sampler;
   /** Display text of each id alone, for top-logprob alternatives. */
   private readonly tokenText: string[];
@@ -234,7 +245,7 @@ export class BatchEngine {
     this.stepLogits = new Float32Array(maxBatch * this.V);
     this.stepNewK = Array.from({ length: this.L }, () => new Float32Array(maxBatch * this.NH * this.HS));
     this.stepNewV = Array.from({ length: this.L }, () => new Float32Array(maxBatch * this.NH * this.HS));
-    this.feedsByBatch = new Array(maxBatch + 1);
+    this.stride = this.strideFor(1);
     this.sampler = new Sampler(this.sampledVocab, MAX_TOP_LOGPROBS);
     this.tokenText = Array.from({ length: tokenizer.vocabSize }, (_, id) => tokenizer.decode([id]));
   }
@@ -418,7 +429,10 @@ export class BatchEngine {
       return;
     }
     const logits = out.logits.data as Float32Array; // (B, V)
-    const rowFloats = this.NH * this.cacheCapacity * this.HS;
+    // the new rows' next writes go to position promptLength: the stride must exceed it
+    this.ensureStride(Math.max(this.activeNeed(), ...rows.map((r) => r.promptIds.length + 1)), true);
+    const P = this.stride;
+    const rowFloats = this.NH * P * this.HS;
     rows.forEach((row, b) => {
       if (row.done) return;
       if (row.cancelRequested) {
@@ -436,12 +450,12 @@ export class BatchEngine {
         const pv = out[`present_v_${l}`].data as Float32Array;
         for (let h = 0; h < this.NH; h++) {
           const src = (b * this.NH + h) * T * this.HS;
-          const dst = slot * rowFloats + h * this.cacheCapacity * this.HS;
+          const dst = slot * rowFloats + h * P * this.HS;
           this.cacheK[l].set(pk.subarray(src, src + len * this.HS), dst);
           this.cacheV[l].set(pv.subarray(src, src + len * this.HS), dst);
         }
       }
-      const mask = this.pastMask.subarray(slot * this.cacheCapacity, (slot + 1) * this.cacheCapacity);
+      const mask = this.pastMask.subarray(slot * P, (slot + 1) * P);
       mask.fill(0, 0, len);
       mask.fill(MASK_IGNORE, len);
       row.length = len;
@@ -456,14 +470,16 @@ export class BatchEngine {
   // ---- decode --------------------------------------------------------------
 
   private decodeFeeds(n: number): DecodeFeeds {
-    let f = this.feedsByBatch[n];
+    const P = this.stride;
+    const key = P * (this.maxBatch + 1) + n;
+    let f = this.feedsByShape.get(key);
     if (!f) {
-      const rowFloats = this.NH * this.cacheCapacity * this.HS;
-      const dims = [n, this.NH, this.cacheCapacity, this.HS];
+      const rowFloats = this.NH * P * this.HS;
+      const dims = [n, this.NH, P, this.HS];
       const feeds: Record<string, ort.Tensor> = {
         tokens: new ort.Tensor('int64', this.stepTokens.subarray(0, n), [n]),
         positions: new ort.Tensor('int64', this.stepPositions.subarray(0, n), [n]),
-        past_mask: new ort.Tensor('float32', this.pastMask.subarray(0, n * this.cacheCapacity), [n, this.cacheCapacity]),
+        past_mask: new ort.Tensor('float32', this.pastMask.subarray(0, n * P), [n, P]),
       };
       for (let l = 0; l < this.L; l++) {
         feeds[`past_k_${l}`] = new ort.Tensor('float32', this.cacheK[l].subarray(0, n * rowFloats), dims);
@@ -476,7 +492,7 @@ export class BatchEngine {
         fetches[`new_v_${l}`] = new ort.Tensor('float32', this.stepNewV[l].subarray(0, n * this.NH * this.HS), newDims);
       }
       f = { feeds, fetches };
-      this.feedsByBatch[n] = f;
+      this.feedsByShape.set(key, f);
     }
     return f;
   }
@@ -489,6 +505,7 @@ export class BatchEngine {
       this.stepTokens[i] = BigInt(rows[i].pendingToken);
       this.stepPositions[i] = BigInt(rows[i].length);
     }
+    this.ensureStride(this.activeNeed(), false);
     const { feeds, fetches } = this.decodeFeeds(n);
     const r0 = process.hrtime.bigint();
     try {
@@ -500,7 +517,7 @@ export class BatchEngine {
       return;
     }
     const r1 = process.hrtime.bigint();
-    const P = this.cacheCapacity;
+    const P = this.stride;
     const HS = this.HS;
     const rowFloats = this.NH * P * HS;
     for (let l = 0; l < this.L; l++) {
@@ -604,16 +621,57 @@ export class BatchEngine {
     }
   }
 
+  /** Smallest stride bucket (16·2^k, capped at maxSeqLen) holding `need` positions. */
+  private strideFor(need: number): number {
+    let p = 16;
+    while (p < need && p < this.cacheCapacity) p *= 2;
+    return Math.min(p, this.cacheCapacity);
+  }
+
+  /** Positions the active rows need: each writes its next key at index `length`. */
+  private activeNeed(): number {
+    let need = 1;
+    for (const row of this.active) if (row.length + 1 > need) need = row.length + 1;
+    return need;
+  }
+
+  /** Re-lay out the cache at the bucket for `need` (growing only, unless `growOnly` is false). */
+  private ensureStride(need: number, growOnly: boolean): void {
+    const target = this.strideFor(need);
+    if (target === this.stride || (growOnly && target < this.stride)) return;
+    const from = this.stride;
+    const HS = this.HS;
+    const rows = this.active;
+    const blocks = rows.length * this.NH;
+    // Block b = (slot, head) moves from b·from·HS to b·target·HS. Growing moves blocks
+    // up, so go last to first; shrinking moves them down, so go first to last — either
+    // way no block overwrites one that has not moved yet.
+    const move = (b: number): void => {
+      const len = rows[Math.floor(b / this.NH)].length * HS;
+      for (let l = 0; l < this.L; l++) {
+        this.cacheK[l].copyWithin(b * target * HS, b * from * HS, b * from * HS + len);
+        this.cacheV[l].copyWithin(b * target * HS, b * from * HS, b * from * HS + len);
+      }
+    };
+    if (target > from) for (let b = blocks - 1; b >= 0; b--) move(b);
+    else for (let b = 0; b < blocks; b++) move(b);
+    for (let i = 0; i < rows.length; i++) {
+      this.pastMask.fill(0, i * target, i * target + rows[i].length);
+      this.pastMask.fill(MASK_IGNORE, i * target + rows[i].length, (i + 1) * target);
+    }
+    this.stride = target;
+  }
+
   private moveRow(row: Row, toSlot: number): void {
     const from = row.slot;
-    const rowFloats = this.NH * this.cacheCapacity * this.HS;
+    const P = this.stride;
+    const rowFloats = this.NH * P * this.HS;
     // only positions < row.length matter, but a row is NH separate (P, HS) blocks; one
     // contiguous copy of the whole slot is simpler and costs ~0.1 ms at the reference size
     for (let l = 0; l < this.L; l++) {
       this.cacheK[l].copyWithin(toSlot * rowFloats, from * rowFloats, (from + 1) * rowFloats);
       this.cacheV[l].copyWithin(toSlot * rowFloats, from * rowFloats, (from + 1) * rowFloats);
     }
-    const P = this.cacheCapacity;
     this.pastMask.copyWithin(toSlot * P, from * P, (from + 1) * P);
     this.active[toSlot] = row;
     row.slot = toSlot;
