@@ -80,6 +80,8 @@ export class KafkaEventBus implements EventBus, DeadLetterReader {
   private producer: Producer;
   private producerReset: Promise<void> | null = null;
   private producerNeedsReset = false;
+  /** subscriptions kafkajs gave up on (see runConsumer) */
+  private readonly deadSubscriptions = new Set<string>();
   private readonly admin: Admin;
   private readonly log: Logger;
   private readonly prefix: string;
@@ -338,15 +340,18 @@ export class KafkaEventBus implements EventBus, DeadLetterReader {
       sessionTimeout: this.options.sessionTimeoutMs ?? 10_000,
       heartbeatInterval: 1000,
       allowAutoTopicCreation: false,
-      // a consumer must never silently die: kafkajs restarts it after any crash
-      // (the CRASH event below logs why)
+      // kafkajs restarts a consumer after a retriable crash when this says so
       retry: {
         initialRetryTime: 300,
         maxRetryTime: 10_000,
         retries: 10,
         restartOnFailure: async (err: Error) => {
-          this.log.error('consumer crashed; restarting', err, { topic: physical, groupId: group });
-          return !this.closing && !state.stopped;
+          // never after stop()/close(): a consumer restarted then would run (and keep
+          // the process alive) with nobody left to stop it
+          const restart = !this.closing && !this.closed && !state.stopped;
+          if (restart) this.log.error('consumer crashed; restarting', err, { topic: physical, groupId: group });
+          else this.log.info('consumer stopped with an error after stop/close; not restarting', { topic: physical, groupId: group, error: describe(err) });
+          return restart;
         },
       },
     });
@@ -365,6 +370,13 @@ export class KafkaEventBus implements EventBus, DeadLetterReader {
         this.log.info('subscription stopped', { topic: physical, groupId: group });
       },
     };
+    // kafkajs restarts a crashed consumer only for retriable errors; any other crash
+    // ends the subscription. That must not go unnoticed: log it and report not ready.
+    consumer.on(consumer.events.CRASH, (event) => {
+      if (event.payload.restart || state.stopped || this.closing || this.closed) return;
+      this.deadSubscriptions.add(`${group}@${physical}`);
+      this.log.error('subscription died (non-retriable consumer crash); the bus reports not ready', event.payload.error, { topic: physical, groupId: group });
+    });
     try {
       await consumer.connect();
       await consumer.subscribe({ topics: [physical], fromBeginning });
@@ -389,6 +401,7 @@ export class KafkaEventBus implements EventBus, DeadLetterReader {
 
   async isReady(): Promise<boolean> {
     if (!this.started || this.closing) return false;
+    if (this.deadSubscriptions.size > 0) return false;
     try {
       // a metadata round trip: the producer's connection alone does not notice a dead broker
       await Promise.race([
