@@ -46,6 +46,9 @@ function findTests(dir) {
 function runNodeTest(files, concurrency, countsFile) {
   const args = [
     '--test',
+    // end each test file once its tests are done, even if a leaked handle (a socket, a
+    // timer) would keep it alive: one leak must not hang CI
+    '--test-force-exit',
     `--test-concurrency=${concurrency}`,
     '--test-reporter=spec',
     '--test-reporter-destination=stdout',
@@ -53,12 +56,19 @@ function runNodeTest(files, concurrency, countsFile) {
     `--test-reporter-destination=${countsFile}`,
     ...files,
   ];
+  // a watchdog for the whole suite: CI must end with a verdict, not hang
+  const limitMin = Number(process.env.OUTERLOOP_TEST_SUITE_TIMEOUT_MIN ?? 25);
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: 'inherit', env: process.env });
     const forward = (signal) => child.kill(signal);
     process.on('SIGINT', forward);
     process.on('SIGTERM', forward);
+    const watchdog = setTimeout(() => {
+      console.error(`\n*** suite exceeded ${limitMin} min (OUTERLOOP_TEST_SUITE_TIMEOUT_MIN); killing it`);
+      child.kill('SIGKILL');
+    }, limitMin * 60_000);
     child.on('exit', (code, signal) => {
+      clearTimeout(watchdog);
       process.off('SIGINT', forward);
       process.off('SIGTERM', forward);
       resolve(signal ? 1 : (code ?? 1));
