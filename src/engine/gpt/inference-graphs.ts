@@ -18,19 +18,23 @@
 // decode
 //   inputs   tokens     int64   (B)              the newest token of each row
 //            positions  int64   (B)              its position (0-based; < maxSeqLen)
-//            past_k_<i> float32 (B, NH, P, HS)   the runtime's cache, P symbolic
-//            past_v_<i> float32 (B, NH, P, HS)
+//            past_k_<i> float32 (B, NH, HS, P)   the runtime's key cache, TRANSPOSED (column p =
+//                                                key of position p), P symbolic
+//            past_v_<i> float32 (B, NH, P, HS)   the value cache (row p = value of position p)
 //            past_mask  float32 (B, P)           additive: 0 = attend, −1e9 = ignore (empty or
 //                                                pad slots), so rows of different lengths share a step
 //   outputs  logits     float32 (B, V)
 //            new_k_<i>  float32 (B, NH, 1, HS)   to be written by the runtime at each row's position
+//                                                (as column `pos` of past_k, row `pos` of past_v)
 //            new_v_<i>  float32 (B, NH, 1, HS)
 //   The new token always attends to itself in addition to the unmasked past slots.
+//   Layout history: artifacts exported before 2026-11-27 had past_k (B, NH, P, HS); the
+//   BatchEngine checks the decode graph's past_k_0 shape at load and names the mismatch.
 
 import { FloatType, Graph, Value, encodeModel } from '../graph/builder.js';
 import { ShapeError } from '../errors.js';
 import { GptConfig, ParameterSet, headSize } from './config.js';
-import { gatherLastHidden, gptTrunkForward, lmHeadForward, PastKeyValues } from './model.js';
+import { encoderForward, gatherLastHidden, gptTrunkForward, LAYER_NORM_EPSILON, linearForward, lmHeadForward, mlpForward } from './model.js';
 
 export const PREFILL_INPUTS = ['tokens', 'lengths'] as const;
 export const DECODE_INPUTS = ['tokens', 'positions', 'past_mask'] as const;
@@ -68,32 +72,82 @@ export function buildPrefillGraph(params: ParameterSet, floatType: FloatType = '
   return g;
 }
 
-export function buildDecodeGraph(params: ParameterSet, floatType: FloatType = 'float32'): Graph {
+export interface DecodeGraphOptions {
+  /**
+   * Layout of the past_k inputs. 'transposed' (B, NH, HS, P) is the contract (q @ K needs
+   * no Transpose of the cache); 'rows' (B, NH, P, HS) is the pre-2026-11 layout, kept only
+   * so the benchmark can time the two in one run.
+   */
+  keyLayout?: 'transposed' | 'rows';
+}
+
+/**
+ * One decode step for B rows, T = 1, so every activation is (B, C) — no time axis.
+ *
+ * Attention never copies the cache: the new token is scored against the past (one MatMul
+ * over the cache) and against itself (a dot product) separately; only the small score
+ * tensors are concatenated for the softmax, and the output is p_past @ V_past + p_self·v.
+ * Concatenating [past_k; k] instead copies (B, NH, P, HS) per layer per step for K and
+ * again for V (at B = 32, P = 256 that is 2 × 6.3 MB per layer), which dominated the step.
+ * Keys are stored transposed, (B, NH, HS, P), so q @ K is a plain batched GEMV.
+ */
+export function buildDecodeGraph(params: ParameterSet, floatType: FloatType = 'float32', opts: DecodeGraphOptions = {}): Graph {
   const config = params.config;
   const NH = config.heads;
   const HS = headSize(config);
+  const C = config.channels;
+  const transposedKeys = (opts.keyLayout ?? 'transposed') === 'transposed';
   const g = new Graph(floatType, 'gpt_decode');
   const weights = weightInitializers(g, params);
+  const w = (name: string): Value => {
+    const v = weights.get(name);
+    if (!v) throw new ShapeError(name, 'a parameter of the model', 'missing');
+    return v;
+  };
   const tokens = g.input('tokens', ['B'], 'int64');
   const positions = g.input('positions', ['B'], 'int64');
-  const past: PastKeyValues[] = [];
   const pastKs: Value[] = [];
   const pastVs: Value[] = [];
   for (let l = 0; l < config.layers; l++) {
-    pastKs.push(g.input(pastKey(l), ['B', NH, 'P', HS]));
+    pastKs.push(g.input(pastKey(l), transposedKeys ? ['B', NH, HS, 'P'] : ['B', NH, 'P', HS]));
     pastVs.push(g.input(pastValue(l), ['B', NH, 'P', HS]));
   }
   const pastMask = g.input('past_mask', ['B', 'P']);
-  for (let l = 0; l < config.layers; l++) past.push({ pastK: pastKs[l]!, pastV: pastVs[l]!, pastMask });
-  const tokens2 = g.unsqueeze(tokens, [1]); // (B, 1)
-  const positions2 = g.unsqueeze(positions, [1]); // (B, 1)
-  const { hidden, presentK, presentV } = gptTrunkForward(g, tokens2, weights, config, { positions: positions2, past }); // (B, 1, C)
-  g.output('logits', lmHeadForward(g, g.squeeze(hidden, [1]), weights)); // (B, V)
+  const mask = g.unsqueeze(pastMask, [1, 2]); // (B, 1, 1, P)
+  const scale = g.scalar(1 / Math.sqrt(HS), floatType);
+  let x = encoderForward(g, tokens, positions, w('wte'), w('wpe')); // (B, C)
   for (let l = 0; l < config.layers; l++) {
-    g.output(newKey(l), presentK[l]!); // (B, NH, 1, HS)
-    g.output(newValue(l), presentV[l]!); // (B, NH, 1, HS)
+    const p = `h.${l}.`;
+    const ln1 = g.layerNorm(x, w(p + 'ln1.w'), w(p + 'ln1.b'), LAYER_NORM_EPSILON); // (B, C)
+    const qkv = linearForward(g, ln1, w(p + 'attn.qkv.w'), w(p + 'attn.qkv.b')); // (B, 3C)
+    const [q0, k0, v0] = g.split(qkv, -1, [C, C, C]) as [Value, Value, Value]; // 3 × (B, C)
+    // T = 1: (B, C) → (B, NH, 1, HS) is a reshape, no transpose
+    const q = g.reshape(g.mul(q0, scale), [0, NH, 1, HS], ['B', NH, 1, HS]); // (B, NH, 1, HS)
+    const k = g.reshape(k0, [0, NH, 1, HS], ['B', NH, 1, HS]); // (B, NH, 1, HS)
+    const v = g.reshape(v0, [0, NH, 1, HS], ['B', NH, 1, HS]); // (B, NH, 1, HS)
+    const keysT = transposedKeys ? pastKs[l]! : g.transpose(pastKs[l]!, [0, 1, 3, 2]); // (B, NH, HS, P)
+    const scoresPast = g.add(g.matmul(q, keysT), mask); // (B, NH, 1, P)
+    const scoreSelf = g.reduceSum(g.mul(q, k), [3], true); // (B, NH, 1, 1): the token always sees itself
+    const att = g.softmax(g.concat([scoresPast, scoreSelf], 3), -1); // (B, NH, 1, P+1)
+    const [attPast, attSelf] = splitLast(g, att); // (B, NH, 1, P), (B, NH, 1, 1)
+    const y = g.add(g.matmul(attPast, pastVs[l]!), g.mul(attSelf, v)); // (B, NH, 1, HS)
+    const merged = g.reshape(y, [0, C], ['B', C]); // (B, C)
+    x = g.add(x, linearForward(g, merged, w(p + 'attn.proj.w'), w(p + 'attn.proj.b'))); // (B, C)
+    const ln2 = g.layerNorm(x, w(p + 'ln2.w'), w(p + 'ln2.b'), LAYER_NORM_EPSILON); // (B, C)
+    x = g.add(x, mlpForward(g, ln2, w(p + 'mlp.fc.w'), w(p + 'mlp.fc.b'), w(p + 'mlp.proj.w'), w(p + 'mlp.proj.b'))); // (B, C)
+    g.output(newKey(l), k); // (B, NH, 1, HS)
+    g.output(newValue(l), v); // (B, NH, 1, HS)
   }
+  const hidden = g.layerNorm(x, w('lnf.w'), w('lnf.b'), LAYER_NORM_EPSILON); // (B, C)
+  g.output('logits', lmHeadForward(g, hidden, weights)); // (B, V)
   return g;
+}
+
+/** Split the last axis (size P + 1, P symbolic) into the first P and the last entry. */
+function splitLast(g: Graph, att: Value): [Value, Value] {
+  const past = g.slice(att, 3, 0, -1); // (B, NH, 1, P)
+  const self = g.slice(att, 3, -1, 1 << 30); // (B, NH, 1, 1)
+  return [past, self];
 }
 
 /** The ONNX ModelProto of an inference graph with its weights, the GPT config recorded as metadata. */
