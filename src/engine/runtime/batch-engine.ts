@@ -9,11 +9,8 @@
 // (= maxSeqLen), HS head size, V vocabulary, L layers.
 //
 // KV cache: per layer one preallocated Float32Array of S·NH·maxSeqLen·HS floats for K and
-// one for V, used as K (S, NH, HS, P) — stored transposed, the decode graph's layout, so
-// q @ K needs no Transpose — and V (S, NH, P, HS), with a stride P that follows the longest
-// active row (16·2^k buckets; see `stride`). A step writes its new key as column `pos` of
-// K (NH·HS strided floats per row and layer: cheap in TS, unlike copying the cache in the
-// graph) and its new value as row `pos` of V. Active rows are kept COMPACT in slots 0..n-1 (a leaving
+// one for V, used as (S, NH, P, HS) with a stride P that follows the longest active row
+// (16·2^k buckets; see `stride`). Active rows are kept COMPACT in slots 0..n-1 (a leaving
 // row's slot is filled by the last row), so the decode graph's past_k/past_v inputs are
 // plain prefixes of those arrays — (n, NH, P, HS) views, no gather, no copy, no
 // allocation per step. Positions
@@ -273,7 +270,7 @@ export class BatchEngine {
     const prefill = await ort.InferenceSession.create(await readVerifiedFile(artifactDir, manifest, PREFILL_FILE), sessionOptions);
     const decode = await ort.InferenceSession.create(await readVerifiedFile(artifactDir, manifest, DECODE_FILE), sessionOptions);
     try {
-      checkDecodeKeyLayout(decode, manifest.config, join(artifactDir, DECODE_FILE));
+      checkDecodeCacheLayout(decode, manifest.config, join(artifactDir, DECODE_FILE));
     } catch (e) {
       await Promise.all([prefill.release(), decode.release()]);
       throw e;
@@ -454,20 +451,14 @@ export class BatchEngine {
       row.slot = slot;
       this.active.push(row);
       const len = row.promptIds.length;
-      const HS = this.HS;
       for (let l = 0; l < this.L; l++) {
         const pk = out[`present_k_${l}`].data as Float32Array; // (B, NH, T, HS)
         const pv = out[`present_v_${l}`].data as Float32Array;
-        const ck = this.cacheK[l]; // (S, NH, HS, P)
         for (let h = 0; h < this.NH; h++) {
-          const src = (b * this.NH + h) * T * HS;
-          const dst = slot * rowFloats + h * P * HS;
-          this.cacheV[l].set(pv.subarray(src, src + len * HS), dst);
-          // keys transposed: (T, HS) block → (HS, P) block, once per admitted row
-          for (let t = 0; t < len; t++) {
-            const s0 = src + t * HS;
-            for (let d = 0; d < HS; d++) ck[dst + d * P + t] = pk[s0 + d];
-          }
+          const src = (b * this.NH + h) * T * this.HS;
+          const dst = slot * rowFloats + h * P * this.HS;
+          this.cacheK[l].set(pk.subarray(src, src + len * this.HS), dst);
+          this.cacheV[l].set(pv.subarray(src, src + len * this.HS), dst);
         }
       }
       const mask = this.pastMask.subarray(slot * P, (slot + 1) * P);
@@ -491,14 +482,13 @@ export class BatchEngine {
     if (!f) {
       const rowFloats = this.NH * P * this.HS;
       const dims = [n, this.NH, P, this.HS];
-      const keyDims = [n, this.NH, this.HS, P];
       const feeds: Record<string, ort.Tensor> = {
         tokens: new ort.Tensor('int64', this.stepTokens.subarray(0, n), [n]),
         positions: new ort.Tensor('int64', this.stepPositions.subarray(0, n), [n]),
         past_mask: new ort.Tensor('float32', this.pastMask.subarray(0, n * P), [n, P]),
       };
       for (let l = 0; l < this.L; l++) {
-        feeds[`past_k_${l}`] = new ort.Tensor('float32', this.cacheK[l].subarray(0, n * rowFloats), keyDims);
+        feeds[`past_k_${l}`] = new ort.Tensor('float32', this.cacheK[l].subarray(0, n * rowFloats), dims);
         feeds[`past_v_${l}`] = new ort.Tensor('float32', this.cacheV[l].subarray(0, n * rowFloats), dims);
       }
       const fetches: Record<string, ort.Tensor> = { logits: new ort.Tensor('float32', this.stepLogits.subarray(0, n * this.V), [n, this.V]) };
@@ -545,12 +535,10 @@ export class BatchEngine {
         const pos = rows[i].length;
         for (let h = 0; h < this.NH; h++) {
           const src = (i * this.NH + h) * HS;
-          const block = i * rowFloats + h * P * HS;
-          const dstV = block + pos * HS; // V (S, NH, P, HS): row pos
-          const dstK = block + pos; // K (S, NH, HS, P): column pos
+          const dst = i * rowFloats + (h * P + pos) * HS;
           for (let d = 0; d < HS; d++) {
-            ck[dstK + d * P] = nk[src + d];
-            cv[dstV + d] = nv[src + d];
+            ck[dst + d] = nk[src + d];
+            cv[dst + d] = nv[src + d];
           }
         }
       }
@@ -661,17 +649,14 @@ export class BatchEngine {
     const HS = this.HS;
     const rows = this.active;
     const blocks = rows.length * this.NH;
-    // V block b = (slot, head) moves from b·from·HS to b·target·HS; K (transposed) has
-    // HS lines of P per block, line j = b·HS + d moves from j·from to j·target. Growing
-    // moves data up, so go last to first; shrinking moves it down, so go first to last —
-    // either way nothing is overwritten before it has moved.
+    // Block b = (slot, head) moves from b·from·HS to b·target·HS. Growing moves blocks
+    // up, so go last to first; shrinking moves them down, so go first to last — either
+    // way no block overwrites one that has not moved yet.
     const move = (b: number): void => {
-      const len = rows[Math.floor(b / this.NH)].length;
+      const len = rows[Math.floor(b / this.NH)].length * HS;
       for (let l = 0; l < this.L; l++) {
-        this.cacheV[l].copyWithin(b * target * HS, b * from * HS, b * from * HS + len * HS);
-        const ck = this.cacheK[l];
-        if (target > from) for (let j = (b + 1) * HS - 1; j >= b * HS; j--) ck.copyWithin(j * target, j * from, j * from + len);
-        else for (let j = b * HS; j < (b + 1) * HS; j++) ck.copyWithin(j * target, j * from, j * from + len);
+        this.cacheK[l].copyWithin(b * target * HS, b * from * HS, b * from * HS + len);
+        this.cacheV[l].copyWithin(b * target * HS, b * from * HS, b * from * HS + len);
       }
     };
     if (target > from) for (let b = blocks - 1; b >= 0; b--) move(b);
@@ -722,21 +707,20 @@ export class BatchEngine {
 }
 
 /**
- * The engine writes keys transposed, (S, NH, HS, P). A decode graph exported with the old
- * (B, NH, P, HS) key layout would run without error on a square-looking cache and return
- * wrong logits, so refuse it at load, naming the file. Not retriable: re-export the
- * artifact's serving graphs (exportInferenceGraphs) from its weights.
+ * The engine lays the cache out as (S, NH, P, HS) for keys and values. A decode graph
+ * expecting another layout (e.g. keys pre-transposed, (B, NH, HS, P)) could run without
+ * error on a square-looking cache and return wrong logits, so refuse it at load, naming
+ * the file. Not retriable: the artifact's serving graphs must be re-exported.
  */
-function checkDecodeKeyLayout(decode: ort.InferenceSession, config: GptConfig, file: string): void {
-  const meta = decode.inputMetadata.find((m) => m.name === 'past_k_0');
-  if (!meta || !meta.isTensor) throw new ArtifactError(`${file}: decode graph has no tensor input past_k_0`);
+function checkDecodeCacheLayout(decode: ort.InferenceSession, config: GptConfig, file: string): void {
   const HS = headSize(config);
-  const dims = meta.shape;
-  if (dims.length !== 4 || dims[1] !== config.heads || dims[2] !== HS || typeof dims[3] === 'number') {
-    throw new ArtifactError(
-      `${file}: past_k_0 has shape [${dims.join(', ')}], the engine needs keys transposed as [B, ${config.heads}, ${HS}, P] ` +
-        '(a decode graph exported before the transposed-key layout: re-export the serving graphs from the weights)',
-    );
+  for (const name of ['past_k_0', 'past_v_0']) {
+    const meta = decode.inputMetadata.find((m) => m.name === name);
+    if (!meta || !meta.isTensor) throw new ArtifactError(`${file}: the decode graph has no tensor input ${name}`);
+    const dims = meta.shape;
+    if (dims.length !== 4 || dims[1] !== config.heads || typeof dims[2] === 'number' || dims[3] !== HS) {
+      throw new ArtifactError(`${file}: ${name} has shape [${dims.join(', ')}], the engine's cache layout is [B, ${config.heads}, P, ${HS}] (P symbolic)`);
+    }
   }
 }
 

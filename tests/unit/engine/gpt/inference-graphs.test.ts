@@ -68,8 +68,7 @@ describe('inference graphs', () => {
     };
     prompts.forEach((pr, b) => check('prefill', pre.logits!.data as Float32Array, b, pr.length - 1));
 
-    // The runtime's cache per layer: K transposed (B, NH, HS, P), V (B, NH, P, HS); slots
-    // beyond each row's length masked.
+    // The runtime's cache: (B, NH, P, HS) per layer, slots beyond each row's length masked.
     const cacheK = Array.from({ length: L }, () => new Float32Array(B * NH * P * HS));
     const cacheV = Array.from({ length: L }, () => new Float32Array(B * NH * P * HS));
     const lengths = prompts.map((x) => x.length);
@@ -79,16 +78,10 @@ describe('inference graphs', () => {
         cache.set(src.subarray(s, s + HS), ((b * NH + h) * P + dstPos) * HS);
       }
     };
-    const writeKey = (cache: Float32Array, src: Float32Array, srcT: number, b: number, srcPos: number, dstPos: number): void => {
-      for (let h = 0; h < NH; h++) {
-        const s = ((b * NH + h) * srcT + srcPos) * HS;
-        for (let d = 0; d < HS; d++) cache[((b * NH + h) * HS + d) * P + dstPos] = src[s + d]!;
-      }
-    };
     for (let l = 0; l < L; l++) {
       for (let b = 0; b < B; b++) {
         for (let t = 0; t < lengths[b]!; t++) {
-          writeKey(cacheK[l]!, pre[`present_k_${l}`]!.data as Float32Array, T, b, t, t);
+          write(cacheK[l]!, pre[`present_k_${l}`]!.data as Float32Array, T, b, t, t);
           write(cacheV[l]!, pre[`present_v_${l}`]!.data as Float32Array, T, b, t, t);
         }
       }
@@ -102,7 +95,7 @@ describe('inference graphs', () => {
         past_mask: new ort.Tensor('float32', mask, [B, P]),
       };
       for (let l = 0; l < L; l++) {
-        feeds[`past_k_${l}`] = new ort.Tensor('float32', cacheK[l]!, [B, NH, HS, P]);
+        feeds[`past_k_${l}`] = new ort.Tensor('float32', cacheK[l]!, [B, NH, P, HS]);
         feeds[`past_v_${l}`] = new ort.Tensor('float32', cacheV[l]!, [B, NH, P, HS]);
       }
       const out = await decode.run(feeds);
@@ -110,7 +103,7 @@ describe('inference graphs', () => {
       for (let l = 0; l < L; l++) {
         for (let b = 0; b < B; b++) {
           assert.deepEqual(out[`new_k_${l}`]!.dims, [B, NH, 1, HS]);
-          writeKey(cacheK[l]!, out[`new_k_${l}`]!.data as Float32Array, 1, b, 0, lengths[b]!);
+          write(cacheK[l]!, out[`new_k_${l}`]!.data as Float32Array, 1, b, 0, lengths[b]!);
           write(cacheV[l]!, out[`new_v_${l}`]!.data as Float32Array, 1, b, 0, lengths[b]!);
         }
       }
@@ -129,7 +122,7 @@ describe('inference graphs', () => {
       past_mask: new ort.Tensor('float32', new Float32Array(0), [1, 0]),
     };
     for (let l = 0; l < CONFIG.layers; l++) {
-      feeds[`past_k_${l}`] = new ort.Tensor('float32', new Float32Array(0), [1, NH, HS, 0]);
+      feeds[`past_k_${l}`] = new ort.Tensor('float32', new Float32Array(0), [1, NH, 0, HS]);
       feeds[`past_v_${l}`] = new ort.Tensor('float32', new Float32Array(0), [1, NH, 0, HS]);
     }
     const out = await decode.run(feeds);

@@ -2,7 +2,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import ort from 'onnxruntime-node';
 import { BatchEngine, ContextLengthError, type GenerateParams, type GenerateResult } from '../../../../src/engine/runtime/index.js';
-import { TokenRangeError } from '../../../../src/engine/errors.js';
+import { ArtifactError, TokenRangeError } from '../../../../src/engine/errors.js';
 import { SamplingParamsError } from '../../../../src/engine/sampling/index.js';
 import { referencePrefillGraph } from './reference-inference-graphs.js';
 import { tinyArtifact } from './fixture.js';
@@ -173,5 +173,11 @@ describe('BatchEngine', () => {
     await assert.rejects(engine.generate(greedy(new Array(48).fill(5), 3)), (e: unknown) => e instanceof ContextLengthError && !e.retriable);
     await assert.rejects(engine.generate(greedy('x', 0)), (e: unknown) => e instanceof SamplingParamsError && e.field === 'maxTokens');
     await assert.rejects(engine.generate({ ...greedy('x', 3), topP: 2 }), (e: unknown) => e instanceof SamplingParamsError && e.field === 'topP');
+  });
+
+  it('refuses at load a decode graph whose KV-cache inputs are not (B, NH, P, HS)', async () => {
+    // the prefill graph stored as decode.onnx: it has no past_k_0 input at all
+    const bad = await tinyArtifact({ exporter: (config, params) => ({ prefill: referencePrefillGraph(config, params), decode: referencePrefillGraph(config, params) }) });
+    await assert.rejects(BatchEngine.load(bad.dir), (e: unknown) => e instanceof ArtifactError && !e.retriable && /decode\.onnx.*past_k_0/.test(e.message));
   });
 });

@@ -7,7 +7,7 @@
 // Contract (issue 3):
 //   prefill: tokens int64 (B, T), lengths int64 (B) → logits (B, V) at each row's last
 //            real token, present_k_<i>/present_v_<i> (B, NH, T, HS)
-//   decode:  tokens (B), positions (B), past_k_<i> (B, NH, HS, P), past_v_<i> (B, NH, P, HS), past_mask
+//   decode:  tokens (B), positions (B), past_k_<i>/past_v_<i> (B, NH, P, HS), past_mask
 //            (B, P) additive → logits (B, V), new_k_<i>/new_v_<i> (B, NH, 1, HS); the new
 //            token attends to itself.
 // GELU is the tanh approximation (GPT-2 / llm.c).
@@ -90,7 +90,7 @@ export function referenceDecodeGraph(config: GptConfig, params: ParameterSet): U
   const pastK: Value[] = [];
   const pastV: Value[] = [];
   for (let i = 0; i < L; i++) {
-    pastK.push(g.input(`past_k_${i}`, ['B', NH, HS, 'P'])); // keys stored transposed
+    pastK.push(g.input(`past_k_${i}`, ['B', NH, 'P', HS]));
     pastV.push(g.input(`past_v_${i}`, ['B', NH, 'P', HS]));
   }
   const pastMask = g.input('past_mask', ['B', 'P']);
@@ -107,7 +107,7 @@ export function referenceDecodeGraph(config: GptConfig, params: ParameterSet): U
     // No Concat of the cache with the new key/value: that would copy (B, NH, P, HS) twice
     // per layer per step. Score the past and the token itself apart, softmax over the
     // small (B, NH, 1, P+1) scores, and add the two weighted sums.
-    const scoresPast = g.matmul(q, pastK[i]!); // (B, NH, 1, P)
+    const scoresPast = g.matmul(q, g.transpose(pastK[i], [0, 1, 3, 2])); // (B, NH, 1, P)
     const scoreSelf = g.reduceSum(g.mul(q, k), [3], true); // (B, NH, 1, 1)
     const scores = g.add(g.mul(g.concat([scoresPast, scoreSelf], 3), g.scalar(1 / Math.sqrt(HS))), mask); // (B, NH, 1, P+1)
     const att = g.softmax(scores); // (B, NH, 1, P+1)
