@@ -143,3 +143,56 @@ test('recent index is a bounded LRU and the layered directory falls back to the 
   await layered.lookup(['a', 'z']);
   assert.deepEqual(asked, [['a', 'z'], ['z']]);
 });
+
+test('LayeredCompletionDirectory: concurrent misses share one store query per event-loop turn; an id in flight is not asked twice', async () => {
+  const recent = new RecentCompletionIndex(100);
+  recent.remember('known', 'k');
+  const asked: string[][] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const store: CompletionDirectory = {
+    lookup: async (ids) => {
+      asked.push([...ids]);
+      await gate;
+      return new Map(ids.filter((id) => id !== 'missing').map((id) => [id, { completionId: id, apiKeyId: `owner-of-${id}` }]));
+    },
+  };
+  const layered = new LayeredCompletionDirectory(recent, store);
+  // three requests in the same turn: one query for the union of their misses
+  const first = [layered.lookup(['a', 'known']), layered.lookup(['b', 'a']), layered.lookup(['missing'])];
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(asked, [['a', 'b', 'missing']]);
+  // a later request for an id whose query is still running waits for it; a new id gets its own query
+  const later = layered.lookup(['b', 'c']);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(asked, [['a', 'b', 'missing'], ['c']]);
+  release();
+  const [r1, r2, r3] = await Promise.all(first);
+  assert.deepEqual([...r1!.entries()].sort(), [['a', { completionId: 'a', apiKeyId: 'owner-of-a' }], ['known', { completionId: 'known', apiKeyId: 'k' }]]);
+  assert.equal(r2!.get('b')?.apiKeyId, 'owner-of-b');
+  assert.equal(r2!.get('a')?.apiKeyId, 'owner-of-a');
+  assert.equal(r3!.size, 0);
+  assert.deepEqual([...(await later).keys()].sort(), ['b', 'c']);
+  // hits are remembered, misses are asked again next time
+  await layered.lookup(['a', 'b', 'c', 'missing']);
+  assert.deepEqual(asked.at(-1), ['missing']);
+  assert.equal(asked.length, 3);
+});
+
+test('LayeredCompletionDirectory: a failed store query fails every request waiting on it, and the next lookup asks again', async () => {
+  let fail = true;
+  const store: CompletionDirectory = {
+    lookup: async (ids) => {
+      if (fail) throw GatewayError.unavailable('completion lookup failed: connection refused', 1, 'completion_store_unavailable');
+      return new Map(ids.map((id) => [id, { completionId: id, apiKeyId: null }]));
+    },
+  };
+  const layered = new LayeredCompletionDirectory(new RecentCompletionIndex(10), store);
+  const results = await Promise.allSettled([layered.lookup(['x']), layered.lookup(['x', 'y'])]);
+  for (const r of results) {
+    assert.equal(r.status, 'rejected');
+    assert.equal((r as PromiseRejectedResult).reason.status, 503);
+  }
+  fail = false;
+  assert.deepEqual([...(await layered.lookup(['x', 'y'])).keys()].sort(), ['x', 'y']);
+});
