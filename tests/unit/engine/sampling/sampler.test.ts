@@ -118,4 +118,29 @@ describe('Sampler', () => {
     const allowed = new Set(order.slice(0, 100));
     for (let i = 0; i < 2000; i++) assert.ok(allowed.has(s.sample(logits, { temperature: 1, topP: 1, topK: 100 }, rng)));
   });
+
+  it('the fused top-p pass draws exactly what the general top-k → top-p truncation draws', () => {
+    // topK = V − 1 drops only the last id, whose logit is −200 (weight 0 in float64), so
+    // the general path keeps the same nucleus with the same mass: same seed → same draws
+    const V = 1024;
+    const src = new Rng(4);
+    const rows = Array.from({ length: 8 }, () => {
+      const z = Float32Array.from({ length: V }, () => src.normal() * 2.5);
+      z[V - 1] = -200;
+      return z;
+    });
+    for (const topP of [0.3, 0.9, 0.999]) {
+      const fused = new Sampler(V);
+      const general = new Sampler(V);
+      const r1 = new Rng(21);
+      const r2 = new Rng(21);
+      for (let i = 0; i < 400; i++) {
+        const z = rows[i % rows.length]!;
+        const a = fused.sample(z, { temperature: 0.7, topP }, r1);
+        const b = general.sample(z, { temperature: 0.7, topP, topK: V - 1 }, r2);
+        assert.equal(a, b, `topP ${topP}, draw ${i}`);
+        assert.equal(fused.chosenLogprob, general.chosenLogprob);
+      }
+    }
+  });
 });
