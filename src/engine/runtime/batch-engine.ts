@@ -10,7 +10,7 @@
 //
 // KV cache: per layer one preallocated Float32Array of S·NH·maxSeqLen·HS floats for K and
 // one for V, used as (S, NH, P, HS) with a stride P that follows the longest active row
-// (16·2^k buckets; see `stride`). Active rows are kept COMPACT in slots 0..n-1 (a leaving
+// (16, 32, then multiples of 32; see `stride`). Active rows are kept COMPACT in slots 0..n-1 (a leaving
 // row's slot is filled by the last row), so the decode graph's past_k/past_v inputs are
 // plain prefixes of those arrays — (n, NH, P, HS) views, no gather, no copy, no
 // allocation per step. Positions
@@ -120,6 +120,13 @@ export interface BatchEngineProfile {
 
 export const MAX_TOP_LOGPROBS = 20;
 const MASK_IGNORE = -1e9;
+/**
+ * Stride buckets above 32 grow by 32 positions, not by doubling: a decode step reads the
+ * whole (n, NH, P, HS) cache, so with 16·2^k buckets a batch of rows at length 129 paid for
+ * P = 256. Measured on the base policy (prompt 32 + 128 tokens, batch 32 vs 1, same run):
+ * speedup 6.1× → 7.4×; the extra re-layouts (one per 32 steps) cost less than the padding.
+ */
+const STRIDE_STEP = 32;
 
 /** The prompt does not fit the model's context. Not retriable: the request must change. */
 export class ContextLengthError extends EngineError {
@@ -196,10 +203,10 @@ export class BatchEngine {
   private readonly feedsByShape = new Map<number, DecodeFeeds>();
   /**
    * Current cache stride P (positions per (row, head) block) — the P the decode graph
-   * sees. It follows the longest active row, in buckets of 16·2^k up to maxSeqLen, because
+   * sees. It follows the longest active row, in buckets (see STRIDE_STEP) up to maxSeqLen, because
    * a decode step's cost grows with P, not with the real lengths (measured on the base
    * policy, batch 32: 6.4 ms at P = 64, 7.7 ms at P = 128, 14.9 ms at P = 256). Changing it
-   * re-lays out the active rows (rare: at bucket crossings).
+   * re-lays out the active rows (at bucket crossings: once per 32 steps at most).
    */
   private stride: number;
   private readonly sampler: Sampler;
@@ -627,10 +634,9 @@ export class BatchEngine {
     }
   }
 
-  /** Smallest stride bucket (16·2^k, capped at maxSeqLen) holding `need` positions. */
+  /** Smallest stride bucket (16, 32, then multiples of STRIDE_STEP; capped at maxSeqLen) holding `need` positions. */
   private strideFor(need: number): number {
-    let p = 16;
-    while (p < need && p < this.cacheCapacity) p *= 2;
+    const p = need <= 16 ? 16 : Math.ceil(need / STRIDE_STEP) * STRIDE_STEP;
     return Math.min(p, this.cacheCapacity);
   }
 
