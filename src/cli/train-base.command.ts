@@ -8,7 +8,8 @@ import { Logger } from '../platform/logging/logger.js';
 import { generateSftCorpus, renderSftExample } from '../scenario/sft-corpus.js';
 import { numberFlag, stringFlag, takeFlags, type ParsedArgs } from './args.js';
 
-export const TRAIN_BASE_DEFAULTS = { out: 'models/base-policy', seed: 1, corpusSize: 20_000, steps: 1500 } as const;
+/** The defaults reproduce the shipped models/base-policy (see models/README.md). */
+export const TRAIN_BASE_DEFAULTS = { out: 'models/base-policy', seed: 1, corpusSize: 5000, steps: 406 } as const;
 
 export async function trainBaseCommand(args: ParsedArgs): Promise<void> {
   const f = takeFlags(args, ['out', 'seed', 'steps', 'minutes', 'corpus-size', 'batch-size', 'lr']);
@@ -29,6 +30,9 @@ export async function trainBaseCommand(args: ParsedArgs): Promise<void> {
     minutes,
     batchSize: f['batch-size'] === undefined ? undefined : numberFlag(f['batch-size'], 'batch-size', 16),
     maxLr: f.lr === undefined ? undefined : numberFlag(f.lr, 'lr', 2e-3),
+    // weights live only in the serving graphs: the artifact stays small in git and
+    // readArtifact rebuilds the parameter blob bit-exactly (models/README.md)
+    paramsBlob: false,
     onProgress: (p) => {
       const now = Date.now();
       if (now - lastLog < 5000 && p.step !== p.totalSteps) return;
