@@ -38,7 +38,7 @@ import {
   type RawRecord,
 } from '../delivery.js';
 import { BusEventEntity, BusOffsetEntity } from './bus.entities.js';
-import { serializeOnSqlite } from './sqlite-serializer.js';
+import { serializeOnSqlite } from '../../persistence/sqlite-serializer.js';
 
 export interface EmbeddedEventBusOptions {
   /** prepended to every topic and consumer group (isolates tests sharing a database) */

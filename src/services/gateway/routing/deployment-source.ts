@@ -12,6 +12,7 @@ import { DeploymentEntity } from '../../../platform/persistence/entities/deploym
 import { ModelVersionEntity } from '../../../platform/persistence/entities/model-version.entity.js';
 import type { VersionSource } from './model-pool.js';
 import type { DeploymentSpec } from './router.js';
+import { serializeOnSqlite } from '../../../platform/persistence/sqlite-serializer.js';
 
 export interface ResolvedDeployment {
   spec: DeploymentSpec;
@@ -72,7 +73,8 @@ export class RegistryDeploymentSource implements DeploymentSource {
     const dir = resolve(this.basePolicyDir);
     const manifest = await readArtifactManifest(dir);
     const versionId = baseVersionId(manifest.artifactId);
-    await this.dataSource.transaction(async (em) => {
+    await serializeOnSqlite(this.dataSource, () =>
+      this.dataSource.transaction(async (em) => {
       if (!(await em.findOne(ModelVersionEntity, { where: { id: versionId } }))) {
         const v = new ModelVersionEntity();
         v.id = versionId;
@@ -98,7 +100,8 @@ export class RegistryDeploymentSource implements DeploymentSource {
         d.createdAt = new Date();
         await em.insert(DeploymentEntity, d);
       }
-    });
+    }),
+    );
     this.log.info('registry was empty: base policy registered as the production version', { version: versionId, artifactDir: dir });
     const row = await this.dataSource.getRepository(DeploymentEntity).findOne({ where: {}, order: { createdAt: 'DESC', id: 'DESC' } });
     if (!row) throw new Error('base deployment was inserted but cannot be read back');

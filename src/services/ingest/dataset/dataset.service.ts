@@ -23,6 +23,7 @@ import { labellerOf, type CompletionRow, type FeedbackRow, type PreferencePairRo
 import { derivePreferencePairs, type PairDerivationOptions, type PairDerivationReport } from './preference-pairs.js';
 import { buildSnapshot, normalizeSnapshotFilters, type SnapshotFilters, type SnapshotManifest, type SnapshotRow } from './snapshot.js';
 import { applySpamDefence, type LabellerAgreement, type SpamDefenceOptions } from './spam-defence.js';
+import { serializeOnSqlite } from '../../../platform/persistence/sqlite-serializer.js';
 
 /** ids per `IN (…)` and rows per upsert: under both databases' bound-parameter caps
  *  (Postgres 65,535; SQLite 32,766) at 15 columns per pair row. Upserts go in 100s:
@@ -128,7 +129,8 @@ export class DatasetService {
     const newlyFlagged = spam.labellers.filter((l) => l.flagged && !previouslyFlagged.has(l.labeller));
 
     let removed = 0;
-    await this.dataSource.transaction(async (m) => {
+    await serializeOnSqlite(this.dataSource, () =>
+      this.dataSource.transaction(async (m) => {
       if (newlyFlagged.length) {
         const now = new Date();
         const flags: UserFlagEntity[] = newlyFlagged.map((l) => ({
@@ -140,7 +142,8 @@ export class DatasetService {
         await m.getRepository(UserFlagEntity).upsert(flags, ['userId']);
       }
       removed = await this.replacePairs(m, pairs);
-    });
+    }),
+    );
     for (const l of newlyFlagged) {
       this.log.warn('labeller flagged: disagrees with the majority beyond chance', { labeller: l.labeller, comparisons: l.comparisons, disagreements: l.disagreements, pValue: l.pValue });
     }
