@@ -12,12 +12,12 @@
 // Goals on the 2-core machine (issue 6): ≥ 3,000 events/s single, ≥ 10,000 batched.
 // Everything runs on the same 2 cores (broker, database, both services, the load
 // generator), so the figures are a floor for a real deployment.
-import { readFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { Pool } from 'undici';
 import { configureLogging } from '../../src/platform/logging/logger.js';
 import { KafkaEventBus } from '../../src/platform/messaging/kafka/kafka-event-bus.js';
 import { Topic } from '../../src/platform/messaging/events.js';
@@ -93,6 +93,63 @@ async function drive(seconds: number, workers: number, sendOne: (worker: number,
   return { events, requests, failed, seconds: (performance.now() - start) / 1000, latenciesMs: latenciesMs.sort((a, b) => a - b) };
 }
 
+/**
+ * The load generator's HTTP client. It shares the 2 cores with what it measures, so
+ * its own cost per request is part of the ceiling: node:http's client spent
+ * ~0.44 ms of CPU per request here (1.8 s for 4,099 requests, load average ~5),
+ * undici's keep-alive Pool (one connection per concurrent client, no pipelining, as
+ * browsers and SDKs send) costs a fraction of that.
+ */
+class LoadClient {
+  private readonly pool: Pool;
+
+  constructor(port: number, connections: number) {
+    this.pool = new Pool(`http://127.0.0.1:${port}`, { connections, pipelining: 1, keepAliveTimeout: 60_000 });
+  }
+
+  async post(path: string, body: unknown): Promise<{ status: number; body: unknown }> {
+    const res = await this.pool.request({ method: 'POST', path, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const text = await res.body.text();
+    return { status: res.statusCode, body: (res.headers['content-type'] ?? '').includes('json') ? JSON.parse(text) : text };
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}
+
+/** The broker's pid from tests/infra/kafka.sh's pid file, if this machine runs that broker. */
+function brokerPid(): number | undefined {
+  try {
+    const pid = Number(readFileSync(join(process.env.OUTERLOOP_KAFKA_HOME ?? '/var/tmp/outerloop-kafka', 'kafka.pid'), 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch (err) {
+    process.stderr.write(`[ingest bench] broker CPU not measured (no tests/infra broker pid file: ${(err as Error).message})\n`);
+    return undefined;
+  }
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+function processCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    // fields after the ")" that closes comm: utime and stime are the 12th and 13th
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ = 100 on Linux
+  } catch (err) {
+    process.stderr.write(`[ingest bench] cannot read CPU time of pid ${pid}: ${(err as Error).message}\n`);
+    return NaN;
+  }
+}
+
+/** Machine-wide busy and total CPU seconds (all cores), from /proc/stat. */
+function machineCpuSeconds(): { busy: number; total: number } {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = cpu[3]! + cpu[4]!; // idle + iowait
+  const total = cpu.reduce((a, b) => a + b, 0);
+  return { busy: (total - idle) / 100, total: total / 100 };
+}
+
 async function scrape(proc: OuterloopProcess, metricName: string): Promise<number> {
   const client = new JsonClient('127.0.0.1', proc.port, 1);
   try {
@@ -133,7 +190,8 @@ export async function run(args: string[]): Promise<void> {
   await bus.start();
   let ingest = await startOuterloop('ingest', target, join(logDir, 'ingest-1.log'));
   const gateway = await startOuterloop('gateway', target, join(logDir, 'gateway.log'), { OUTERLOOP_GATEWAY_AUTH: 'open', OUTERLOOP_DATA_DIR: join(logDir, 'gateway-data'), OUTERLOOP_LOG_LEVEL: 'warn' });
-  const http = new JsonClient('127.0.0.1', gateway.port, Math.max(concurrency, batchConcurrency));
+  const http = new LoadClient(gateway.port, Math.max(concurrency, batchConcurrency));
+  const broker = brokerPid();
   const count = async () => Number((await sql.query<{ n: string }>('SELECT count(*) AS n FROM feedback_events')).rows[0]!.n);
   try {
     await waitUntilReady(gateway);
@@ -151,7 +209,23 @@ export async function run(args: string[]): Promise<void> {
     };
 
     process.stderr.write(`[ingest bench] single-event requests: ${concurrency} clients for ${seconds} s\n`);
+    // Where the CPU goes during the single phase: every process shares 2 cores, so a
+    // figure is only meaningful next to who used them (the gateway, ingest, this load
+    // generator, and the rest: broker, PostgreSQL, other work on the machine).
+    const cpuBefore = { gateway: processCpuSeconds(gateway.child.pid), ingest: processCpuSeconds(ingest.child.pid), broker: processCpuSeconds(broker), load: process.cpuUsage(), machine: machineCpuSeconds() };
+    const publishCallsBefore = await scrape(gateway, 'outerloop_feedback_publish_batch_records_count');
     const single = await drive(seconds, concurrency, (_w, seq) => post('/v1/feedback', feedbackBody(seq, completionIds)));
+    const loadCpu = process.cpuUsage(cpuBefore.load);
+    const machineAfter = machineCpuSeconds();
+    const singleCpu = {
+      gateway: processCpuSeconds(gateway.child.pid) - cpuBefore.gateway,
+      ingest: processCpuSeconds(ingest.child.pid) - cpuBefore.ingest,
+      broker: processCpuSeconds(broker) - cpuBefore.broker,
+      loadGenerator: (loadCpu.user + loadCpu.system) / 1e6,
+      machineBusy: machineAfter.busy - cpuBefore.machine.busy,
+      machineTotal: machineAfter.total - cpuBefore.machine.total,
+    };
+    const singlePublishCalls = (await scrape(gateway, 'outerloop_feedback_publish_batch_records_count')) - publishCallsBefore;
     const persistedAfterSingle = await count();
 
     process.stderr.write(`[ingest bench] batch requests: ${batchConcurrency} clients x ${batchSize} events for ${seconds} s\n`);
@@ -221,7 +295,13 @@ export async function run(args: string[]): Promise<void> {
       { figure: 'backlog drain rate (events/s, from ingest start)', value: Math.round(drainRate) },
       { figure: 'backlog drain rate (events/s, from first row)', value: Math.round(backlogEvents / drainSecondsFromFirstRow) },
       { figure: 'live traffic: persisted at end of single phase / acknowledged', value: `${persistedAfterSingle} / ${single.events}` },
-      { figure: 'events per bus publish (coalescing)', value: publishCalls ? publishedRecords / publishCalls : 0 },
+      { figure: 'events per bus publish (coalescing, whole run)', value: publishCalls ? publishedRecords / publishCalls : 0 },
+      { figure: 'single phase: bus publishes / events per publish', value: `${singlePublishCalls} / ${singlePublishCalls ? (single.events / singlePublishCalls).toFixed(1) : 0}` },
+      {
+        figure: 'single phase CPU s: gateway / ingest / broker / load generator / machine busy of total',
+        value: `${singleCpu.gateway.toFixed(1)} / ${singleCpu.ingest.toFixed(1)} / ${singleCpu.broker.toFixed(1)} / ${singleCpu.loadGenerator.toFixed(1)} / ${singleCpu.machineBusy.toFixed(1)} of ${singleCpu.machineTotal.toFixed(1)}`,
+      },
+      { figure: 'single phase gateway CPU per request (ms)', value: ((singleCpu.gateway / single.requests) * 1000).toFixed(3) },
       { figure: 'acknowledged', value: acked.size },
       { figure: '1-min load average at start / end (cores: 2)', value: `${loadAtStart.toFixed(1)} / ${loadavg()[0]!.toFixed(1)}` },
       { figure: 'persisted', value: persisted.size },
@@ -231,6 +311,9 @@ export async function run(args: string[]): Promise<void> {
       single: {
         eventsPerSecond: singleRate, unit: 'events/s', requests: single.requests, failed: single.failed, clients: concurrency, seconds: single.seconds,
         ackLatencyMs: { p50: percentile(single.latenciesMs, 50), p99: percentile(single.latenciesMs, 99) },
+        publishCalls: singlePublishCalls, eventsPerPublish: singlePublishCalls ? single.events / singlePublishCalls : 0,
+        cpuSeconds: { ...singleCpu, unit: 's (user+system; machine = all cores)' },
+        gatewayCpuMsPerRequest: (singleCpu.gateway / single.requests) * 1000,
       },
       batch: {
         eventsPerSecond: batchRate, unit: 'events/s', requests: batch.requests, failed: batch.failed, clients: batchConcurrency, batchSize, seconds: batch.seconds,
@@ -249,7 +332,7 @@ export async function run(args: string[]): Promise<void> {
       },
     });
   } finally {
-    http.close();
+    await http.close();
     await Promise.allSettled([gateway.stop(), ingest.stop()]);
     await Promise.allSettled([bus.close(), sql.end()]);
     await db.drop();
