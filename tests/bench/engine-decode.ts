@@ -9,7 +9,7 @@
 // and scheduling included) is reported next to the decode-only figure.
 
 import { mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeArtifact, type InferenceGraphExporter } from '../../src/engine/artifact/artifact.js';
 import { ParameterSet, type GptConfig } from '../../src/engine/gpt/config.js';
@@ -93,6 +93,9 @@ export async function benchDecode(artifactDirOrConfig: string | GptConfig, opts:
     await engine.generate(request(0, 8));
 
     const rows: Array<Record<string, number>> = [];
+    // the machine is shared: the 1-minute load average next to the figures says how much
+    // other work competed for the cores (2 cores here; > 2 means the ratios are noisy)
+    const loadBefore = loadavg()[0];
     for (const b of batches) {
       engine.resetProfile();
       const t0 = process.hrtime.bigint();
@@ -122,7 +125,10 @@ export async function benchDecode(artifactDirOrConfig: string | GptConfig, opts:
       decode: {
         source,
         config: { ...config },
-        conditions: { promptTokens, maxTokens, temperature, topP, intraOpThreads: threads, cacheCapacity: engine.cacheCapacity, maxBatch: engine.maxBatch },
+        conditions: {
+          promptTokens, maxTokens, temperature, topP, intraOpThreads: threads, cacheCapacity: engine.cacheCapacity, maxBatch: engine.maxBatch,
+          cores: availableParallelism(), loadAverage1m: { before: loadBefore, after: loadavg()[0] },
+        },
         rows: rows.map((r) => ({
           batch: r.batch,
           decodeTokensPerSec: { value: r.decodeTokensPerSec, unit: 'tokens/s' },
