@@ -34,6 +34,7 @@ export function getSession(model: Uint8Array | Graph, options: EngineSessionOpti
       interOpNumThreads: 1,
       graphOptimizationLevel,
       executionMode: 'sequential',
+      logSeverityLevel: 3, // ORT warnings bypass our structured logs (see runtime/batch-engine.ts)
     });
     // A failed creation must not poison the cache: drop it so a retry rebuilds.
     session.catch(() => cache.delete(key));

@@ -267,6 +267,10 @@ export class BatchEngine {
       if (!manifest.files[f]) throw new ArtifactError(`${join(artifactDir, f)}: artifact ${manifest.artifactId} has no serving graph (training-only artifact)`);
     }
     const sessionOptions: ort.InferenceSession.SessionOptions = {
+      // ORT's own warnings (e.g. 'Removing initializer reward_head.b' — the scalar heads
+      // are not part of the serving graphs) go straight to stderr, unstructured; keep
+      // only its errors so production logs stay one JSON object per line.
+      logSeverityLevel: 3,
       intraOpNumThreads: opts.intraOpThreads ?? availableParallelism(),
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
