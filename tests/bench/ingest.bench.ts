@@ -1,5 +1,5 @@
 // `npm run bench -- ingest [--seconds 20] [--concurrency 64] [--batch-size 500]
-//   [--batch-concurrency 4] [--backlog 100000]`
+//   [--batch-concurrency 4] [--backlog 100000] [--client undici|node-http]`
 //
 // Feedback ingestion against real Kafka and PostgreSQL (tests/infra/.env, as CI
 // starts them), through the real binary: one gateway process and one ingest
@@ -118,6 +118,23 @@ class LoadClient {
   }
 }
 
+/** The same interface over node:http (the harness's JsonClient). */
+class NodeHttpLoadClient {
+  private readonly client: JsonClient;
+
+  constructor(port: number, connections: number) {
+    this.client = new JsonClient('127.0.0.1', port, connections);
+  }
+
+  post(path: string, body: unknown): Promise<{ status: number; body: unknown }> {
+    return this.client.post(path, body);
+  }
+
+  async close(): Promise<void> {
+    this.client.close();
+  }
+}
+
 /** The broker's pid from tests/infra/kafka.sh's pid file, if this machine runs that broker. */
 function brokerPid(): number | undefined {
   try {
@@ -190,7 +207,10 @@ export async function run(args: string[]): Promise<void> {
   await bus.start();
   let ingest = await startOuterloop('ingest', target, join(logDir, 'ingest-1.log'));
   const gateway = await startOuterloop('gateway', target, join(logDir, 'gateway.log'), { OUTERLOOP_GATEWAY_AUTH: 'open', OUTERLOOP_DATA_DIR: join(logDir, 'gateway-data'), OUTERLOOP_LOG_LEVEL: 'warn' });
-  const http = new LoadClient(gateway.port, Math.max(concurrency, batchConcurrency));
+  // --client node-http: the previous load client, to separate the load generator's
+  // share of a speed-up from the server's in a same-window comparison
+  const nodeHttp = args.includes('--client') && args[args.indexOf('--client') + 1] === 'node-http';
+  const http = nodeHttp ? new NodeHttpLoadClient(gateway.port, Math.max(concurrency, batchConcurrency)) : new LoadClient(gateway.port, Math.max(concurrency, batchConcurrency));
   const broker = brokerPid();
   const count = async () => Number((await sql.query<{ n: string }>('SELECT count(*) AS n FROM feedback_events')).rows[0]!.n);
   try {
@@ -327,7 +347,7 @@ export async function run(args: string[]): Promise<void> {
       check: { accepted: acked.size, persisted: persisted.size, lost, persistedNotAcknowledged: unacknowledgedPersisted, duplicates: duplicateRows, redeliveriesAbsorbed, ok: lost === 0 && unacknowledgedPersisted === 0 && duplicateRows === 0 },
       conditions: {
         kafka: 'single broker KRaft, 3 partitions, acks=all, idempotent producer', database: 'PostgreSQL (tests/infra)', processes: 'gateway + ingest + load generator + broker + database on one machine',
-        ingestMaxBatch: 2000, completions,
+        ingestMaxBatch: 2000, completions, loadClient: nodeHttp ? 'node:http Agent (keep-alive)' : 'undici Pool (keep-alive)',
         loadAverage1m: { atStart: loadAtStart, atEnd: loadavg()[0]! },
       },
     });
