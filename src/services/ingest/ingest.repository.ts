@@ -6,6 +6,7 @@
 import { In, type DataSource, type QueryResult } from 'typeorm';
 import { CompletionEntity, FeedbackEventEntity } from '../../platform/persistence/entities/index.js';
 import type { CompletionEvent, FeedbackEvent } from '../../platform/messaging/events.js';
+import { serializeOnSqlite } from '../../platform/persistence/sqlite-serializer.js';
 
 /**
  * Rows per INSERT statement. Bound parameters per statement are capped (Postgres
@@ -164,12 +165,24 @@ export class IngestRepository {
     return owners;
   }
 
-  private async insertIgnoring(
+  private insertIgnoring(
     target: typeof CompletionEntity | typeof FeedbackEventEntity,
     rows: Array<CompletionEntity | FeedbackEventEntity>,
     received: number,
   ): Promise<InsertCounts> {
-    if (rows.length === 0) return { inserted: 0, duplicates: received };
+    if (rows.length === 0) return Promise.resolve({ inserted: 0, duplicates: received });
+    // Embedded mode: SQLite's one shared connection must not run this batch's
+    // statements interleaved with another consumer's transaction (a statement issued
+    // inside someone else's BEGIN…ROLLBACK would be rolled back with it after its own
+    // offset was committed). See platform/persistence/sqlite-serializer.ts.
+    return serializeOnSqlite(this.dataSource, () => this.insertIgnoringNow(target, rows, received));
+  }
+
+  private async insertIgnoringNow(
+    target: typeof CompletionEntity | typeof FeedbackEventEntity,
+    rows: Array<CompletionEntity | FeedbackEventEntity>,
+    received: number,
+  ): Promise<InsertCounts> {
     // Run the builder's SQL on a query runner directly: its structured result carries
     // the affected-row count (Postgres rowCount, SQLite changes), which for an
     // ON CONFLICT DO NOTHING / INSERT OR IGNORE insert is the number of rows
