@@ -9,7 +9,7 @@ import { generateSftCorpus, renderSftExample } from '../scenario/sft-corpus.js';
 import { numberFlag, stringFlag, takeFlags, type ParsedArgs } from './args.js';
 
 /** The defaults reproduce the shipped models/base-policy (see models/README.md). */
-export const TRAIN_BASE_DEFAULTS = { out: 'models/base-policy', seed: 1, corpusSize: 5000, steps: 406 } as const;
+export const TRAIN_BASE_DEFAULTS = { out: 'models/base-policy', seed: 1, corpusSize: 20_000, steps: 1600 } as const;
 
 export async function trainBaseCommand(args: ParsedArgs): Promise<void> {
   const f = takeFlags(args, ['out', 'seed', 'steps', 'minutes', 'corpus-size', 'batch-size', 'lr']);
