@@ -6,24 +6,31 @@
 // another's BEGIN and COMMIT sees its uncommitted rows. (Found by the bus benchmark:
 // a subscriber polled inside a publish transaction and handled an event that was
 // not committed yet.) Work that must not interleave goes through this per-DataSource
-// queue. Other embedded-mode code that opens TypeORM transactions on the same SQLite
-// DataSource should use it too; on Postgres (a connection per transaction) it is a
-// pass-through.
+// queue: the bus, the ingest inserts, the dataset refresh and the base-policy
+// registration. On Postgres (a connection per transaction) it is a pass-through.
 import type { DataSource } from 'typeorm';
 
-const queues = new WeakMap<DataSource, Promise<void>>();
+/** Runs work one at a time per DataSource, in arrival order; an error reaches only its caller. */
+export class SerialQueue {
+  private readonly tails = new WeakMap<DataSource, Promise<void>>();
+
+  run<T>(dataSource: DataSource, work: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(dataSource) ?? Promise.resolve();
+    const result = previous.then(work);
+    this.tails.set(
+      dataSource,
+      result.then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
+    return result;
+  }
+}
+
+const sqliteConnection = new SerialQueue();
 
 export function serializeOnSqlite<T>(dataSource: DataSource, work: () => Promise<T>): Promise<T> {
   if (dataSource.options.type !== 'better-sqlite3') return work();
-  const previous = queues.get(dataSource) ?? Promise.resolve();
-  const result = previous.then(work);
-  // the queue continues whether this work succeeded or not; its caller gets the error
-  queues.set(
-    dataSource,
-    result.then(
-      () => undefined,
-      () => undefined,
-    ),
-  );
-  return result;
+  return sqliteConnection.run(dataSource, work);
 }

@@ -23,7 +23,7 @@ import { labellerOf, type CompletionRow, type FeedbackRow, type PreferencePairRo
 import { derivePreferencePairs, type PairDerivationOptions, type PairDerivationReport } from './preference-pairs.js';
 import { buildSnapshot, normalizeSnapshotFilters, type SnapshotFilters, type SnapshotManifest, type SnapshotRow } from './snapshot.js';
 import { applySpamDefence, type LabellerAgreement, type SpamDefenceOptions } from './spam-defence.js';
-import { serializeOnSqlite } from '../../../platform/persistence/sqlite-serializer.js';
+import { SerialQueue, serializeOnSqlite } from '../../../platform/persistence/sqlite-serializer.js';
 
 /** ids per `IN (…)` and rows per upsert: under both databases' bound-parameter caps
  *  (Postgres 65,535; SQLite 32,766) at 15 columns per pair row. Upserts go in 100s:
@@ -77,7 +77,7 @@ export function snapshotArtifactPath(id: string): string {
   return `snapshots/${id}`;
 }
 
-const refreshQueue = new WeakMap<DataSource, Promise<void>>();
+const refreshQueue = new SerialQueue();
 
 export class DatasetService {
   private readonly log = new Logger('dataset');
@@ -102,19 +102,7 @@ export class DatasetService {
     // One refresh at a time per data source in this process: the admin endpoint and
     // the orchestrator may both ask, and SQLite's single connection cannot nest the
     // replace transaction. (Across processes the upserts are idempotent.)
-    const previous = refreshQueue.get(this.dataSource) ?? Promise.resolve();
-    const run = previous.then(
-      () => this.refreshNow(),
-      () => this.refreshNow(),
-    );
-    refreshQueue.set(
-      this.dataSource,
-      run.then(
-        () => undefined,
-        () => undefined, // the caller of `run` receives the error; the queue only orders
-      ),
-    );
-    return run;
+    return refreshQueue.run(this.dataSource, () => this.refreshNow());
   }
 
   private async refreshNow(): Promise<{ report: PairRefreshReport; pairs: PreferencePairRow[] }> {

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BpeTokenizer, BYTE_VOCAB, StreamingDecoder, TokenizerError, trainBpeTokenizer, decodeWtf8, encodeWtf8 } from '../../../../src/engine/tokenizer/index.js';
 import { SPECIAL_TOKENS, renderChatExample } from '../../../../src/engine/chat-template.js';
+import { mulberry32 } from '../../../support/mulberry32.js';
 
 const CORPUS = [
   'How do I kill a Linux process? Use kill -9 with the process id, or pkill with its name.',
@@ -13,17 +14,6 @@ const CORPUS = [
 const corpus = Array.from({ length: 30 }, (_, i) => CORPUS[i % CORPUS.length]);
 const tok = trainBpeTokenizer({ corpus, vocabSize: 400 });
 
-// Deterministic PRNG for random strings (mulberry32) — independent of the code under test.
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('BpeTokenizer', () => {
   it('learns exactly vocabSize - 256 - specials merges and compresses the training text', () => {

@@ -4,25 +4,15 @@ import { binomialUpperTail } from '../../../../../src/services/ingest/dataset/bi
 import type { CompletionRow, FeedbackRow } from '../../../../../src/services/ingest/dataset/dataset.types.js';
 import { applySpamDefence } from '../../../../../src/services/ingest/dataset/spam-defence.js';
 import { byId, completion, feedback, T0 } from './fixtures.js';
+import { mulberry32 } from '../../../../support/mulberry32.js';
 
-/** Deterministic PRNG (mulberry32) so the crowd is the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** 40 prompts with a good and a bad answer; honest users thumb correctly with 10%
  *  noise, the spammer always votes the opposite way. */
 function crowd(): { completions: Map<string, CompletionRow>; events: FeedbackRow[] } {
   const cs: CompletionRow[] = [];
   const events: FeedbackRow[] = [];
-  const rand = rng(7);
+  const rand = mulberry32(7);
   for (let i = 0; i < 40; i++) {
     cs.push(completion(`g${i}`, `prompt ${i}`, `good answer ${i}`), completion(`b${i}`, `prompt ${i}`, `bad answer ${i}`));
     for (const user of ['h1', 'h2', 'h3', 'h4', 'h5']) {
