@@ -78,7 +78,7 @@ export interface InferenceGraphs {
 }
 
 /** Builds the serving graphs for given weights (engine core's exportInferenceGraphs). */
-export type InferenceGraphExporter = (config: GptConfig, params: ParameterSet) => InferenceGraphs | Promise<InferenceGraphs>;
+export type InferenceGraphExporter = (config: GptConfig, params: ParameterSet, opts: { sampledVocab: number }) => InferenceGraphs | Promise<InferenceGraphs>;
 
 export interface LoadedArtifact {
   manifest: ArtifactManifest;
@@ -129,7 +129,7 @@ export async function writeArtifact(
   const files: Record<string, Uint8Array | string> = { [TOKENIZER_FILE]: tokenizer.serialize() };
   if (storeBlob) files[PARAMS_FILE] = paramBytes(params.data);
   if (exportGraphs) {
-    const graphs = await exportGraphs(config, params);
+    const graphs = await exportGraphs(config, params, { sampledVocab: tokenizer.vocabSize });
     files[PREFILL_FILE] = graphs.prefill;
     files[DECODE_FILE] = graphs.decode;
   }

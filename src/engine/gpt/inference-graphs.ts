@@ -22,10 +22,22 @@
 //            past_v_<i> float32 (B, NH, P, HS)
 //            past_mask  float32 (B, P)           additive: 0 = attend, −1e9 = ignore (empty or
 //                                                pad slots), so rows of different lengths share a step
+//            inv_temperature float32 (B)      1/T per row (1 for greedy rows)
 //   outputs  logits     float32 (B, V)
 //            new_k_<i>  float32 (B, NH, 1, HS)   to be written by the runtime at each row's position
 //            new_v_<i>  float32 (B, NH, 1, HS)
-//   The new token always attends to itself in addition to the unmasked past slots.
+//            top_logprobs float32 (B, K)        the K largest of log softmax(logits[:, :VS] · inv_temperature),
+//                                               descending (ties: lower id first); K = min(SAMPLING_TOP_K, VS)
+//            top_ids    int64   (B, K)           their token ids
+//            cdf        float32 (B, VS)          running sum of softmax(logits[:, :VS] · inv_temperature) in id order
+//   VS is the sampled vocabulary (the tokenizer's ids; config.vocabSize may be padded
+//   beyond it). The new token always attends to itself in addition to the unmasked past slots.
+//
+//   The sampling outputs move the O(V) part of next-token sampling into the graph: the
+//   runtime draws from the top-K list (top-k / top-p, top logprobs, greedy) or by binary
+//   search in the cdf (plain sampling), and only falls back to a pass over the logits in
+//   JavaScript when a nucleus is wider than K tokens. Decode graphs without them (older
+//   artifacts) still serve, with the JavaScript sampler for every token.
 
 import { FloatType, Graph, Value, encodeModel } from '../graph/builder.js';
 import { ShapeError } from '../errors.js';
@@ -40,6 +52,13 @@ export const pastKey = (layer: number): string => `past_k_${layer}`;
 export const pastValue = (layer: number): string => `past_v_${layer}`;
 export const newKey = (layer: number): string => `new_k_${layer}`;
 export const newValue = (layer: number): string => `new_v_${layer}`;
+/** Length of the decode graph's sorted candidate list (top_logprobs / top_ids). */
+export const SAMPLING_TOP_K = 64;
+
+export interface InferenceGraphOptions {
+  /** Ids that can be sampled (the tokenizer's vocabulary); default config.vocabSize. */
+  sampledVocab?: number;
+}
 
 /** Every parameter as an initializer over the blob (a view: serialization copies it once). */
 function weightInitializers(g: Graph, params: ParameterSet): Map<string, Value> {
@@ -81,8 +100,12 @@ export function buildPrefillGraph(params: ParameterSet, floatType: FloatType = '
  * (FusedMatMul, transB) — storing K pre-transposed (B, NH, HS, P) measured the same run
  * time (min 7.6 vs 7.0 ms) but made the runtime's per-step key writes strided (0.5 vs 0.2 ms).
  */
-export function buildDecodeGraph(params: ParameterSet, floatType: FloatType = 'float32'): Graph {
+export function buildDecodeGraph(params: ParameterSet, floatType: FloatType = 'float32', opts: InferenceGraphOptions = {}): Graph {
   const config = params.config;
+  const sampledVocab = opts.sampledVocab ?? config.vocabSize;
+  if (!Number.isInteger(sampledVocab) || sampledVocab < 1 || sampledVocab > config.vocabSize) {
+    throw new ShapeError('sampledVocab', `an integer in [1, ${config.vocabSize}]`, String(sampledVocab));
+  }
   const NH = config.heads;
   const HS = headSize(config);
   const C = config.channels;
@@ -102,6 +125,7 @@ export function buildDecodeGraph(params: ParameterSet, floatType: FloatType = 'f
     pastVs.push(g.input(pastValue(l), ['B', NH, 'P', HS]));
   }
   const pastMask = g.input('past_mask', ['B', 'P']);
+  const invTemperature = g.input('inv_temperature', ['B']);
   const mask = g.unsqueeze(pastMask, [1, 2]); // (B, 1, 1, P)
   const scale = g.scalar(1 / Math.sqrt(HS), floatType);
   let x = encoderForward(g, tokens, positions, w('wte'), w('wpe')); // (B, C)
@@ -128,7 +152,14 @@ export function buildDecodeGraph(params: ParameterSet, floatType: FloatType = 'f
     g.output(newValue(l), v); // (B, NH, 1, HS)
   }
   const hidden = g.layerNorm(x, w('lnf.w'), w('lnf.b'), LAYER_NORM_EPSILON); // (B, C)
-  g.output('logits', lmHeadForward(g, hidden, weights)); // (B, V)
+  const logits = lmHeadForward(g, hidden, weights); // (B, V)
+  g.output('logits', logits);
+  const sampled = sampledVocab < config.vocabSize ? g.slice(logits, 1, 0, sampledVocab) : logits; // (B, VS)
+  const logprobs = g.logSoftmax(g.mul(sampled, g.unsqueeze(invTemperature, [1])), -1); // (B, VS)
+  const [topLogprobs, topIds] = g.topK(logprobs, Math.min(SAMPLING_TOP_K, sampledVocab)); // (B, K) each
+  g.output('top_logprobs', topLogprobs);
+  g.output('top_ids', topIds);
+  g.output('cdf', g.cumSum(g.exp(logprobs), -1)); // (B, VS)
   return g;
 }
 
@@ -150,7 +181,7 @@ export function buildModelProto(graph: Graph, config: GptConfig, docString = '')
  * Serialized prefill and decode models, each carrying the weights; the artifact code
  * writes them as `.onnx` files. `params` is a ParameterSet or the raw blob in layout order.
  */
-export function exportInferenceGraphs(config: GptConfig, params: ParameterSet | Float32Array): { prefill: Uint8Array; decode: Uint8Array } {
+export function exportInferenceGraphs(config: GptConfig, params: ParameterSet | Float32Array, opts: InferenceGraphOptions = {}): { prefill: Uint8Array; decode: Uint8Array } {
   const set = params instanceof ParameterSet ? params : new ParameterSet(config, params);
   const fields: Array<keyof GptConfig> = ['vocabSize', 'maxSeqLen', 'channels', 'layers', 'heads'];
   if (fields.some((f) => set.config[f] !== config[f])) {
@@ -158,6 +189,6 @@ export function exportInferenceGraphs(config: GptConfig, params: ParameterSet | 
   }
   return {
     prefill: encodeModel(buildModelProto(buildPrefillGraph(set), config, 'outerloop GPT prefill')),
-    decode: encodeModel(buildModelProto(buildDecodeGraph(set), config, 'outerloop GPT decode')),
+    decode: encodeModel(buildModelProto(buildDecodeGraph(set, 'float32', opts), config, 'outerloop GPT decode')),
   };
 }

@@ -295,6 +295,25 @@ export class Graph {
   /** Sum over every axis to a scalar. */
   sumAll(x: Value): Value { return this.reduceSum(x, x.shape.map((_, i) => i), false); }
 
+  /**
+   * The k largest entries along `axis`, sorted descending (ties: lower index first, as
+   * ONNX TopK specifies): [values, int64 indices]. Inference only (no gradient rule).
+   */
+  topK(x: Value, k: number, axis = -1): [Value, Value] {
+    const a = normAxis(axis, x.rank, 'TopK');
+    const d = x.shape[a]!;
+    if (typeof d === 'number' && k > d) throw new ShapeError(`TopK(${x.name})`, `k ≤ ${d}`, String(k));
+    const shape = x.shape.map((s, i) => (i === a ? k : s));
+    const [values, indices] = this.node('TopK', [x, this.ints([k])], { axis: a, largest: 1, sorted: 1 }, 2, [shape, shape], [x.dtype, 'int64']);
+    return [values!, indices!];
+  }
+
+  /** Inclusive running sum along `axis`. Inference only (no gradient rule). */
+  cumSum(x: Value, axis = -1): Value {
+    const a = normAxis(axis, x.rank, 'CumSum');
+    return this.node('CumSum', [x, this.ints([a])], {}, 1, [x.shape], [x.dtype])[0]!;
+  }
+
   // --------------------------------------------------------- normalization
 
   softmax(x: Value, axis = -1): Value { return this.unary('Softmax', x, { axis: normAxis(axis, x.rank, 'Softmax') }); }

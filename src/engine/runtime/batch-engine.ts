@@ -31,7 +31,7 @@ import { ArtifactError, EngineError, TokenRangeError } from '../errors.js';
 import { headSize, type GptConfig } from '../gpt/config.js';
 import { DECODE_FILE, PREFILL_FILE, readArtifact, readVerifiedFile, type ArtifactManifest } from '../artifact/artifact.js';
 import { Rng } from '../rng.js';
-import { Sampler, SamplingParamsError, validateSamplingParams } from '../sampling/sampler.js';
+import { Sampler, SamplingParamsError, validateSamplingParams, type TopCandidates } from '../sampling/sampler.js';
 import { StopMatcher } from '../sampling/stop-matcher.js';
 import type { BpeTokenizer } from '../tokenizer/bpe-tokenizer.js';
 import { StreamingDecoder } from '../tokenizer/stream-decoder.js';
@@ -91,6 +91,11 @@ export interface BatchEngineOptions {
   maxBatch?: number;
   /** ORT intra-op threads. Default: the machine's cores. */
   intraOpThreads?: number;
+  /**
+   * Sample decode-step tokens from the decode graph's candidate outputs when it has them
+   * (default true). false: a JavaScript pass over every row's logits, as for older graphs.
+   */
+  graphSampling?: boolean;
 }
 
 export interface BatchEngineStats {
@@ -113,6 +118,8 @@ export interface BatchEngineProfile {
   decodeCacheWriteMs: number;
   /** Part of decodeStepMs spent sampling, detokenizing and emitting token events. */
   decodeSampleMs: number;
+  /** Decode-step tokens sampled from the graph's candidate list (the rest took a pass over the logits). */
+  decodeGraphSampled: number;
   prefillRuns: number;
   prefillRows: number;
   prefillMs: number;
@@ -199,6 +206,12 @@ export class BatchEngine {
   private readonly stepLogits: Float32Array;
   private readonly stepNewK: Float32Array[];
   private readonly stepNewV: Float32Array[];
+  /**
+   * The decode graph's sampling outputs (top_logprobs, top_ids, cdf; null for decode graphs
+   * exported before them) and its per-row 1/T input.
+   */
+  private readonly graphSampling: { K: number; topLogprobs: Float32Array; topIds: BigInt64Array; cdf: Float32Array } | null;
+  private readonly stepInvTemperature: Float32Array | null;
   /** Decode feeds/fetches per (stride, batch size), created once each. */
   private readonly feedsByShape = new Map<number, DecodeFeeds>();
   /**
@@ -228,6 +241,7 @@ export class BatchEngine {
     private readonly prefillSession: ort.InferenceSession,
     private readonly decodeSession: ort.InferenceSession,
     maxBatch: number,
+    sampling: DecodeSamplingIo,
   ) {
     this.manifest = manifest;
     this.config = manifest.config;
@@ -254,6 +268,16 @@ export class BatchEngine {
     this.stepNewV = Array.from({ length: this.L }, () => new Float32Array(maxBatch * this.NH * this.HS));
     this.stride = this.strideFor(1);
     this.sampler = new Sampler(this.sampledVocab, MAX_TOP_LOGPROBS);
+    this.stepInvTemperature = sampling.invTemperature ? new Float32Array(maxBatch) : null;
+    this.graphSampling =
+      sampling.topK > 0 && sampling.sampledVocab === this.sampledVocab
+        ? {
+            K: sampling.topK,
+            topLogprobs: new Float32Array(maxBatch * sampling.topK),
+            topIds: new BigInt64Array(maxBatch * sampling.topK),
+            cdf: new Float32Array(maxBatch * this.sampledVocab),
+          }
+        : null;
     this.tokenText = Array.from({ length: tokenizer.vocabSize }, (_, id) => tokenizer.decode([id]));
   }
 
@@ -280,13 +304,16 @@ export class BatchEngine {
     // the check honest if the directory changed in between.
     const prefill = await ort.InferenceSession.create(await readVerifiedFile(artifactDir, manifest, PREFILL_FILE), sessionOptions);
     const decode = await ort.InferenceSession.create(await readVerifiedFile(artifactDir, manifest, DECODE_FILE), sessionOptions);
+    let sampling: DecodeSamplingIo;
     try {
       checkDecodeCacheLayout(decode, manifest.config, join(artifactDir, DECODE_FILE));
+      sampling = decodeSamplingIo(decode, join(artifactDir, DECODE_FILE));
+      if (opts.graphSampling === false) sampling = { ...sampling, topK: 0 };
     } catch (e) {
       await Promise.all([prefill.release(), decode.release()]);
       throw e;
     }
-    return new BatchEngine(manifest, artifact.tokenizer, prefill, decode, maxBatch);
+    return new BatchEngine(manifest, artifact.tokenizer, prefill, decode, maxBatch, sampling);
   }
 
   stats(): BatchEngineStats {
@@ -498,6 +525,7 @@ export class BatchEngine {
         positions: new ort.Tensor('int64', this.stepPositions.subarray(0, n), [n]),
         past_mask: new ort.Tensor('float32', this.pastMask.subarray(0, n * P), [n, P]),
       };
+      if (this.stepInvTemperature) feeds.inv_temperature = new ort.Tensor('float32', this.stepInvTemperature.subarray(0, n), [n]);
       for (let l = 0; l < this.L; l++) {
         feeds[`past_k_${l}`] = new ort.Tensor('float32', this.cacheK[l].subarray(0, n * rowFloats), dims);
         feeds[`past_v_${l}`] = new ort.Tensor('float32', this.cacheV[l].subarray(0, n * rowFloats), dims);
@@ -507,6 +535,12 @@ export class BatchEngine {
       for (let l = 0; l < this.L; l++) {
         fetches[`new_k_${l}`] = new ort.Tensor('float32', this.stepNewK[l].subarray(0, n * this.NH * this.HS), newDims);
         fetches[`new_v_${l}`] = new ort.Tensor('float32', this.stepNewV[l].subarray(0, n * this.NH * this.HS), newDims);
+      }
+      const gs = this.graphSampling;
+      if (gs) {
+        fetches.top_logprobs = new ort.Tensor('float32', gs.topLogprobs.subarray(0, n * gs.K), [n, gs.K]);
+        fetches.top_ids = new ort.Tensor('int64', gs.topIds.subarray(0, n * gs.K), [n, gs.K]);
+        fetches.cdf = new ort.Tensor('float32', gs.cdf.subarray(0, n * this.sampledVocab), [n, this.sampledVocab]);
       }
       f = { feeds, fetches };
       this.feedsByShape.set(key, f);
@@ -518,9 +552,14 @@ export class BatchEngine {
     const t0 = process.hrtime.bigint();
     const rows = this.active;
     const n = rows.length;
+    const invT = this.stepInvTemperature;
     for (let i = 0; i < n; i++) {
       this.stepTokens[i] = BigInt(rows[i].pendingToken);
       this.stepPositions[i] = BigInt(rows[i].length);
+      if (invT) {
+        const t = rows[i].params.temperature;
+        invT[i] = t > 0 ? 1 / t : 1; // greedy rows report logprobs at T = 1
+      }
     }
     this.ensureStride(this.activeNeed(), false);
     const { feeds, fetches } = this.decodeFeeds(n);
@@ -561,7 +600,7 @@ export class BatchEngine {
       this.pastMask[i * P + row.length] = 0;
       row.length++;
       if (row.done || row.cancelRequested) continue;
-      this.acceptToken(row, logits.subarray(i * this.V, i * this.V + this.sampledVocab));
+      this.acceptToken(row, logits.subarray(i * this.V, i * this.V + this.sampledVocab), i);
     }
     this.steps++;
     this.lastBatchSize = n;
@@ -576,19 +615,35 @@ export class BatchEngine {
   }
 
   /** Sample from a row's logits, emit the token event, and decide whether the row is finished. */
-  private acceptToken(row: Row, logits: Float32Array): void {
+  private acceptToken(row: Row, logits: Float32Array, decodeIndex = -1): void {
     try {
-      this.sampleAndEmit(row, logits);
+      this.sampleAndEmit(row, logits, decodeIndex);
     } catch (e) {
       // one row's failure (non-finite logits, a throwing consumer) must not take the batch down
       this.fail(row, e);
     }
   }
 
-  private sampleAndEmit(row: Row, logits: Float32Array): void {
+  /** `decodeIndex`: the row's index in the decode step just run (its graph sampling outputs), −1 after a prefill. */
+  private sampleAndEmit(row: Row, logits: Float32Array, decodeIndex: number): void {
     const p = row.params;
     const topN = p.topLogprobs ?? 0;
-    const id = this.sampler.sample(logits, p, row.rng, topN);
+    let id: number | null = null;
+    const gs = this.graphSampling;
+    if (gs && decodeIndex >= 0) {
+      const K = gs.K;
+      const at = decodeIndex * K;
+      const candidates: TopCandidates = {
+        logprobs: gs.topLogprobs.subarray(at, at + K),
+        ids: gs.topIds.subarray(at, at + K),
+        cdf: gs.cdf.subarray(decodeIndex * this.sampledVocab, (decodeIndex + 1) * this.sampledVocab),
+        logits,
+        invTemperature: this.stepInvTemperature![decodeIndex],
+      };
+      id = this.sampler.sampleFromTop(candidates, p, row.rng, topN);
+      if (id !== null) this.profileData.decodeGraphSampled++;
+    }
+    if (id === null) id = this.sampler.sample(logits, p, row.rng, topN);
     let text: string;
     let finish: GenerateResult['finishReason'] | null = null;
     if (id === this.endTokenId && !p.ignoreEndOfTurn) {
@@ -734,6 +789,33 @@ function checkDecodeCacheLayout(decode: ort.InferenceSession, config: GptConfig,
   }
 }
 
+interface DecodeSamplingIo {
+  /** The graph takes inv_temperature. */
+  invTemperature: boolean;
+  /** K of top_logprobs/top_ids, 0 when the graph has no sampling outputs. */
+  topK: number;
+  /** VS of the cdf output. */
+  sampledVocab: number;
+}
+
+/** Which sampling inputs/outputs a decode graph has (see gpt/inference-graphs.ts). */
+function decodeSamplingIo(decode: ort.InferenceSession, file: string): DecodeSamplingIo {
+  const invTemperature = decode.inputNames.includes('inv_temperature');
+  const names = ['top_logprobs', 'top_ids', 'cdf'];
+  const present = names.filter((n) => decode.outputNames.includes(n));
+  if (present.length === 0) return { invTemperature, topK: 0, sampledVocab: 0 };
+  if (present.length !== names.length || !invTemperature) {
+    throw new ArtifactError(`${file}: the decode graph has ${present.join(', ')} but not all of inv_temperature, ${names.join(', ')}`);
+  }
+  const dim = (name: string): number => {
+    const meta = decode.outputMetadata.find((m) => m.name === name);
+    const d = meta && meta.isTensor ? meta.shape[1] : undefined;
+    if (typeof d !== 'number' || d < 1) throw new ArtifactError(`${file}: output ${name} needs a static second dimension, got ${String(d)}`);
+    return d;
+  };
+  return { invTemperature, topK: dim('top_logprobs'), sampledVocab: dim('cdf') };
+}
+
 function emptyProfile(): BatchEngineProfile {
-  return { decodeSteps: 0, decodeRowSteps: 0, decodeStepMs: 0, decodeRunMs: 0, decodeCacheWriteMs: 0, decodeSampleMs: 0, prefillRuns: 0, prefillRows: 0, prefillMs: 0 };
+  return { decodeSteps: 0, decodeRowSteps: 0, decodeStepMs: 0, decodeRunMs: 0, decodeCacheWriteMs: 0, decodeSampleMs: 0, decodeGraphSampled: 0, prefillRuns: 0, prefillRows: 0, prefillMs: 0 };
 }

@@ -54,6 +54,20 @@ export function validateSamplingParams(p: SamplingParams): void {
 const BUCKETS = 64;
 const BUCKETS_PER_NAT = 4;
 
+/**
+ * One row of the decode graph's sampling outputs (see gpt/inference-graphs.ts): the K most
+ * likely ids of the temperature-scaled distribution, their log-probabilities (descending,
+ * ties lower id first), the distribution's running sum in id order, and the raw logits.
+ */
+export interface TopCandidates {
+  readonly logprobs: Float32Array;
+  readonly ids: BigInt64Array;
+  readonly cdf: Float32Array;
+  readonly logits: Float32Array;
+  /** The temperature the graph scaled by: 1 / inv_temperature fed for this row. */
+  readonly invTemperature: number;
+}
+
 export class Sampler {
   /** exp((z_i − max)/T): unnormalised probabilities of the scaled distribution. */
   private readonly weights: Float64Array;
@@ -148,6 +162,109 @@ export class Sampler {
     this.chosenLogprob = -gaps[chosen] - logTotal;
     this.fillTopLogprobs(Math.min(topLogprobs, this.maxTopLogprobs));
     for (let j = 0; j < this.topCount; j++) this.topLogprobs[j] = -gaps[this.topIds[j]] - logTotal;
+    return chosen;
+  }
+
+  /**
+   * `sample` from the decode graph's candidate list instead of a pass over the vocabulary:
+   * the same token for the same uniform draw (the draw is walked over the kept ids in id
+   * order, as `sample` does), up to float32 rounding of the graph's probabilities. Returns
+   * null, without touching `rng`, when the list cannot decide the draw (a top-k larger
+   * than K, or a nucleus wider than K tokens): the caller then uses `sample`.
+   */
+  sampleFromTop(c: TopCandidates, params: SamplingParams, rng: UniformSource, topLogprobs = 0): number | null {
+    const K = c.logprobs.length;
+    const lp0 = c.logprobs[0];
+    if (!Number.isFinite(lp0)) throw new RangeError(`logits: top log-probability is ${lp0} (non-finite model output)`);
+    const V = this.vocabSize;
+    let chosen: number;
+    if (params.temperature === 0) {
+      chosen = Number(c.ids[0]);
+      this.chosenLogprob = lp0;
+    } else {
+      const topK = params.topK && params.topK < V ? params.topK : 0;
+      const useTopP = params.topP < 1;
+      if (!topK && !useTopP) {
+        // plain sampling: the first id whose running sum exceeds the draw
+        const cdf = c.cdf;
+        const u = rng.next() * cdf[V - 1];
+        let lo = 0;
+        let hi = V - 1;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (cdf[mid] > u) hi = mid;
+          else lo = mid + 1;
+        }
+        chosen = lo;
+        // log p = z·invT − log Z, with log Z read off the top entry
+        const logZ = c.logits[Number(c.ids[0])] * c.invTemperature - lp0;
+        this.chosenLogprob = c.logits[chosen] * c.invTemperature - logZ;
+      } else {
+        if (topK > K) return null;
+        const n = topK || K;
+        const w = this.weights; // sorted order here: w[j] = p(ids[j])
+        let kept = 0;
+        if (useTopP) {
+          let mass = 0;
+          if (topK) for (let j = 0; j < n; j++) mass += (w[j] = Math.exp(c.logprobs[j]));
+          else mass = c.cdf[V - 1];
+          const limit = params.topP * mass;
+          let acc = 0;
+          for (let j = 0; j < n; j++) {
+            if (!topK) w[j] = Math.exp(c.logprobs[j]);
+            acc += w[j];
+            if (acc >= limit) {
+              kept = j + 1;
+              break;
+            }
+          }
+          if (kept === 0) {
+            if (!topK) return null; // the nucleus is wider than the list
+            kept = n; // rounding: the whole top-k set
+          }
+        } else {
+          for (let j = 0; j < n; j++) w[j] = Math.exp(c.logprobs[j]);
+          kept = n;
+        }
+        // walk the kept ids in id order, like `sample`
+        const cand = this.candidates;
+        const order = this.gaps; // reused as the weights in id order
+        for (let j = 0; j < kept; j++) {
+          const id = Number(c.ids[j]);
+          const wj = w[j];
+          let pos = j;
+          while (pos > 0 && cand[pos - 1] > id) {
+            cand[pos] = cand[pos - 1];
+            order[pos] = order[pos - 1];
+            pos--;
+          }
+          cand[pos] = id;
+          order[pos] = wj;
+        }
+        let mass = 0;
+        for (let j = 0; j < kept; j++) mass += order[j];
+        const u = rng.next() * mass;
+        let cum = 0;
+        let pick = kept - 1;
+        for (let j = 0; j < kept; j++) {
+          cum += order[j];
+          if (u < cum) {
+            pick = j;
+            break;
+          }
+        }
+        chosen = cand[pick];
+        let rank = 0;
+        while (Number(c.ids[rank]) !== chosen) rank++;
+        this.chosenLogprob = c.logprobs[rank];
+      }
+    }
+    const count = Math.min(topLogprobs, this.maxTopLogprobs, K);
+    for (let j = 0; j < count; j++) {
+      this.topIds[j] = Number(c.ids[j]);
+      this.topLogprobs[j] = c.logprobs[j];
+    }
+    this.topCount = Math.max(0, count);
     return chosen;
   }
 

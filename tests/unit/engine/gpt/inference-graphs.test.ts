@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { GptConfig, ParameterSet, headSize } from '../../../../src/engine/gpt/config.js';
 import { initGptParameters } from '../../../../src/engine/gpt/params.js';
 import { buildLogitsGraph } from '../../../../src/engine/train/train-graph.js';
-import { buildDecodeGraph, buildPrefillGraph, exportInferenceGraphs } from '../../../../src/engine/gpt/inference-graphs.js';
+import { buildDecodeGraph, buildPrefillGraph, exportInferenceGraphs, SAMPLING_TOP_K } from '../../../../src/engine/gpt/inference-graphs.js';
 import { getSession, ort } from '../../../../src/engine/graph/session.js';
 import { MASK_NEGATIVE } from '../../../../src/engine/gpt/model.js';
 import { Rng } from '../../../../src/engine/rng.js';
@@ -86,6 +86,32 @@ describe('inference graphs', () => {
         }
       }
     }
+    // the sampling outputs against a float64 log-softmax of the graph's own logits
+    const invTemperature = Float32Array.from({ length: B }, (_, b) => (b % 2 === 0 ? 1 : 1 / 0.7));
+    const checkSamplingOutputs = (out: ort.InferenceSession.OnnxValueMapType, b: number, invT: number): void => {
+      const z = (out.logits!.data as Float32Array).subarray(b * V, (b + 1) * V);
+      let max = -Infinity;
+      for (const x of z) max = Math.max(max, x * invT);
+      let total = 0;
+      for (const x of z) total += Math.exp(x * invT - max);
+      const logp = Array.from(z, (x) => x * invT - max - Math.log(total));
+      const K = Math.min(SAMPLING_TOP_K, V);
+      assert.deepEqual(out.top_ids!.dims, [B, K]);
+      const ids = Array.from((out.top_ids!.data as BigInt64Array).subarray(b * K, (b + 1) * K), Number);
+      const lps = (out.top_logprobs!.data as Float32Array).subarray(b * K, (b + 1) * K);
+      const want = logp.map((lp, id) => ({ lp, id })).sort((x, y) => y.lp - x.lp || x.id - y.id).slice(0, K);
+      for (let j = 0; j < K; j++) {
+        assert.ok(Math.abs(lps[j]! - logp[ids[j]!]!) < 1e-4, `row ${b} rank ${j}: top_logprobs ${lps[j]} vs log p(${ids[j]}) ${logp[ids[j]!]}`);
+        assert.ok(Math.abs(logp[ids[j]!]! - want[j]!.lp) < 1e-4, `row ${b} rank ${j}: id ${ids[j]} is not the ${j}-th most likely`);
+        if (j > 0) assert.ok(lps[j]! <= lps[j - 1]!, 'top_logprobs must be descending');
+      }
+      const cdf = (out.cdf!.data as Float32Array).subarray(b * V, (b + 1) * V);
+      let cum = 0;
+      for (let id = 0; id < V; id++) {
+        cum += Math.exp(logp[id]!);
+        assert.ok(Math.abs(cdf[id]! - cum) < 1e-4, `row ${b}: cdf[${id}] ${cdf[id]} vs ${cum}`);
+      }
+    };
     for (let step = 0; step < 4; step++) {
       const mask = new Float32Array(B * P).fill(MASK_NEGATIVE);
       for (let b = 0; b < B; b++) mask.fill(0, b * P, b * P + lengths[b]!);
@@ -93,6 +119,7 @@ describe('inference graphs', () => {
         tokens: new ort.Tensor('int64', BigInt64Array.from(continuations.map((c) => BigInt(c[step]!))), [B]),
         positions: new ort.Tensor('int64', BigInt64Array.from(lengths.map(BigInt)), [B]),
         past_mask: new ort.Tensor('float32', mask, [B, P]),
+        inv_temperature: new ort.Tensor('float32', invTemperature, [B]),
       };
       for (let l = 0; l < L; l++) {
         feeds[`past_k_${l}`] = new ort.Tensor('float32', cacheK[l]!, [B, NH, P, HS]);
@@ -100,6 +127,7 @@ describe('inference graphs', () => {
       }
       const out = await decode.run(feeds);
       for (let b = 0; b < B; b++) check('decode', out.logits!.data as Float32Array, b, lengths[b]!);
+      for (let b = 0; b < B; b++) checkSamplingOutputs(out, b, invTemperature[b]!);
       for (let l = 0; l < L; l++) {
         for (let b = 0; b < B; b++) {
           assert.deepEqual(out[`new_k_${l}`]!.dims, [B, NH, 1, HS]);
@@ -120,6 +148,7 @@ describe('inference graphs', () => {
       tokens: new ort.Tensor('int64', BigInt64Array.of(5n), [1]),
       positions: new ort.Tensor('int64', BigInt64Array.of(0n), [1]),
       past_mask: new ort.Tensor('float32', new Float32Array(0), [1, 0]),
+      inv_temperature: new ort.Tensor('float32', Float32Array.of(1), [1]),
     };
     for (let l = 0; l < CONFIG.layers; l++) {
       feeds[`past_k_${l}`] = new ort.Tensor('float32', new Float32Array(0), [1, NH, 0, HS]);
@@ -140,5 +169,6 @@ describe('inference graphs', () => {
     assert.ok(s.outputNames.includes('present_v_1'));
     const d = await ort.InferenceSession.create(decode);
     assert.ok(d.inputNames.includes('past_mask') && d.outputNames.includes('new_k_0'));
+    assert.ok(d.inputNames.includes('inv_temperature') && ['top_logprobs', 'top_ids', 'cdf'].every((n) => d.outputNames.includes(n)));
   });
 });

@@ -181,3 +181,39 @@ describe('BatchEngine', () => {
     await assert.rejects(BatchEngine.load(bad.dir), (e: unknown) => e instanceof ArtifactError && !e.retriable && /decode\.onnx.*past_k_0/.test(e.message));
   });
 });
+
+describe('BatchEngine sampling from the decode graph', () => {
+  it('draws the same tokens and logprobs as the JavaScript sampler, for every sampling mode', async () => {
+    const fixture = await tinyArtifact({ maxSeqLen: 48, seed: 3 });
+    const graph = await BatchEngine.load(fixture.dir, { maxBatch: 4, intraOpThreads: 1 });
+    const js = await BatchEngine.load(fixture.dir, { maxBatch: 4, intraOpThreads: 1, graphSampling: false });
+    try {
+      const modes: Array<Partial<GenerateParams>> = [
+        { temperature: 0, topP: 1, topLogprobs: 5 },
+        { temperature: 1, topP: 1 },
+        { temperature: 0.7, topP: 0.9 },
+        { temperature: 1.3, topP: 0.5, topLogprobs: 3 },
+        { temperature: 0.8, topP: 1, topK: 7 },
+        { temperature: 0.8, topP: 0.8, topK: 20 },
+        { temperature: 1, topP: 1, topK: 200 }, // top-k wider than the graph's list: the JavaScript pass
+        { temperature: 5, topP: 0.999 }, // a nucleus wider than the list: the JavaScript pass
+      ];
+      for (const [m, mode] of modes.entries()) {
+        const params = (seed: number): GenerateParams => ({ ...greedy('How do I kill a process?', 20), ...mode, seed });
+        for (const seed of [1, 2]) {
+          const a = await graph.generate(params(seed));
+          const b = await js.generate(params(seed));
+          assert.deepEqual(ids(a), ids(b), `mode ${m} ${JSON.stringify(mode)} seed ${seed}`);
+          a.tokens.forEach((t, j) => {
+            assert.ok(Math.abs(t.logprob - b.tokens[j]!.logprob) < 1e-4, `mode ${m}: logprob ${t.logprob} vs ${b.tokens[j]!.logprob}`);
+            assert.deepEqual(t.topLogprobs?.map((x) => x.text), b.tokens[j]!.topLogprobs?.map((x) => x.text), `mode ${m}: top logprobs`);
+          });
+        }
+      }
+      assert.ok(graph.profile().decodeGraphSampled > 0, 'the graph path was used');
+      assert.equal(js.profile().decodeGraphSampled, 0);
+    } finally {
+      await Promise.all([graph.close(), js.close()]);
+    }
+  });
+});

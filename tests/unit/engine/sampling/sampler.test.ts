@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Sampler, SamplingParamsError, validateSamplingParams } from '../../../../src/engine/sampling/index.js';
+import { Sampler, SamplingParamsError, validateSamplingParams, type TopCandidates } from '../../../../src/engine/sampling/index.js';
 import { Rng } from '../../../../src/engine/rng.js';
 
 // logits whose softmax is exactly `probs` (log p), for a readable reference
@@ -142,5 +142,71 @@ describe('Sampler', () => {
         assert.equal(fused.chosenLogprob, general.chosenLogprob);
       }
     }
+  });
+});
+
+describe('Sampler.sampleFromTop (the decode graph’s candidate list)', () => {
+  // what the decode graph computes: log softmax(z·invT), its top K (ties lower id first) and its running sum
+  const candidates = (z: Float32Array, temperature: number, K: number): TopCandidates => {
+    const invT = temperature > 0 ? 1 / temperature : 1;
+    let max = -Infinity;
+    for (const x of z) max = Math.max(max, x * invT);
+    let total = 0;
+    for (const x of z) total += Math.exp(x * invT - max);
+    const logp = Array.from(z, (x) => x * invT - max - Math.log(total));
+    const order = logp.map((lp, id) => ({ lp, id })).sort((a, b) => b.lp - a.lp || a.id - b.id).slice(0, K);
+    const cdf = new Float32Array(z.length);
+    let cum = 0;
+    logp.forEach((lp, id) => (cdf[id] = cum += Math.exp(lp)));
+    return { logprobs: Float32Array.from(order, (o) => o.lp), ids: BigInt64Array.from(order, (o) => BigInt(o.id)), cdf, logits: z, invTemperature: invT };
+  };
+
+  it('draws what a pass over the logits draws, or declines without consuming the generator', () => {
+    const V = 400;
+    const K = 64;
+    const src = new Rng(5);
+    const peaked = Float32Array.from({ length: V }, () => src.normal() * 4);
+    const flat = Float32Array.from({ length: V }, () => src.normal() * 0.3);
+    const modes = [
+      { temperature: 0, topP: 1 },
+      { temperature: 1, topP: 1 },
+      { temperature: 0.7, topP: 0.9 },
+      { temperature: 1, topP: 0.95, topK: 30 },
+      { temperature: 1.2, topP: 1, topK: 10 },
+      { temperature: 1, topP: 1, topK: 100 }, // wider than K: declines
+    ];
+    for (const [name, z] of [['peaked', peaked], ['flat', flat]] as const) {
+      for (const mode of modes) {
+        const top = candidates(z, mode.temperature, K);
+        const fast = new Sampler(V);
+        const slow = new Sampler(V);
+        const r1 = new Rng(8);
+        const r2 = new Rng(8);
+        let used = 0;
+        for (let i = 0; i < 300; i++) {
+          const before = r1.next();
+          r2.next();
+          const a = fast.sampleFromTop(top, mode, r1, 4);
+          if (a === null) {
+            // declined: the generator was not touched, so the next draws still agree
+            assert.equal(r1.next(), r2.next(), `${name} ${JSON.stringify(mode)}: rng consumed on decline`);
+            continue;
+          }
+          used++;
+          const b = slow.sample(z, mode, r2, 4);
+          assert.equal(a, b, `${name} ${JSON.stringify(mode)} draw ${i} (u ${before})`);
+          assert.ok(Math.abs(fast.chosenLogprob - slow.chosenLogprob) < 1e-4, `${name} ${JSON.stringify(mode)}: logprob`);
+          assert.deepEqual([...fast.topIds.subarray(0, 4)], [...slow.topIds.subarray(0, 4)]);
+        }
+        const mustDecline = mode.topK === 100 || (name === 'flat' && mode.topP < 1 && !mode.topK && mode.temperature > 0);
+        assert.equal(used === 0, mustDecline, `${name} ${JSON.stringify(mode)}: used the list ${used} times`);
+      }
+    }
+  });
+
+  it('rejects a non-finite model output', () => {
+    const z = Float32Array.of(1, 2, 3);
+    const top = { ...candidates(z, 1, 3), logprobs: Float32Array.of(Number.NaN, 0, 0) };
+    assert.throws(() => new Sampler(3).sampleFromTop(top, { temperature: 1, topP: 1 }, new Rng(1)), /non-finite/);
   });
 });
