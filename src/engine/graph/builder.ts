@@ -18,7 +18,7 @@ import { GraphError, ShapeError } from '../errors.js';
 const { onnx } = onnxProto;
 
 export type FloatType = 'float32' | 'float64';
-export type DType = FloatType | 'int64' | 'bool';
+export type DType = FloatType | 'int64' | 'int32' | 'bool';
 /** A static size, or a symbol for a size known only at run time. */
 export type Dim = number | string;
 export type Shape = readonly Dim[];
@@ -33,6 +33,7 @@ const ONNX_DTYPE: Record<DType, number> = {
   float32: onnx.TensorProto.DataType.FLOAT,
   float64: onnx.TensorProto.DataType.DOUBLE,
   int64: onnx.TensorProto.DataType.INT64,
+  int32: onnx.TensorProto.DataType.INT32,
   bool: onnx.TensorProto.DataType.BOOL,
 };
 
@@ -569,6 +570,11 @@ function tensorProto(name: string, data: ConstantData): onnxProto.onnx.ITensorPr
     }
     case 'int64': {
       const f = v instanceof BigInt64Array ? v : BigInt64Array.from(Array.from(v as ArrayLike<number>, (x) => BigInt(x)));
+      raw = new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
+      break;
+    }
+    case 'int32': {
+      const f = v instanceof Int32Array ? v : Int32Array.from(v as ArrayLike<number>);
       raw = new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
       break;
     }

@@ -1,1 +1,2 @@
 export * from './batch-engine.js';
+export * from './engine-thread.js';

@@ -24,7 +24,7 @@ export interface BatchEngineLoaderOptions {
 
 export function batchEngineLoader(opts: BatchEngineLoaderOptions): PolicyLoader {
   return async (artifactDir: string): Promise<PolicyBackend> => {
-    const { BatchEngine } = await import('../../../engine/runtime/index.js');
-    return BatchEngine.load(artifactDir, { maxBatch: opts.maxBatch, intraOpThreads: opts.intraOpThreads > 0 ? opts.intraOpThreads : defaultServingThreads() });
+    const { EngineThread } = await import('../../../engine/runtime/index.js');
+    return EngineThread.load(artifactDir, { maxBatch: opts.maxBatch, intraOpThreads: opts.intraOpThreads > 0 ? opts.intraOpThreads : defaultServingThreads() });
   };
 }

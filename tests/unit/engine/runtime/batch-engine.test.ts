@@ -5,16 +5,8 @@ import { BatchEngine, ContextLengthError, type GenerateParams, type GenerateResu
 import { ArtifactError, TokenRangeError } from '../../../../src/engine/errors.js';
 import { SamplingParamsError } from '../../../../src/engine/sampling/index.js';
 import { referencePrefillGraph } from './reference-inference-graphs.js';
-import { tinyArtifact } from './fixture.js';
+import { greedy, ids, tinyArtifact } from './fixture.js';
 
-const greedy = (prompt: string | number[], maxTokens: number, extra: Partial<GenerateParams> = {}): GenerateParams => ({
-  prompt: typeof prompt === 'string' ? [{ special: '<|user|>' }, { text: prompt }, { special: '<|assistant|>' }] : prompt,
-  maxTokens,
-  temperature: 0,
-  topP: 1,
-  ...extra,
-});
-const ids = (r: GenerateResult): number[] => r.tokens.map((t) => t.tokenId);
 
 describe('BatchEngine', () => {
   let fixture: Awaited<ReturnType<typeof tinyArtifact>>;

@@ -7,6 +7,18 @@ import { ParameterSet, type GptConfig } from '../../../../src/engine/gpt/config.
 import { Rng } from '../../../../src/engine/rng.js';
 import { trainBpeTokenizer, type BpeTokenizer } from '../../../../src/engine/tokenizer/index.js';
 import { exportInferenceGraphs } from '../../../../src/engine/gpt/inference-graphs.js';
+import type { GenerateParams, GenerateResult } from '../../../../src/engine/runtime/index.js';
+
+/** A greedy request for a chat prompt (user turn, then the assistant's) or raw token ids. */
+export const greedy = (prompt: string | number[], maxTokens: number, extra: Partial<GenerateParams> = {}): GenerateParams => ({
+  prompt: typeof prompt === 'string' ? [{ special: '<|user|>' }, { text: prompt }, { special: '<|assistant|>' }] : prompt,
+  maxTokens,
+  temperature: 0,
+  topP: 1,
+  ...extra,
+});
+
+export const ids = (r: GenerateResult): number[] => r.tokens.map((t) => t.tokenId);
 
 export const FIXTURE_CORPUS = [
   'How do I kill a Linux process? Use kill with the process id.',

@@ -1,0 +1,231 @@
+// EngineThread: a BatchEngine running on its own worker thread.
+//
+// onnxruntime-node's `session.run` computes on the calling thread (its promise only
+// defers the call to a later tick), so an engine on the main thread blocks its event
+// loop for the whole of every prefill and decode step: HTTP parsing, SSE writes and
+// timers wait behind the model. A serving process therefore keeps the engine on a
+// worker and the main thread free for I/O — the split vLLM makes between its API server
+// and its engine core.
+//
+// Protocol (structured clone over the worker's message port):
+//   main → worker  { type: 'generate', id, params }   (params without the AbortSignal)
+//                  { type: 'cancel', id }             (the caller's signal aborted)
+//                  { type: 'close' }
+//   worker → main  { type: 'ready', info }            once the artifact is loaded
+//                  { type: 'load-failed', error }
+//                  { type: 'batch', messages, stats } one per engine step at most: token
+//                                                     events, results and errors in the order
+//                                                     the engine produced them
+//                  { type: 'closed' }
+// A token event crosses the boundary once: the main side rebuilds GenerateResult.tokens
+// from the streamed events instead of receiving them again with the result.
+
+import { Worker } from 'node:worker_threads';
+import type { ArtifactManifest } from '../artifact/artifact.js';
+import { ArtifactError, NonFiniteError, ShapeError, TokenRangeError } from '../errors.js';
+import type { GptConfig } from '../gpt/config.js';
+import { SamplingParamsError } from '../sampling/sampler.js';
+import { ContextLengthError, EngineClosedError, EngineRunError, type BatchEngineOptions, type BatchEngineStats, type GenerateParams, type GenerateResult, type TokenEvent } from './batch-engine.js';
+
+export interface EngineThreadInfo {
+  manifest: ArtifactManifest;
+  config: GptConfig;
+  maxBatch: number;
+  cacheCapacity: number;
+}
+
+export type MainToWorker =
+  | { type: 'generate'; id: number; params: Omit<GenerateParams, 'signal'> }
+  | { type: 'cancel'; id: number }
+  | { type: 'close' };
+
+export type EngineOutcome =
+  | { type: 'token'; id: number; event: TokenEvent }
+  | { type: 'done'; id: number; result: Omit<GenerateResult, 'tokens'> }
+  | { type: 'error'; id: number; error: SerializedError };
+
+export type WorkerToMain =
+  | { type: 'ready'; info: EngineThreadInfo }
+  | { type: 'load-failed'; error: SerializedError }
+  | { type: 'batch'; outcomes: EngineOutcome[]; stats: BatchEngineStats }
+  | { type: 'closed' };
+
+/** An error as it crosses the thread boundary: its class name and own fields. */
+export interface SerializedError {
+  name: string;
+  message: string;
+  stack?: string;
+  fields: Record<string, unknown>;
+}
+
+export function serializeError(e: unknown): SerializedError {
+  if (!(e instanceof Error)) return { name: 'Error', message: String(e), fields: {} };
+  const fields: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(e)) if (v === null || ['string', 'number', 'boolean'].includes(typeof v)) fields[k] = v;
+  return { name: e.name, message: e.message, stack: e.stack, fields };
+}
+
+/** The classes an engine call can throw, rebuilt as themselves so callers can branch on instanceof. */
+const ERROR_CLASSES: Record<string, { prototype: Error }> = {
+  ArtifactError,
+  ContextLengthError,
+  EngineClosedError,
+  EngineRunError,
+  NonFiniteError,
+  SamplingParamsError,
+  ShapeError,
+  TokenRangeError,
+  RangeError,
+  TypeError,
+};
+
+export function deserializeError(s: SerializedError): Error {
+  const cls = ERROR_CLASSES[s.name];
+  const e = (cls ? Object.create(cls.prototype) : new Error(s.message)) as Error & Record<string, unknown>;
+  Object.defineProperty(e, 'message', { value: s.message, writable: true, configurable: true });
+  Object.defineProperty(e, 'stack', { value: s.stack ?? `${s.name}: ${s.message}`, writable: true, configurable: true });
+  for (const [k, v] of Object.entries(s.fields)) {
+    // class fields such as `retriable` are read-only on some classes: define, don't assign
+    Object.defineProperty(e, k, { value: v, writable: true, enumerable: true, configurable: true });
+  }
+  if (!cls) e.name = s.name;
+  return e;
+}
+
+interface Pending {
+  resolve: (r: GenerateResult) => void;
+  reject: (e: unknown) => void;
+  onToken?: (t: TokenEvent) => void;
+  tokens: TokenEvent[];
+  detach?: () => void;
+}
+
+export class EngineThread {
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private lastStats: BatchEngineStats = { activeRows: 0, waiting: 0, lastBatchSize: 0, steps: 0 };
+  private closed = false;
+  private exited: Promise<void>;
+
+  private constructor(
+    private readonly worker: Worker,
+    readonly info: EngineThreadInfo,
+  ) {
+    worker.on('message', (m: WorkerToMain) => this.onMessage(m));
+    this.exited = new Promise((resolve) => {
+      worker.once('exit', (code) => {
+        this.closed = true;
+        const error = new EngineRunError(`the engine thread exited (code ${code})`);
+        for (const [id, p] of this.pending) this.settle(id, p, () => p.reject(error));
+        resolve();
+      });
+    });
+    worker.on('error', () => {
+      /* reported through 'exit', which fails every pending request */
+    });
+  }
+
+  /** Start a worker thread, load and verify the artifact there (see BatchEngine.load). */
+  static async load(artifactDir: string, options: BatchEngineOptions = {}): Promise<EngineThread> {
+    const worker = new Worker(new URL('./engine-worker.js', import.meta.url), { workerData: { artifactDir, options } });
+    const info = await new Promise<EngineThreadInfo>((resolve, reject) => {
+      const onExit = (code: number): void => reject(new EngineRunError(`the engine thread exited (code ${code}) while loading ${artifactDir}`));
+      const onError = (e: Error): void => reject(e);
+      worker.once('exit', onExit);
+      worker.once('error', onError);
+      worker.once('message', (m: WorkerToMain) => {
+        worker.off('exit', onExit);
+        worker.off('error', onError);
+        if (m.type === 'ready') resolve(m.info);
+        else if (m.type === 'load-failed') {
+          void worker.terminate();
+          reject(deserializeError(m.error));
+        } else reject(new EngineRunError(`engine thread: unexpected first message ${m.type}`));
+      });
+    });
+    return new EngineThread(worker, info);
+  }
+
+  get manifest(): ArtifactManifest {
+    return this.info.manifest;
+  }
+
+  get config(): GptConfig {
+    return this.info.config;
+  }
+
+  get maxBatch(): number {
+    return this.info.maxBatch;
+  }
+
+  /** As of the engine's last step (the worker reports them with every step's events). */
+  stats(): BatchEngineStats {
+    return { ...this.lastStats };
+  }
+
+  /** Same contract as BatchEngine.generate; `onToken` runs on this thread, in order. */
+  generate(params: GenerateParams, onToken?: (t: TokenEvent) => void): Promise<GenerateResult> {
+    if (this.closed) return Promise.reject(new EngineClosedError('generate: the engine is closed'));
+    const { signal, ...rest } = params;
+    const id = this.nextId++;
+    return new Promise<GenerateResult>((resolve, reject) => {
+      const p: Pending = { resolve, reject, onToken, tokens: [] };
+      this.pending.set(id, p);
+      this.post({ type: 'generate', id, params: rest });
+      if (signal) {
+        const abort = (): void => this.post({ type: 'cancel', id });
+        if (signal.aborted) abort();
+        else {
+          signal.addEventListener('abort', abort, { once: true });
+          p.detach = () => signal.removeEventListener('abort', abort);
+        }
+      }
+    });
+  }
+
+  /** Fail queued and running requests with EngineClosedError, release the sessions, end the thread. */
+  async close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      this.post({ type: 'close' });
+      const timeout = setTimeout(() => void this.worker.terminate(), 10_000);
+      await this.exited;
+      clearTimeout(timeout);
+    }
+    await this.exited;
+  }
+
+  private post(m: MainToWorker): void {
+    this.worker.postMessage(m);
+  }
+
+  private onMessage(m: WorkerToMain): void {
+    if (m.type === 'closed') {
+      void this.worker.terminate();
+      return;
+    }
+    if (m.type !== 'batch') return;
+    this.lastStats = m.stats;
+    for (const o of m.outcomes) {
+      const p = this.pending.get(o.id);
+      if (!p) continue;
+      if (o.type === 'token') {
+        p.tokens.push(o.event);
+        try {
+          p.onToken?.(o.event);
+        } catch (e) {
+          // as in BatchEngine: a throwing consumer fails its own request only
+          this.post({ type: 'cancel', id: o.id });
+          this.settle(o.id, p, () => p.reject(e));
+        }
+      } else if (o.type === 'done') this.settle(o.id, p, () => p.resolve({ ...o.result, tokens: p.tokens }));
+      else this.settle(o.id, p, () => p.reject(deserializeError(o.error)));
+    }
+  }
+
+  private settle(id: number, p: Pending, how: () => void): void {
+    this.pending.delete(id);
+    p.detach?.();
+    how();
+  }
+}
