@@ -34,8 +34,6 @@ export interface BenchDecodeOptions {
    * batch size only, which made single-run ratios swing by ±20%. Default 5.
    */
   rounds?: number;
-  /** BatchEngineOptions.spinThreads (default false, the serving configuration). */
-  spinThreads?: boolean;
 }
 
 function median(xs: number[]): number {
@@ -86,8 +84,7 @@ export async function benchDecode(artifactDirOrConfig: string | GptConfig, opts:
     cleanup = a.cleanup;
     source = `random weights via ${a.exporterName}`;
   }
-  const spinThreads = opts.spinThreads ?? false;
-  const engine = await BatchEngine.load(dir, { maxBatch: Math.max(...batches), intraOpThreads: threads, spinThreads });
+  const engine = await BatchEngine.load(dir, { maxBatch: Math.max(...batches), intraOpThreads: threads });
   const config = engine.config;
   const promptTokens = opts.promptTokens ?? 32;
   const maxTokens = opts.maxTokens ?? Math.min(128, config.maxSeqLen - promptTokens - 1);
@@ -145,7 +142,7 @@ export async function benchDecode(artifactDirOrConfig: string | GptConfig, opts:
     // the ratio per round too: its spread says how far the machine's noise moves it
     const ratioPerRound = (b: number): number[] =>
       perRound.get(b)!.map((r, i) => r.decodeTokensPerSec! / perRound.get(batches[0]!)![i]!.decodeTokensPerSec!);
-    printTable(`decode (${source}; prompt ${promptTokens}, ${maxTokens} new tokens, T=${temperature}, top-p ${topP}, ${threads} threads${spinThreads ? ', spinning' : ''}; medians of ${rounds} interleaved rounds)`, rows);
+    printTable(`decode (${source}; prompt ${promptTokens}, ${maxTokens} new tokens, T=${temperature}, top-p ${topP}, ${threads} threads; medians of ${rounds} interleaved rounds)`, rows);
     const at = (b: number): Record<string, number> | undefined => rows.find((r) => r.batch === b);
     const base = at(1);
     const figures: Record<string, unknown> = {
@@ -153,7 +150,7 @@ export async function benchDecode(artifactDirOrConfig: string | GptConfig, opts:
         source,
         config: { ...config },
         conditions: {
-          promptTokens, maxTokens, temperature, topP, intraOpThreads: threads, spinThreads, cacheCapacity: engine.cacheCapacity, maxBatch: engine.maxBatch, rounds,
+          promptTokens, maxTokens, temperature, topP, intraOpThreads: threads, cacheCapacity: engine.cacheCapacity, maxBatch: engine.maxBatch, rounds,
           cores: availableParallelism(), loadAverage1m: { before: loadBefore, after: loadavg()[0] },
         },
         rows: rows.map((r) => ({

@@ -33,11 +33,6 @@ export async function run(args: string[]): Promise<void> {
   ]);
   process.stdout.write(`ORT / tfjs: ${t.ratioOrtOverTfjs ? t.ratioOrtOverTfjs.value.toFixed(1) + 'x' : 'n/a'}   peak RSS while training: ${t.peakRssMiB.value.toFixed(0)} MiB\n`);
 
-  // Decode twice: with ORT's threads spinning (the engine alone on the machine, as the
-  // trainer generates rollouts) — the figures the goals are read from — and in the
-  // serving configuration (no spinning: the gateway's HTTP thread needs the core; see
-  // BatchEngineOptions.spinThreads and `npm run bench -- serve`).
-  const decode = (await benchDecode(artifact ?? REFERENCE_GPT_CONFIG, { batches: [1, 8, 32], spinThreads: true })) as { decode: unknown };
-  const serving = (await benchDecode(artifact ?? REFERENCE_GPT_CONFIG, { batches: [1, 8, 32], spinThreads: false })) as { decode: unknown };
-  printResult('engine', { training, decode: decode.decode, decodeServingConfiguration: serving.decode, decodeWeights: artifact ?? 'random (reference config)' });
+  const decode = await benchDecode(artifact ?? REFERENCE_GPT_CONFIG, { batches: [1, 8, 32] });
+  printResult('engine', { training, ...decode, decodeWeights: artifact ?? 'random (reference config)' });
 }

@@ -96,19 +96,6 @@ export interface BatchEngineOptions {
    * (default true). false: a JavaScript pass over every row's logits, as for older graphs.
    */
   graphSampling?: boolean;
-  /**
-   * Let ORT's intra-op threads spin between parallel sections (ORT's own default). Default
-   * false. Each session has its own pool, and a pool spins for a while after every run:
-   * - serving alternates prefill and decode, and the idle pool's spinning threads took the
-   *   cores from the running one: on 2 cores a decode step right after a prefill took
-   *   10.9 ms instead of 5.5 ms (batch 30, P = 64), 4.8 ms without spinning; they also
-   *   take a core from the event loop that feeds the engine: `npm run bench -- serve`,
-   *   32 streams, 2,350 tokens/s without spinning, 1,586–1,831 with the decode pool
-   *   spinning, 1,167–1,335 with both (same window, 2 runs each);
-   * - back-to-back decode steps with nothing else running (the decode benchmark, rollout
-   *   generation) are faster with spinning at large batches (batch 32: ~7 vs ~9 ms/step).
-   */
-  spinThreads?: boolean;
 }
 
 export interface BatchEngineStats {
@@ -312,7 +299,16 @@ export class BatchEngine {
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
-      ...(opts.spinThreads ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
+      // ORT's pool threads spin between runs by default, and each session has its own
+      // pool. Serving alternates prefill and decode, so the idle pool's spinning threads
+      // took the cores from the running one: on 2 cores a decode step right after a
+      // prefill took 10.9 ms instead of 5.5 ms (batch 30, P = 64), 4.8 ms without
+      // spinning. They also took a core from the event loop that feeds the engine:
+      // `npm run bench -- serve`, 32 streams, 2,350 tokens/s without spinning,
+      // 1,586–1,831 with the decode pool spinning, 1,167–1,335 with both (same window).
+      // Back-to-back decode steps alone are no faster with spinning (batch 32: 7.1–7.4
+      // vs 7.1–7.4 ms/step; batch 1 slower: 1.69–1.86 vs 1.48–1.61 ms).
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
     };
     // readArtifact verified the files; reading them again through readVerifiedFile keeps
     // the check honest if the directory changed in between.

@@ -6,10 +6,11 @@ import type { PolicyBackend, PolicyLoader } from './policy-backend.js';
 
 /**
  * ORT threads when the configuration leaves it to us: one core stays with the JS
- * event loop, which in a gateway is busy (HTTP, SSE framing, sampling, the
- * engine's own step loop). Measured with `npm run bench -- serve` on 2 cores
- * (random-weight C=256, L=4, 5 s per level): 1 ORT thread 98.8 / 260.9 tokens/s at
- * 1 / 8 streams, 2 ORT threads 31.7 / 77.6 — oversubscribing the cores costs 3×.
+ * event loop, which in a gateway is busy (HTTP, SSE framing). With the engine on its
+ * own thread (EngineThread) and non-spinning pools, 1 and 2 ORT threads measured the
+ * same on the 2-core machine (`npm run bench -- serve --levels 1,32 --threads N`, two
+ * runs each: 457–464 / 2,002–2,120 tokens/s with 1, 460–478 / 1,849–2,001 with 2);
+ * before that, with spinning pools on the event loop's thread, 2 threads cost 3×.
  */
 export function defaultServingThreads(cores = availableParallelism()): number {
   return Math.max(1, cores - 1);
