@@ -1,10 +1,14 @@
-// `npm run bench -- ingest [--seconds 20] [--concurrency 64] [--batch-size 500]
+// `npm run bench -- ingest [--seconds 20] [--concurrency 64,256] [--batch-size 500]
 //   [--batch-concurrency 4] [--backlog 100000] [--client undici|node-http]`
 //
 // Feedback ingestion against real Kafka and PostgreSQL (tests/infra/.env, as CI
 // starts them), through the real binary: one gateway process and one ingest
 // process (`outerloop start --roles …`, distributed mode), driven over HTTP.
-//   1. single: `--concurrency` clients POST /v1/feedback for `--seconds`
+//   1. single: `--concurrency` clients POST /v1/feedback for `--seconds`, once per level
+//      of the list; the sustained figure is the best level. The clients are closed-loop
+//      (each waits for its 202 before sending again), so a level offers at most
+//      clients / ack latency: 64 clients at ~40 ms cap the offered load near 1,600
+//      events/s whatever the server could take, hence a second, larger level.
 //   2. batch:  `--batch-concurrency` clients POST /v1/feedback/batch of `--batch-size`
 //   3. drain:  ingest stopped, a backlog of `--backlog` events produced, ingest
 //      started; time until every event is in the table = consumer drain rate
@@ -181,7 +185,10 @@ async function scrape(proc: OuterloopProcess, metricName: string): Promise<numbe
 
 export async function run(args: string[]): Promise<void> {
   const seconds = option(args, 'seconds', 20);
-  const concurrency = option(args, 'concurrency', 64);
+  const concurrencyArg = args.indexOf('--concurrency') >= 0 ? String(args[args.indexOf('--concurrency') + 1]) : '64,256';
+  const concurrencyLevels = concurrencyArg.split(',').map(Number);
+  if (concurrencyLevels.some((c) => !Number.isInteger(c) || c <= 0)) throw new Error(`--concurrency needs positive integers (a comma-separated list), got ${JSON.stringify(concurrencyArg)}`);
+  const concurrency = Math.max(...concurrencyLevels);
   const batchSize = option(args, 'batch-size', 500);
   const batchConcurrency = option(args, 'batch-concurrency', 4);
   const backlog = option(args, 'backlog', 100_000);
@@ -228,24 +235,31 @@ export async function run(args: string[]): Promise<void> {
       return { ok: true, events: ids.length };
     };
 
-    process.stderr.write(`[ingest bench] single-event requests: ${concurrency} clients for ${seconds} s\n`);
-    // Where the CPU goes during the single phase: every process shares 2 cores, so a
+    // Where the CPU goes during each single level: every process shares 2 cores, so a
     // figure is only meaningful next to who used them (the gateway, ingest, this load
     // generator, and the rest: broker, PostgreSQL, other work on the machine).
-    const cpuBefore = { gateway: processCpuSeconds(gateway.child.pid), ingest: processCpuSeconds(ingest.child.pid), broker: processCpuSeconds(broker), load: process.cpuUsage(), machine: machineCpuSeconds() };
-    const publishCallsBefore = await scrape(gateway, 'outerloop_feedback_publish_batch_records_count');
-    const single = await drive(seconds, concurrency, (_w, seq) => post('/v1/feedback', feedbackBody(seq, completionIds)));
-    const loadCpu = process.cpuUsage(cpuBefore.load);
-    const machineAfter = machineCpuSeconds();
-    const singleCpu = {
-      gateway: processCpuSeconds(gateway.child.pid) - cpuBefore.gateway,
-      ingest: processCpuSeconds(ingest.child.pid) - cpuBefore.ingest,
-      broker: processCpuSeconds(broker) - cpuBefore.broker,
-      loadGenerator: (loadCpu.user + loadCpu.system) / 1e6,
-      machineBusy: machineAfter.busy - cpuBefore.machine.busy,
-      machineTotal: machineAfter.total - cpuBefore.machine.total,
-    };
-    const singlePublishCalls = (await scrape(gateway, 'outerloop_feedback_publish_batch_records_count')) - publishCallsBefore;
+    const singleLevels: Array<{ clients: number; result: PhaseResult; cpu: Record<string, number>; publishCalls: number }> = [];
+    for (const clients of concurrencyLevels) {
+      process.stderr.write(`[ingest bench] single-event requests: ${clients} clients for ${seconds} s\n`);
+      const cpuBefore = { gateway: processCpuSeconds(gateway.child.pid), ingest: processCpuSeconds(ingest.child.pid), broker: processCpuSeconds(broker), load: process.cpuUsage(), machine: machineCpuSeconds() };
+      const publishCallsBefore = await scrape(gateway, 'outerloop_feedback_publish_batch_records_count');
+      const result = await drive(seconds, clients, (_w, seq) => post('/v1/feedback', feedbackBody(seq, completionIds)));
+      const loadCpu = process.cpuUsage(cpuBefore.load);
+      const machineAfter = machineCpuSeconds();
+      const cpu = {
+        gateway: processCpuSeconds(gateway.child.pid) - cpuBefore.gateway,
+        ingest: processCpuSeconds(ingest.child.pid) - cpuBefore.ingest,
+        broker: processCpuSeconds(broker) - cpuBefore.broker,
+        loadGenerator: (loadCpu.user + loadCpu.system) / 1e6,
+        machineBusy: machineAfter.busy - cpuBefore.machine.busy,
+        machineTotal: machineAfter.total - cpuBefore.machine.total,
+      };
+      singleLevels.push({ clients, result, cpu, publishCalls: (await scrape(gateway, 'outerloop_feedback_publish_batch_records_count')) - publishCallsBefore });
+    }
+    const best = singleLevels.reduce((a, b) => (b.result.events / b.result.seconds > a.result.events / a.result.seconds ? b : a));
+    const single = best.result;
+    const singleCpu = best.cpu;
+    const singlePublishCalls = best.publishCalls;
     const persistedAfterSingle = await count();
 
     process.stderr.write(`[ingest bench] batch requests: ${batchConcurrency} clients x ${batchSize} events for ${seconds} s\n`);
@@ -308,20 +322,23 @@ export async function run(args: string[]): Promise<void> {
     const batchRate = batch.events / batch.seconds;
     const drainRate = backlogEvents / drainSeconds;
     printTable('feedback ingestion (HTTP → Kafka acks=all → ingest → PostgreSQL)', [
-      { mode: 'single', clients: concurrency, 'events/s': Math.round(singleRate), 'p50 ack ms': percentile(single.latenciesMs, 50), 'p99 ack ms': percentile(single.latenciesMs, 99), failed: single.failed, goal: '≥ 3000' },
+      ...singleLevels
+        .filter((l) => l !== best)
+        .map((l) => ({ mode: 'single', clients: l.clients, 'events/s': Math.round(l.result.events / l.result.seconds), 'p50 ack ms': percentile(l.result.latenciesMs, 50), 'p99 ack ms': percentile(l.result.latenciesMs, 99), failed: l.result.failed, goal: '' })),
+      { mode: 'single (best)', clients: best.clients, 'events/s': Math.round(singleRate), 'p50 ack ms': percentile(single.latenciesMs, 50), 'p99 ack ms': percentile(single.latenciesMs, 99), failed: single.failed, goal: '≥ 3000' },
       { mode: `batch x${batchSize}`, clients: batchConcurrency, 'events/s': Math.round(batchRate), 'p50 ack ms': percentile(batch.latenciesMs, 50), 'p99 ack ms': percentile(batch.latenciesMs, 99), failed: batch.failed, goal: '≥ 10000' },
     ]);
     printTable('consumer drain and end-of-run check', [
       { figure: 'backlog drain rate (events/s, from ingest start)', value: Math.round(drainRate) },
       { figure: 'backlog drain rate (events/s, from first row)', value: Math.round(backlogEvents / drainSecondsFromFirstRow) },
-      { figure: 'live traffic: persisted at end of single phase / acknowledged', value: `${persistedAfterSingle} / ${single.events}` },
+      { figure: 'live traffic: persisted at end of the single levels / acknowledged in them', value: `${persistedAfterSingle} / ${singleLevels.reduce((n, l) => n + l.result.events, 0)}` },
       { figure: 'events per bus publish (coalescing, whole run)', value: publishCalls ? publishedRecords / publishCalls : 0 },
-      { figure: 'single phase: bus publishes / events per publish', value: `${singlePublishCalls} / ${singlePublishCalls ? (single.events / singlePublishCalls).toFixed(1) : 0}` },
+      { figure: 'single (best level): bus publishes / events per publish', value: `${singlePublishCalls} / ${singlePublishCalls ? (single.events / singlePublishCalls).toFixed(1) : 0}` },
       {
-        figure: 'single phase CPU s: gateway / ingest / broker / load generator / machine busy of total',
+        figure: 'single (best level) CPU s: gateway / ingest / broker / load generator / machine busy of total',
         value: `${singleCpu.gateway.toFixed(1)} / ${singleCpu.ingest.toFixed(1)} / ${singleCpu.broker.toFixed(1)} / ${singleCpu.loadGenerator.toFixed(1)} / ${singleCpu.machineBusy.toFixed(1)} of ${singleCpu.machineTotal.toFixed(1)}`,
       },
-      { figure: 'single phase gateway CPU per request (ms)', value: ((singleCpu.gateway / single.requests) * 1000).toFixed(3) },
+      { figure: 'single (best level) gateway CPU per request (ms)', value: ((singleCpu.gateway / single.requests) * 1000).toFixed(3) },
       { figure: 'acknowledged', value: acked.size },
       { figure: '1-min load average at start / end (cores: 2)', value: `${loadAtStart.toFixed(1)} / ${loadavg()[0]!.toFixed(1)}` },
       { figure: 'persisted', value: persisted.size },
@@ -329,7 +346,13 @@ export async function run(args: string[]): Promise<void> {
     ]);
     printResult('ingest', {
       single: {
-        eventsPerSecond: singleRate, unit: 'events/s', requests: single.requests, failed: single.failed, clients: concurrency, seconds: single.seconds,
+        eventsPerSecond: singleRate, unit: 'events/s (the best concurrency level)', requests: single.requests, failed: single.failed, clients: best.clients, seconds: single.seconds,
+        levels: singleLevels.map((l) => ({
+          clients: l.clients, eventsPerSecond: l.result.events / l.result.seconds, failed: l.result.failed,
+          ackLatencyMs: { p50: percentile(l.result.latenciesMs, 50), p99: percentile(l.result.latenciesMs, 99) },
+          eventsPerPublish: l.publishCalls ? l.result.events / l.publishCalls : 0,
+          cpuMsPerEvent: Object.fromEntries(Object.entries(l.cpu).filter(([k]) => k !== 'machineTotal').map(([k, v]) => [k, (v / Math.max(1, l.result.events)) * 1000])),
+        })),
         ackLatencyMs: { p50: percentile(single.latenciesMs, 50), p99: percentile(single.latenciesMs, 99) },
         publishCalls: singlePublishCalls, eventsPerPublish: singlePublishCalls ? single.events / singlePublishCalls : 0,
         cpuSeconds: { ...singleCpu, unit: 's (user+system; machine = all cores)' },

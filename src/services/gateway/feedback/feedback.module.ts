@@ -1,5 +1,5 @@
 // POST /v1/feedback and /v1/feedback/batch, imported with the gateway role. It
-// reuses the gateway's API-key guard and listens to its completion log to index
+// reuses the gateway's API-key check (feedback.routes.ts) and listens to its completion log to index
 // the completions this process served (see completion-directory.ts).
 import { Module, type ModuleMetadata, type Provider, type Type } from '@nestjs/common';
 import type { Registry } from 'prom-client';
@@ -10,7 +10,7 @@ import { CompletionLog } from '../completion-log/completion-log.js';
 import { GatewayModule } from '../gateway.module.js';
 import { COMPLETION_DIRECTORY, LayeredCompletionDirectory, RecentCompletionIndex, type CompletionDirectory } from './completion-directory.js';
 import { DatabaseCompletionDirectory } from './database-completion-directory.js';
-import { FeedbackController } from './feedback.controller.js';
+import { FeedbackRoutes } from './feedback.routes.js';
 import { FeedbackMetrics, FeedbackService } from './feedback.service.js';
 
 /**
@@ -32,9 +32,9 @@ export const FEEDBACK_INFRASTRUCTURE: Provider[] = [
 export function feedbackModuleMetadata(gateway: Type<unknown>, infrastructure: Provider[]): ModuleMetadata {
   return {
     imports: [gateway],
-    controllers: [FeedbackController],
     providers: [
       ...infrastructure,
+      FeedbackRoutes,
       {
         provide: RecentCompletionIndex,
         useFactory: (log: CompletionLog) => {

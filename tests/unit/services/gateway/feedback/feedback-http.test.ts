@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import type { OuterloopConfig } from '../../../../../src/config/config.js';
 import { configureLogging } from '../../../../../src/platform/logging/logger.js';
+import { instrumentHttp } from '../../../../../src/platform/metrics/metrics.js';
 import { CONFIG, EVENT_BUS, METRICS } from '../../../../../src/platform/tokens.js';
 import { API_KEY_STORE, DEPLOYMENT_SOURCE, gatewayModuleMetadata, POLICY_LOADER } from '../../../../../src/services/gateway/gateway.module.js';
 import { GATEWAY_OPTIONS, type GatewayOptions } from '../../../../../src/services/gateway/gateway.options.js';
@@ -77,6 +78,7 @@ describe('POST /v1/feedback (keys required, memory bus)', () => {
     class TestApp {}
 
     app = await NestFactory.create<NestFastifyApplication>(TestApp, new FastifyAdapter(), { logger: false, abortOnError: false });
+    instrumentHttp(app.getHttpAdapter().getInstance(), app.get<Registry>(METRICS)); // as main.ts does
     await app.listen(0, '127.0.0.1');
     url = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
     const pool = app.get(ModelPool);
@@ -137,6 +139,26 @@ describe('POST /v1/feedback (keys required, memory bus)', () => {
     assert.deepEqual(Object.keys(r.json.error).sort(), ['code', 'message', 'param', 'type']);
     assert.equal(r.json.error.param, 'events[1].value');
     assert.equal(r.json.error.type, 'invalid_request_error');
+  });
+
+  it('a body the parser refuses (malformed JSON, not JSON) is a 4xx in OpenAI shape, and the route shows in the HTTP metrics', async () => {
+    const raw = async (body: string, contentType: string) => {
+      const res = await fetch(`${url}/v1/feedback`, { method: 'POST', headers: { 'content-type': contentType, authorization: 'Bearer sk-a' }, body });
+      return { status: res.status, json: (await res.json()) as any };
+    };
+    const malformed = await raw('{"completion_id": "ingested-by-a", "type": ', 'application/json');
+    assert.equal(malformed.status, 400);
+    assert.equal(malformed.json.error.type, 'invalid_request_error');
+    assert.deepEqual(Object.keys(malformed.json.error).sort(), ['code', 'message', 'param', 'type']);
+    const xml = await raw('<thumbs>up</thumbs>', 'application/xml');
+    assert.equal(xml.status, 415);
+    assert.equal(xml.json.error.type, 'invalid_request_error');
+    const text = await raw('thumbs up', 'text/plain');
+    assert.equal(text.status, 422);
+    assert.equal(text.json.error.param, '(body)');
+    const metrics = await (app.get(METRICS) as Registry).getSingleMetricAsString('outerloop_http_request_duration_seconds');
+    assert.match(metrics, /route="\/v1\/feedback",status="202"/);
+    assert.match(metrics, /route="\/v1\/feedback\/batch",status="422"/);
   });
 
   it('bus down → 503 with Retry-After and nothing acknowledged; back up → 202', async () => {
