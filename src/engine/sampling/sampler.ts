@@ -174,6 +174,7 @@ export class Sampler {
    */
   sampleFromTop(c: TopCandidates, params: SamplingParams, rng: UniformSource, topLogprobs = 0): number | null {
     const K = c.logprobs.length;
+    if (Math.min(topLogprobs, this.maxTopLogprobs) > K) return null; // more alternatives asked than the list holds
     const lp0 = c.logprobs[0];
     if (!Number.isFinite(lp0)) throw new RangeError(`logits: top log-probability is ${lp0} (non-finite model output)`);
     const V = this.vocabSize;
@@ -259,7 +260,7 @@ export class Sampler {
         this.chosenLogprob = c.logprobs[rank];
       }
     }
-    const count = Math.min(topLogprobs, this.maxTopLogprobs, K);
+    const count = Math.min(topLogprobs, this.maxTopLogprobs);
     for (let j = 0; j < count; j++) {
       this.topIds[j] = Number(c.ids[j]);
       this.topLogprobs[j] = c.logprobs[j];

@@ -204,6 +204,16 @@ describe('Sampler.sampleFromTop (the decode graph’s candidate list)', () => {
     }
   });
 
+  it('declines when more top logprobs are asked than the list holds', () => {
+    const z = Float32Array.from({ length: 50 }, (_, i) => Math.sin(i) * 3);
+    const top = candidates(z, 1, 8);
+    const s = new Sampler(50);
+    const rng = new Rng(2);
+    assert.equal(s.sampleFromTop(top, { temperature: 1, topP: 1 }, rng, 9), null);
+    assert.notEqual(s.sampleFromTop(top, { temperature: 1, topP: 1 }, rng, 8), null);
+    assert.equal(s.topCount, 8);
+  });
+
   it('rejects a non-finite model output', () => {
     const z = Float32Array.of(1, 2, 3);
     const top = { ...candidates(z, 1, 3), logprobs: Float32Array.of(Number.NaN, 0, 0) };
