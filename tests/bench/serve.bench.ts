@@ -5,12 +5,17 @@
 // concurrency level. Figures: aggregate completion tokens/s, TTFT p50/p99 (request
 // sent → first content chunk), time per output token p50/p99 (per completion:
 // (last chunk − first chunk) / (tokens − 1)). Ratio to single-stream in the same run.
+// Then the same request mix straight on the engine (an EngineThread in this process,
+// no HTTP) at the lowest and highest level: the ceiling the gateway works under on
+// this machine, which separates what HTTP costs from what the model costs.
 import { existsSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { machine, printResult, printTable } from './table.js';
 import { defaultServingThreads } from '../../src/services/gateway/engine/batch-engine-loader.js';
 import { SHIPPED_BASE_POLICY, startGateway, tinyPolicyArtifact } from '../e2e/gateway/support.js';
+import { renderChatPrompt } from '../../src/engine/chat-template.js';
+import { EngineThread } from '../../src/engine/runtime/index.js';
 
 function option(args: string[], name: string, fallback: string): string {
   const i = args.indexOf(`--${name}`);
@@ -145,10 +150,39 @@ export async function run(args: string[]): Promise<void> {
   const single = results.find((r) => r.streams === 1)?.aggregate_tokens_per_s ?? NaN;
   for (const r of results) r.speedup_vs_1 = r.aggregate_tokens_per_s! / single;
   printTable(`gateway serving (streaming over HTTP, max_tokens=${maxTokens}, ${seconds}s per level)`, results);
+
+  // the engine alone on the same mix: same prompts (chat template), seeds and sampling
+  const engineLevels = [Math.min(...levels), Math.max(...levels)];
+  const engine = await EngineThread.load(policy, { maxBatch: maxConcurrent, intraOpThreads: Number(threads) || defaultServingThreads() });
+  const engineOnly: Array<Record<string, number>> = [];
+  try {
+    for (const streams of engineLevels) {
+      let tokens = 0;
+      let completions = 0;
+      const deadline = performance.now() + seconds * 1000;
+      const t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: streams }, async (_, w) => {
+          for (let i = 0; performance.now() < deadline; i++) {
+            const r = await engine.generate({ prompt: renderChatPrompt([{ role: 'user', content: prompts[(w + i) % prompts.length]! }]), maxTokens, temperature: 1, topP: 1, seed: w * 100_000 + i });
+            tokens += r.completionTokens;
+            completions++;
+          }
+        }),
+      );
+      engineOnly.push({ streams, completions, tokens, aggregate_tokens_per_s: tokens / ((performance.now() - t0) / 1000) });
+    }
+  } finally {
+    await engine.close();
+  }
+  const engineSingle = engineOnly[0]!.aggregate_tokens_per_s!;
+  for (const r of engineOnly) r.speedup_vs_1 = r.aggregate_tokens_per_s! / engineSingle;
+  printTable(`the engine alone on the same requests (no HTTP; ${seconds}s per level)`, engineOnly);
   printResult('serve', {
     units: { aggregate_tokens_per_s: 'completion tokens/s', ttft: 'ms', tpot: 'ms/token' },
     levels: results,
     speedup_32_vs_1: results.find((r) => r.streams === 32)?.speedup_vs_1 ?? null,
+    engineOnly: { levels: engineOnly, speedup: engineOnly.at(-1)!.speedup_vs_1, note: 'same prompts, seeds and sampling straight on an EngineThread: the ceiling for the HTTP figures on this machine' },
     goal: 'aggregate tokens/s at 32 streams >= 8x single-stream',
     conditions: {
       policy: random ? `random-weight artifact ${JSON.stringify({ channels: 32, layers: 2, ...size })}${shipped ? '' : ' (models/base-policy absent)'}` : 'models/base-policy',
