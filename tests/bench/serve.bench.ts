@@ -80,6 +80,21 @@ function streamOnce(url: string, body: Record<string, unknown>): Promise<Sample>
   });
 }
 
+/**
+ * Closed-loop load: `streams` workers, each sending its next request (worker w, its i-th)
+ * as soon as the previous one ends, until `seconds` have passed. Returns the wall seconds.
+ */
+async function closedLoop(streams: number, seconds: number, send: (w: number, i: number) => Promise<void>): Promise<number> {
+  const deadline = performance.now() + seconds * 1000;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: streams }, async (_, w) => {
+      for (let i = 0; performance.now() < deadline; i++) await send(w, i);
+    }),
+  );
+  return (performance.now() - t0) / 1000;
+}
+
 export async function run(args: string[]): Promise<void> {
   const seconds = Number(option(args, 'seconds', '15'));
   const maxTokens = Number(option(args, 'max-tokens', '64'));
@@ -105,30 +120,23 @@ export async function run(args: string[]): Promise<void> {
     for (const streams of levels) {
       const samples: Sample[] = [];
       let errors = 0;
-      const deadline = performance.now() + seconds * 1000;
-      const t0 = performance.now();
-      await Promise.all(
-        Array.from({ length: streams }, async (_, w) => {
-          for (let i = 0; performance.now() < deadline; i++) {
-            try {
-              samples.push(
-                await streamOnce(url, {
-                  model: 'outerloop',
-                  messages: [{ role: 'user', content: prompts[(w + i) % prompts.length]! }],
-                  max_tokens: maxTokens,
-                  temperature: 1,
-                  seed: w * 100_000 + i,
-                  user: `bench-${w}`,
-                }),
-              );
-            } catch (err) {
-              errors++;
-              process.stderr.write(`request failed: ${(err as Error).message}\n`);
-            }
-          }
-        }),
-      );
-      const wall = (performance.now() - t0) / 1000;
+      const wall = await closedLoop(streams, seconds, async (w, i) => {
+        try {
+          samples.push(
+            await streamOnce(url, {
+              model: 'outerloop',
+              messages: [{ role: 'user', content: prompts[(w + i) % prompts.length]! }],
+              max_tokens: maxTokens,
+              temperature: 1,
+              seed: w * 100_000 + i,
+              user: `bench-${w}`,
+            }),
+          );
+        } catch (err) {
+          errors++;
+          process.stderr.write(`request failed: ${(err as Error).message}\n`);
+        }
+      });
       const tokens = samples.reduce((s, x) => s + x.tokens, 0);
       const tpot = samples.map((s) => s.tpotMs).filter((x): x is number => x !== null);
       results.push({
@@ -159,18 +167,12 @@ export async function run(args: string[]): Promise<void> {
     for (const streams of engineLevels) {
       let tokens = 0;
       let completions = 0;
-      const deadline = performance.now() + seconds * 1000;
-      const t0 = performance.now();
-      await Promise.all(
-        Array.from({ length: streams }, async (_, w) => {
-          for (let i = 0; performance.now() < deadline; i++) {
-            const r = await engine.generate({ prompt: renderChatPrompt([{ role: 'user', content: prompts[(w + i) % prompts.length]! }]), maxTokens, temperature: 1, topP: 1, seed: w * 100_000 + i });
-            tokens += r.completionTokens;
-            completions++;
-          }
-        }),
-      );
-      engineOnly.push({ streams, completions, tokens, aggregate_tokens_per_s: tokens / ((performance.now() - t0) / 1000) });
+      const wall = await closedLoop(streams, seconds, async (w, i) => {
+        const r = await engine.generate({ prompt: renderChatPrompt([{ role: 'user', content: prompts[(w + i) % prompts.length]! }]), maxTokens, temperature: 1, topP: 1, seed: w * 100_000 + i });
+        tokens += r.completionTokens;
+        completions++;
+      });
+      engineOnly.push({ streams, completions, tokens, aggregate_tokens_per_s: tokens / wall });
     }
   } finally {
     await engine.close();
