@@ -105,6 +105,8 @@ export class EngineThread {
   private nextId = 1;
   private lastStats: BatchEngineStats = { activeRows: 0, waiting: 0, lastBatchSize: 0, steps: 0 };
   private closed = false;
+  private closeRequested = false;
+  private readonly failureListeners: Array<(error: Error) => void> = [];
   private exited: Promise<void>;
 
   private constructor(
@@ -117,6 +119,7 @@ export class EngineThread {
         this.closed = true;
         const error = new EngineRunError(`the engine thread exited (code ${code})`);
         for (const [id, p] of this.pending) this.settle(id, p, () => p.reject(error));
+        if (!this.closeRequested) for (const listener of this.failureListeners.splice(0)) listener(error);
         resolve();
       });
     });
@@ -183,8 +186,14 @@ export class EngineThread {
     });
   }
 
+  /** `listener` runs once if the thread ends without close() (a crash); see PolicyBackend.onFailure. */
+  onFailure(listener: (error: Error) => void): void {
+    this.failureListeners.push(listener);
+  }
+
   /** Fail queued and running requests with EngineClosedError, release the sessions, end the thread. */
   async close(): Promise<void> {
+    this.closeRequested = true;
     if (!this.closed) {
       this.closed = true;
       this.post({ type: 'close' });

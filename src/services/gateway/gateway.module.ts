@@ -119,7 +119,8 @@ export const GATEWAY_CORE: Provider[] = [
     provide: ModelPool,
     useFactory: (loader: PolicyLoader) => {
       const poolLog = new Logger('gateway.models');
-      return new ModelPool(loader, (msg, fields) => poolLog.info(msg, fields));
+      // a dead engine and failed reloads are errors an operator must see; the rest is the swap's progress
+      return new ModelPool(loader, (msg, fields) => (/failed/.test(msg) ? poolLog.error(msg, undefined, fields) : poolLog.info(msg, fields)));
     },
     inject: [POLICY_LOADER],
   },

@@ -17,6 +17,11 @@ export interface PolicyBackend {
   generate(params: GenerateParams, onToken?: (t: TokenEvent) => void): Promise<GenerateResult>;
   stats(): BackendStats;
   close(): Promise<void>;
+  /**
+   * Called at most once if the backend dies on its own (its engine thread exited),
+   * never after close(). Every request in it has been failed; the pool reloads it.
+   */
+  onFailure?(listener: (error: Error) => void): void;
 }
 
 /** Loads the serving engine for one artifact directory. */

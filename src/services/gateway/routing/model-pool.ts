@@ -41,6 +41,7 @@ export class ModelPool {
   private spec: DeploymentSpec | null = null;
   /** serialises swaps: two model events arriving together must not interleave loads */
   private swapChain: Promise<unknown> = Promise.resolve();
+  private closing = false;
 
   constructor(
     private readonly loader: PolicyLoader,
@@ -102,7 +103,9 @@ export class ModelPool {
           if (!src) throw new Error(`deployment ${spec.id}: no artifact known for version ${version}`);
           const started = Date.now();
           const backend = await this.loader(src.artifactDir);
-          fresh.push({ version, artifactDir: src.artifactDir, backend, leases: 0, draining: false, closed: null });
+          const entry: LoadedVersion = { version, artifactDir: src.artifactDir, backend, leases: 0, draining: false, closed: null };
+          this.watch(entry);
+          fresh.push(entry);
           this.onEvent('policy version loaded', { version, artifactDir: src.artifactDir, ms: Date.now() - started });
         }
       } catch (err) {
@@ -140,6 +143,40 @@ export class ModelPool {
     return p;
   }
 
+  /** Reload a version whose backend died on its own, for as long as it stays deployed. */
+  private watch(entry: LoadedVersion): void {
+    entry.backend.onFailure?.((error) => {
+      this.onEvent('policy version failed; reloading it', { version: entry.version, error: error.message });
+      const attempt = (n: number): void => {
+        // on the swap chain, so a reload never interleaves with a deployment being applied;
+        // the wait between attempts is off the chain, so a deployment never waits for it
+        const run = async (): Promise<void> => {
+          if (this.closing || this.loaded.get(entry.version) !== entry) return; // swapped, retired or shutting down meanwhile
+          let backend: PolicyBackend;
+          try {
+            backend = await this.loader(entry.artifactDir);
+          } catch (err) {
+            const retryInMs = Math.min(30_000, 500 * 2 ** (n - 1));
+            this.onEvent('policy version reload failed; retrying', { version: entry.version, attempt: n, retryInMs, error: String(err) });
+            setTimeout(() => attempt(n + 1), retryInMs).unref();
+            return;
+          }
+          if (this.closing || this.loaded.get(entry.version) !== entry) {
+            await backend.close();
+            return;
+          }
+          const fresh: LoadedVersion = { ...entry, backend, leases: 0, closed: null };
+          this.watch(fresh);
+          this.loaded.set(entry.version, fresh);
+          this.onEvent('policy version reloaded', { version: entry.version, attempt: n });
+        };
+        const p = this.swapChain.then(run, run);
+        this.swapChain = p.catch(() => undefined);
+      };
+      attempt(1);
+    });
+  }
+
   private closeVersion(v: LoadedVersion): Promise<void> {
     if (!v.closed) {
       v.closed = v.backend
@@ -155,6 +192,7 @@ export class ModelPool {
 
   /** Close every engine (shutdown). In-flight requests should have been drained by then. */
   async close(): Promise<void> {
+    this.closing = true;
     await this.swapChain;
     const all = [...this.loaded.values()];
     await Promise.allSettled(all.map((v) => this.closeVersion(v)));

@@ -1,7 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { BatchEngine, ContextLengthError, EngineClosedError, EngineThread, type GenerateParams, type TokenEvent } from '../../../../src/engine/runtime/index.js';
+import { BatchEngine, ContextLengthError, EngineClosedError, EngineRunError, EngineThread, type GenerateParams, type TokenEvent } from '../../../../src/engine/runtime/index.js';
 import { ArtifactError, TokenRangeError } from '../../../../src/engine/errors.js';
 import { SamplingParamsError } from '../../../../src/engine/sampling/index.js';
 import { greedy, ids, tinyArtifact } from './fixture.js';
@@ -78,6 +78,27 @@ describe('EngineThread (a BatchEngine on a worker thread)', () => {
     await assert.rejects(thread.generate({ ...request('x', 3), prompt: new Array(48).fill(5) }), (e: unknown) => e instanceof ContextLengthError && e.promptTokens === 48 && !e.retriable);
     await assert.rejects(thread.generate(request('x', 0)), (e: unknown) => e instanceof SamplingParamsError && e.field === 'maxTokens');
     await assert.rejects(EngineThread.load(join(fixture.dir, 'missing')), (e: unknown) => e instanceof ArtifactError && /manifest/.test(e.message));
+  });
+
+  it('a thread that dies fails its requests and tells onFailure listeners; close() does not', async () => {
+    const own = await EngineThread.load(fixture.dir, { maxBatch: 2, intraOpThreads: 1 });
+    const failures: Error[] = [];
+    own.onFailure((e) => failures.push(e));
+    const running = own.generate(request('How do I kill a process?', 40, { ignoreEndOfTurn: true }));
+    const outcome = running.then(
+      () => 'resolved',
+      (e: unknown) => e,
+    );
+    await (own as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate(); // what a crash of the thread looks like from here
+    const e = await outcome;
+    assert.ok(e instanceof EngineRunError && e.retriable, String(e));
+    assert.equal(failures.length, 1);
+    await assert.rejects(own.generate(request('x', 2)), EngineClosedError);
+
+    const closedNormally = await EngineThread.load(fixture.dir, { maxBatch: 1, intraOpThreads: 1 });
+    closedNormally.onFailure(() => failures.push(new Error('must not be called')));
+    await closedNormally.close();
+    assert.equal(failures.length, 1);
   });
 
   it('close fails what is running and refuses new requests', async () => {

@@ -54,4 +54,45 @@ describe('ModelPool hot swap', () => {
     assert.deepEqual(pool.servableVersions().sort(), ['v1', 'v2', 'v3']);
     await pool.close();
   });
+
+  it('reloads a version whose engine died, and only while it is deployed', async () => {
+    const made: FakeBackend[] = [];
+    let failLoads = 0;
+    const events: string[] = [];
+    const pool = new ModelPool(
+      async (dir) => {
+        if (failLoads > 0) {
+          failLoads--;
+          throw new Error(`cannot load ${dir} right now`);
+        }
+        return FakeBackend.loader(made)(dir);
+      },
+      (msg) => events.push(msg),
+    );
+    await pool.apply({ id: 'd1', production: 'v1', canary: { version: 'v2', weight: 0.5 }, shadow: null }, [src('v1'), src('v2')]);
+    const first = pool.acquire('v1');
+    first.release();
+
+    failLoads = 1; // the first reload attempt fails; the next one (after 500 ms) succeeds
+    made[0]!.die();
+    const t0 = Date.now();
+    while (pool.acquire('v1').backend === first.backend) {
+      assert.ok(Date.now() - t0 < 5000, 'v1 was not reloaded');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const lease = pool.acquire('v1');
+    const r = await lease.backend.generate({ prompt: [{ text: 'hi' }], maxTokens: 5, temperature: 1, topP: 1, seed: 1 });
+    lease.release();
+    assert.equal(r.completionTokens, 5);
+    assert.deepEqual(events.filter((e) => e.startsWith('policy version re') || e.includes('failed')), ['policy version failed; reloading it', 'policy version reload failed; retrying', 'policy version reloaded']);
+
+    // a retired version is not brought back
+    await pool.apply({ id: 'd2', production: 'v1', canary: null, shadow: null }, [src('v1')]);
+    await new Promise((r) => setTimeout(r, 10));
+    const loadsBefore = made.length;
+    made[1]!.die(); // v2, drained and closed
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(made.length, loadsBefore);
+    await pool.close();
+  });
 });

@@ -15,10 +15,23 @@ export class FakeBackend implements PolicyBackend {
   closed = false;
   generated = 0;
 
+  private readonly failureListeners: Array<(error: Error) => void> = [];
+
   constructor(
     readonly version: string,
     readonly opts: { tokenDelayMs?: number; tokensPerAnswer?: number } = {},
   ) {}
+
+  onFailure(listener: (error: Error) => void): void {
+    this.failureListeners.push(listener);
+  }
+
+  /** Simulates the engine thread dying: the backend is unusable and says so once. */
+  die(): void {
+    this.closed = true;
+    const error = new Error(`FakeBackend ${this.version} died`);
+    for (const listener of this.failureListeners.splice(0)) listener(error);
+  }
 
   static loader(created: FakeBackend[] = [], opts: { tokenDelayMs?: number; tokensPerAnswer?: number } = {}) {
     return async (dir: string) => {
