@@ -9,9 +9,16 @@ import type { EventBus } from '../messaging/event-bus.js';
 import { connectWithRetry, runMigrations } from '../persistence/data-source.js';
 import { CONFIG, DATA_SOURCE, EVENT_BUS } from '../tokens.js';
 
+export interface CheckResult {
+  up: boolean;
+  detail?: string;
+}
+
 export interface DependencyStatus {
-  database: { up: boolean; detail?: string };
-  bus: { up: boolean; detail?: string };
+  database: CheckResult;
+  bus: CheckResult;
+  /** what the roles registered (registerCheck), e.g. the gateway's "a policy is loaded" */
+  roles?: Record<string, CheckResult>;
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -33,6 +40,7 @@ export class Dependencies implements OnModuleInit, OnApplicationShutdown {
   readonly ready: Promise<void> = new Promise((r) => (this.readyResolve = r));
   private databaseStarted = false;
   private busStarted = false;
+  private readonly roleChecks = new Map<string, () => CheckResult>();
 
   constructor(
     @Inject(CONFIG) private readonly config: OuterloopConfig,
@@ -67,6 +75,14 @@ export class Dependencies implements OnModuleInit, OnApplicationShutdown {
     this.readyResolve();
   }
 
+  /**
+   * A role adds what it needs before it can take traffic (the gateway: a policy loaded);
+   * /readyz is 200 only when every check is up. Checks are synchronous and cheap.
+   */
+  registerCheck(name: string, check: () => CheckResult): void {
+    this.roleChecks.set(name, check);
+  }
+
   async status(): Promise<DependencyStatus> {
     const database = await (async () => {
       if (!this.databaseStarted) return { up: false, detail: 'connecting / migrating' };
@@ -86,7 +102,16 @@ export class Dependencies implements OnModuleInit, OnApplicationShutdown {
         return { up: false, detail: (err as Error).message };
       }
     })();
-    return { database, bus };
+    if (this.roleChecks.size === 0) return { database, bus };
+    const roles: Record<string, CheckResult> = {};
+    for (const [name, check] of this.roleChecks) {
+      try {
+        roles[name] = check();
+      } catch (err) {
+        roles[name] = { up: false, detail: (err as Error).message };
+      }
+    }
+    return { database, bus, roles };
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -19,11 +19,11 @@ export class HealthController {
     return { status: 'ok', roles: this.config.roles, mode: this.config.mode };
   }
 
-  /** readiness: the database and the bus answer right now */
+  /** readiness: the database and the bus answer right now, and every role's own check is up */
   @Get('readyz')
   async readyz(@Res() reply: FastifyReply): Promise<void> {
     const status = await this.deps.status();
-    const ready = status.database.up && status.bus.up;
+    const ready = status.database.up && status.bus.up && Object.values(status.roles ?? {}).every((c) => c.up);
     await reply.code(ready ? 200 : 503).send({ ready, ...status });
   }
 

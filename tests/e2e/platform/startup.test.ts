@@ -13,6 +13,11 @@ test('embedded start: /healthz and /readyz answer 200 within 30 s; SIGTERM exits
   try {
     await waitFor('/healthz 200', async () => ((await getStatus(`${p.url}/healthz`)) === 200 ? true : undefined), 30_000, p.output);
     await waitFor('/readyz 200', async () => ((await getStatus(`${p.url}/readyz`)) === 200 ? true : undefined), 30_000 - (Date.now() - started), p.output);
+    // ready means ready for traffic: the gateway's policy is loaded, so a chat answers at once
+    const ready = (await (await fetch(`${p.url}/readyz`)).json()) as { roles?: Record<string, { up: boolean }> };
+    assert.deepEqual(ready.roles?.['gateway.policy'], { up: true });
+    const chat = await fetch(`${p.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'outerloop', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 }) });
+    assert.equal(chat.status, 200, await chat.clone().text());
     const metrics = await (await fetch(`${p.url}/metrics`)).text();
     assert.match(metrics, /outerloop_process_resident_memory_bytes/);
     assert.match(metrics, /outerloop_http_request_duration_seconds_bucket\{.*route="\/readyz".*status="200"/);
