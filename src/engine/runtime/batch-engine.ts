@@ -31,7 +31,7 @@ import { ArtifactError, EngineError, TokenRangeError } from '../errors.js';
 import { headSize, type GptConfig } from '../gpt/config.js';
 import { DECODE_FILE, PREFILL_FILE, readArtifact, readVerifiedFile, type ArtifactManifest } from '../artifact/artifact.js';
 import { Rng } from '../rng.js';
-import { Sampler, SamplingParamsError, validateSamplingParams, type TopCandidates } from '../sampling/sampler.js';
+import { graphInvTemperature, Sampler, SamplingParamsError, validateSamplingParams, type TopCandidates } from '../sampling/sampler.js';
 import { StopMatcher } from '../sampling/stop-matcher.js';
 import type { BpeTokenizer } from '../tokenizer/bpe-tokenizer.js';
 import { StreamingDecoder } from '../tokenizer/stream-decoder.js';
@@ -206,12 +206,17 @@ export class BatchEngine {
   private readonly stepLogits: Float32Array;
   private readonly stepNewK: Float32Array[];
   private readonly stepNewV: Float32Array[];
+  /** Row views of stepLogits over the sampled vocabulary, one per slot (the decode step's row i is slot i). */
+  private readonly slotLogits: Float32Array[];
   /**
-   * The decode graph's sampling outputs (top_logprobs, top_ids, cdf; null for decode graphs
-   * exported before them) and its per-row 1/T input.
+   * Row views of the decode graph's sampling outputs (top_logprobs, top_ids, cdf), one per
+   * slot; null for decode graphs exported before them. Created once: no allocation per step.
    */
-  private readonly graphSampling: { K: number; topLogprobs: Float32Array; topIds: BigInt64Array; cdf: Float32Array } | null;
+  private readonly slotCandidates: TopCandidates[] | null;
+  /** The decode graph's per-row 1/T input (null for graphs without it). */
   private readonly stepInvTemperature: Float32Array | null;
+  /** The buffers ORT writes the sampling outputs into (all slots), when the graph has them. */
+  private readonly graphSampling: { K: number; topLogprobs: Float32Array; topIds: BigInt64Array; cdf: Float32Array } | null;
   /** Decode feeds/fetches per (stride, batch size), created once each. */
   private readonly feedsByShape = new Map<number, DecodeFeeds>();
   /**
@@ -269,15 +274,19 @@ export class BatchEngine {
     this.stride = this.strideFor(1);
     this.sampler = new Sampler(this.sampledVocab, MAX_TOP_LOGPROBS);
     this.stepInvTemperature = sampling.invTemperature ? new Float32Array(maxBatch) : null;
-    this.graphSampling =
-      sampling.topK > 0 && sampling.sampledVocab === this.sampledVocab
-        ? {
-            K: sampling.topK,
-            topLogprobs: new Float32Array(maxBatch * sampling.topK),
-            topIds: new BigInt64Array(maxBatch * sampling.topK),
-            cdf: new Float32Array(maxBatch * this.sampledVocab),
-          }
-        : null;
+    const VS = this.sampledVocab;
+    this.slotLogits = Array.from({ length: maxBatch }, (_, i) => this.stepLogits.subarray(i * this.V, i * this.V + VS));
+    const K = sampling.topK;
+    const gs = K > 0 && sampling.sampledVocab === VS ? { K, topLogprobs: new Float32Array(maxBatch * K), topIds: new BigInt64Array(maxBatch * K), cdf: new Float32Array(maxBatch * VS) } : null;
+    this.graphSampling = gs;
+    this.slotCandidates = gs
+      ? Array.from({ length: maxBatch }, (_, i) => ({
+          logprobs: gs.topLogprobs.subarray(i * K, (i + 1) * K),
+          ids: gs.topIds.subarray(i * K, (i + 1) * K),
+          cdf: gs.cdf.subarray(i * VS, (i + 1) * VS),
+          logits: this.slotLogits[i]!,
+        }))
+      : null;
     this.tokenText = Array.from({ length: tokenizer.vocabSize }, (_, id) => tokenizer.decode([id]));
   }
 
@@ -566,10 +575,7 @@ export class BatchEngine {
     for (let i = 0; i < n; i++) {
       this.stepTokens[i] = BigInt(rows[i].pendingToken);
       this.stepPositions[i] = BigInt(rows[i].length);
-      if (invT) {
-        const t = rows[i].params.temperature;
-        invT[i] = t > 0 ? 1 / t : 1; // greedy rows report logprobs at T = 1
-      }
+      if (invT) invT[i] = graphInvTemperature(rows[i].params.temperature);
     }
     this.ensureStride(this.activeNeed(), false);
     const { feeds, fetches } = this.decodeFeeds(n);
@@ -604,13 +610,12 @@ export class BatchEngine {
       }
     }
     const r2 = process.hrtime.bigint();
-    const logits = this.stepLogits; // (n, V)
     for (let i = 0; i < n; i++) {
       const row = rows[i];
       this.pastMask[i * P + row.length] = 0;
       row.length++;
       if (row.done || row.cancelRequested) continue;
-      this.acceptToken(row, logits.subarray(i * this.V, i * this.V + this.sampledVocab), i);
+      this.acceptToken(row, this.slotLogits[i]!, this.slotCandidates?.[i] ?? null);
     }
     this.steps++;
     this.lastBatchSize = n;
@@ -625,31 +630,21 @@ export class BatchEngine {
   }
 
   /** Sample from a row's logits, emit the token event, and decide whether the row is finished. */
-  private acceptToken(row: Row, logits: Float32Array, decodeIndex = -1): void {
+  private acceptToken(row: Row, logits: Float32Array, candidates: TopCandidates | null = null): void {
     try {
-      this.sampleAndEmit(row, logits, decodeIndex);
+      this.sampleAndEmit(row, logits, candidates);
     } catch (e) {
       // one row's failure (non-finite logits, a throwing consumer) must not take the batch down
       this.fail(row, e);
     }
   }
 
-  /** `decodeIndex`: the row's index in the decode step just run (its graph sampling outputs), −1 after a prefill. */
-  private sampleAndEmit(row: Row, logits: Float32Array, decodeIndex: number): void {
+  /** `candidates`: the row's graph sampling outputs from the decode step just run (null after a prefill, or without them). */
+  private sampleAndEmit(row: Row, logits: Float32Array, candidates: TopCandidates | null): void {
     const p = row.params;
     const topN = p.topLogprobs ?? 0;
     let id: number | null = null;
-    const gs = this.graphSampling;
-    if (gs && decodeIndex >= 0) {
-      const K = gs.K;
-      const at = decodeIndex * K;
-      const candidates: TopCandidates = {
-        logprobs: gs.topLogprobs.subarray(at, at + K),
-        ids: gs.topIds.subarray(at, at + K),
-        cdf: gs.cdf.subarray(decodeIndex * this.sampledVocab, (decodeIndex + 1) * this.sampledVocab),
-        logits,
-        invTemperature: this.stepInvTemperature![decodeIndex],
-      };
+    if (candidates) {
       id = this.sampler.sampleFromTop(candidates, p, row.rng, topN);
       if (id !== null) this.profileData.decodeGraphSampled++;
     }

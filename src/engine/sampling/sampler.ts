@@ -64,8 +64,15 @@ export interface TopCandidates {
   readonly ids: BigInt64Array;
   readonly cdf: Float32Array;
   readonly logits: Float32Array;
-  /** The temperature the graph scaled by: 1 / inv_temperature fed for this row. */
-  readonly invTemperature: number;
+}
+
+/**
+ * The decode graph's `inv_temperature` for a row: 1/T in float32 (the input's type), and 1
+ * for greedy rows, whose logprobs are reported at T = 1. The sampler reads the graph's
+ * scale back through this same function.
+ */
+export function graphInvTemperature(temperature: number): number {
+  return Math.fround(temperature > 0 ? 1 / temperature : 1);
 }
 
 export class Sampler {
@@ -125,28 +132,20 @@ export class Sampler {
     // same pass as the exponentials, so the cut needs one more pass instead of four
     // (measured at V = 1024, T = 0.7, top-p 0.9: 63 → ~35 µs per row).
     const topPOnly = !greedy && params.topP < 1 && !(params.topK && params.topK < V);
-    if (topPOnly) {
-      const bucketOf = this.bucketOf;
-      const bMass = this.bucketMass.fill(0);
-      const bCount = this.bucketCount.fill(0);
-      for (let i = 0; i < V; i++) {
-        const gap = (max - logits[i]) * invT;
-        gaps[i] = gap;
-        const e = Math.exp(-gap);
-        w[i] = e;
-        total += e;
+    const bucketOf = this.bucketOf;
+    const bMass = topPOnly ? this.bucketMass.fill(0) : this.bucketMass;
+    const bCount = topPOnly ? this.bucketCount.fill(0) : this.bucketCount;
+    for (let i = 0; i < V; i++) {
+      const gap = (max - logits[i]) * invT;
+      gaps[i] = gap;
+      const e = Math.exp(-gap);
+      w[i] = e;
+      total += e;
+      if (topPOnly) {
         const b = Math.min(BUCKETS - 1, Math.floor(gap * BUCKETS_PER_NAT));
         bucketOf[i] = b;
         bMass[b] += e;
         bCount[b]++;
-      }
-    } else {
-      for (let i = 0; i < V; i++) {
-        const gap = (max - logits[i]) * invT;
-        gaps[i] = gap;
-        const e = Math.exp(-gap);
-        w[i] = e;
-        total += e;
       }
     }
     const logTotal = Math.log(total);
@@ -198,63 +197,43 @@ export class Sampler {
         }
         chosen = lo;
         // log p = z·invT − log Z, with log Z read off the top entry
-        const logZ = c.logits[Number(c.ids[0])] * c.invTemperature - lp0;
-        this.chosenLogprob = c.logits[chosen] * c.invTemperature - logZ;
+        const invT = graphInvTemperature(params.temperature);
+        const logZ = c.logits[Number(c.ids[0])] * invT - lp0;
+        this.chosenLogprob = c.logits[chosen] * invT - logZ;
       } else {
         if (topK > K) return null;
         const n = topK || K;
-        const w = this.weights; // sorted order here: w[j] = p(ids[j])
-        let kept = 0;
+        const p = this.boundaryValues; // p[j] = p(ids[j]), in the list's (descending) order
+        for (let j = 0; j < n; j++) p[j] = Math.exp(c.logprobs[j]);
+        let kept = n;
         if (useTopP) {
-          let mass = 0;
-          if (topK) for (let j = 0; j < n; j++) mass += (w[j] = Math.exp(c.logprobs[j]));
-          else mass = c.cdf[V - 1];
-          const limit = params.topP * mass;
-          let acc = 0;
-          for (let j = 0; j < n; j++) {
-            if (!topK) w[j] = Math.exp(c.logprobs[j]);
-            acc += w[j];
-            if (acc >= limit) {
-              kept = j + 1;
-              break;
-            }
+          let limit = params.topP * c.cdf[V - 1];
+          if (topK) {
+            limit = 0;
+            for (let j = 0; j < n; j++) limit += p[j];
+            limit *= params.topP;
           }
+          let acc = 0;
+          kept = 0;
+          for (let j = 0; j < n && kept === 0; j++) if ((acc += p[j]) >= limit) kept = j + 1;
           if (kept === 0) {
             if (!topK) return null; // the nucleus is wider than the list
             kept = n; // rounding: the whole top-k set
           }
-        } else {
-          for (let j = 0; j < n; j++) w[j] = Math.exp(c.logprobs[j]);
-          kept = n;
         }
-        // walk the kept ids in id order, like `sample`
+        // the kept ids in id order with their weights, then the same draw as `sample`
         const cand = this.candidates;
-        const order = this.gaps; // reused as the weights in id order
+        const w = this.weights;
+        let mass = 0;
         for (let j = 0; j < kept; j++) {
           const id = Number(c.ids[j]);
-          const wj = w[j];
+          w[id] = p[j];
+          mass += p[j];
           let pos = j;
-          while (pos > 0 && cand[pos - 1] > id) {
-            cand[pos] = cand[pos - 1];
-            order[pos] = order[pos - 1];
-            pos--;
-          }
+          for (; pos > 0 && cand[pos - 1] > id; pos--) cand[pos] = cand[pos - 1];
           cand[pos] = id;
-          order[pos] = wj;
         }
-        let mass = 0;
-        for (let j = 0; j < kept; j++) mass += order[j];
-        const u = rng.next() * mass;
-        let cum = 0;
-        let pick = kept - 1;
-        for (let j = 0; j < kept; j++) {
-          cum += order[j];
-          if (u < cum) {
-            pick = j;
-            break;
-          }
-        }
-        chosen = cand[pick];
+        chosen = this.sampleFrom(cand, kept, mass, rng);
         let rank = 0;
         while (Number(c.ids[rank]) !== chosen) rank++;
         this.chosenLogprob = c.logprobs[rank];

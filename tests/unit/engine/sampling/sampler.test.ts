@@ -158,7 +158,7 @@ describe('Sampler.sampleFromTop (the decode graph’s candidate list)', () => {
     const cdf = new Float32Array(z.length);
     let cum = 0;
     logp.forEach((lp, id) => (cdf[id] = cum += Math.exp(lp)));
-    return { logprobs: Float32Array.from(order, (o) => o.lp), ids: BigInt64Array.from(order, (o) => BigInt(o.id)), cdf, logits: z, invTemperature: invT };
+    return { logprobs: Float32Array.from(order, (o) => o.lp), ids: BigInt64Array.from(order, (o) => BigInt(o.id)), cdf, logits: z };
   };
 
   it('draws what a pass over the logits draws, or declines without consuming the generator', () => {
