@@ -8,10 +8,9 @@
 // Adapters: embedded on SQLite (always; the baseline for ratios), embedded on
 // PostgreSQL and Kafka when OUTERLOOP_TEST_DATABASE_URL / OUTERLOOP_TEST_KAFKA_BROKERS
 // are set (tests/infra/up.sh writes them to tests/infra/.env, read here too).
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import { configureLogging } from '../../src/platform/logging/logger.js';
 import { EmbeddedEventBus } from '../../src/platform/messaging/embedded/embedded-event-bus.js';
@@ -20,6 +19,7 @@ import { Topic } from '../../src/platform/messaging/events.js';
 import { KafkaEventBus } from '../../src/platform/messaging/kafka/kafka-event-bus.js';
 import { createDataSource, runMigrations } from '../../src/platform/persistence/data-source.js';
 import { createTestDatabase, deleteKafkaTopics, uniquePrefix } from '../integration/support/services.js';
+import { loadInfraEnv, percentileOfSorted, positiveOption } from './options.js';
 import { printResult, printTable } from './table.js';
 
 interface AdapterUnderTest {
@@ -27,28 +27,6 @@ interface AdapterUnderTest {
   conditions: Record<string, unknown>;
   create(prefix: string): Promise<EventBus>;
   teardown(): Promise<void>;
-}
-
-function numberArg(args: string[], name: string, dflt: number): number {
-  const i = args.indexOf(`--${name}`);
-  if (i < 0) return dflt;
-  const v = Number(args[i + 1]);
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} needs a positive integer, got ${JSON.stringify(args[i + 1])}`);
-  return v;
-}
-
-function loadInfraEnv(): void {
-  const file = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'tests', 'infra', '.env');
-  if (!existsSync(file)) return;
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
-    if (m && !process.env[m[1]!]) process.env[m[1]!] = m[2]!;
-  }
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 function feedback(eventId: string) {
@@ -139,11 +117,11 @@ async function measure(adapter: AdapterUnderTest, events: number, batch: number,
     latencies.sort((a, b) => a - b);
     return {
       publishEventsPerSec: (events / publishMs) * 1000,
-      publishBatchP50Ms: percentile(batchMs, 50),
-      publishBatchP99Ms: percentile(batchMs, 99),
+      publishBatchP50Ms: percentileOfSorted(batchMs, 50),
+      publishBatchP99Ms: percentileOfSorted(batchMs, 99),
       consumeEventsPerSec: (events / consumeMs) * 1000,
-      e2eLatencyP50Ms: percentile(latencies, 50),
-      e2eLatencyP99Ms: percentile(latencies, 99),
+      e2eLatencyP50Ms: percentileOfSorted(latencies, 50),
+      e2eLatencyP99Ms: percentileOfSorted(latencies, 99),
       prefix,
     };
   } finally {
@@ -152,9 +130,9 @@ async function measure(adapter: AdapterUnderTest, events: number, batch: number,
 }
 
 export async function run(args: string[]): Promise<void> {
-  const events = numberArg(args, 'events', 20_000);
-  const batch = numberArg(args, 'batch', 100);
-  const latencySamples = numberArg(args, 'latency-samples', 100);
+  const events = positiveOption(args, 'events', 20_000, true);
+  const batch = positiveOption(args, 'batch', 100, true);
+  const latencySamples = positiveOption(args, 'latency-samples', 100, true);
   configureLogging({ format: 'json', level: 'error' });
   loadInfraEnv();
 

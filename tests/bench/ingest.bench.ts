@@ -22,7 +22,6 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Pool } from 'undici';
 import { configureLogging } from '../../src/platform/logging/logger.js';
@@ -31,41 +30,17 @@ import { Topic } from '../../src/platform/messaging/events.js';
 import { createDataSource, runMigrations } from '../../src/platform/persistence/data-source.js';
 import { createTestDatabase, uniquePrefix, waitFor } from '../integration/support/services.js';
 import { JsonClient, completionEvent, feedbackBody, startOuterloop, waitUntilReady, type DistributedEnv, type OuterloopProcess } from '../integration/ingest/harness.js';
+import { INFRA_ENV_FILE, loadInfraEnv, percentileOfSorted, positiveOption } from './options.js';
 import { printResult, printTable } from './table.js';
 
-const REPO = fileURLToPath(new URL('../../../', import.meta.url));
-
-function option(args: string[], name: string, fallback: number): number {
-  const i = args.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(args[i + 1]);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number, got ${JSON.stringify(args[i + 1])}`);
-  return v;
-}
-
-/** tests/infra/.env unless the variables are already set */
+/** The test services' connection info: the environment, else tests/infra/.env. */
 function testServices(): { databaseUrl: string; brokers: string[] } {
-  const env: Record<string, string | undefined> = { ...process.env };
-  if (!env.OUTERLOOP_TEST_DATABASE_URL || !env.OUTERLOOP_TEST_KAFKA_BROKERS) {
-    const file = join(REPO, 'tests/infra/.env');
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new Error(`ingest bench needs Kafka and PostgreSQL: run \`bash tests/infra/up.sh\` (cannot read ${file}: ${(err as Error).message})`);
-    }
-    for (const line of text.split('\n')) {
-      const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-      if (m && env[m[1]!] === undefined) env[m[1]!] = m[2]!;
-    }
+  if (!loadInfraEnv() && !(process.env.OUTERLOOP_TEST_DATABASE_URL && process.env.OUTERLOOP_TEST_KAFKA_BROKERS)) {
+    throw new Error(`ingest bench needs Kafka and PostgreSQL: run \`bash tests/infra/up.sh\` (no ${INFRA_ENV_FILE})`);
   }
-  if (!env.OUTERLOOP_TEST_DATABASE_URL || !env.OUTERLOOP_TEST_KAFKA_BROKERS) throw new Error('OUTERLOOP_TEST_DATABASE_URL / OUTERLOOP_TEST_KAFKA_BROKERS not set');
-  return { databaseUrl: env.OUTERLOOP_TEST_DATABASE_URL, brokers: env.OUTERLOOP_TEST_KAFKA_BROKERS.split(',') };
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+  const { OUTERLOOP_TEST_DATABASE_URL: databaseUrl, OUTERLOOP_TEST_KAFKA_BROKERS: brokers } = process.env;
+  if (!databaseUrl || !brokers) throw new Error('OUTERLOOP_TEST_DATABASE_URL / OUTERLOOP_TEST_KAFKA_BROKERS not set');
+  return { databaseUrl, brokers: brokers.split(',') };
 }
 
 interface PhaseResult {
@@ -187,14 +162,14 @@ async function scrape(proc: OuterloopProcess, metricName: string): Promise<numbe
 }
 
 export async function run(args: string[]): Promise<void> {
-  const seconds = option(args, 'seconds', 20);
+  const seconds = positiveOption(args, 'seconds', 20);
   const concurrencyArg = args.indexOf('--concurrency') >= 0 ? String(args[args.indexOf('--concurrency') + 1]) : '64,256,512';
   const concurrencyLevels = concurrencyArg.split(',').map(Number);
   if (concurrencyLevels.some((c) => !Number.isInteger(c) || c <= 0)) throw new Error(`--concurrency needs positive integers (a comma-separated list), got ${JSON.stringify(concurrencyArg)}`);
   const concurrency = Math.max(...concurrencyLevels);
-  const batchSize = option(args, 'batch-size', 500);
-  const batchConcurrency = option(args, 'batch-concurrency', 4);
-  const backlog = option(args, 'backlog', 100_000);
+  const batchSize = positiveOption(args, 'batch-size', 500);
+  const batchConcurrency = positiveOption(args, 'batch-concurrency', 4);
+  const backlog = positiveOption(args, 'backlog', 100_000);
   const completions = 1000;
   // The JSON line must stay the last line of stdout: the bench's own bus logs only warnings (to stderr).
   configureLogging({ format: 'json', level: 'warn' });
@@ -327,9 +302,9 @@ export async function run(args: string[]): Promise<void> {
     printTable('feedback ingestion (HTTP → Kafka acks=all → ingest → PostgreSQL)', [
       ...singleLevels
         .filter((l) => l !== best)
-        .map((l) => ({ mode: 'single', clients: l.clients, 'events/s': Math.round(l.result.events / l.result.seconds), 'p50 ack ms': percentile(l.result.latenciesMs, 50), 'p99 ack ms': percentile(l.result.latenciesMs, 99), failed: l.result.failed, goal: '' })),
-      { mode: 'single (best)', clients: best.clients, 'events/s': Math.round(singleRate), 'p50 ack ms': percentile(single.latenciesMs, 50), 'p99 ack ms': percentile(single.latenciesMs, 99), failed: single.failed, goal: '≥ 3000' },
-      { mode: `batch x${batchSize}`, clients: batchConcurrency, 'events/s': Math.round(batchRate), 'p50 ack ms': percentile(batch.latenciesMs, 50), 'p99 ack ms': percentile(batch.latenciesMs, 99), failed: batch.failed, goal: '≥ 10000' },
+        .map((l) => ({ mode: 'single', clients: l.clients, 'events/s': Math.round(l.result.events / l.result.seconds), 'p50 ack ms': percentileOfSorted(l.result.latenciesMs, 50), 'p99 ack ms': percentileOfSorted(l.result.latenciesMs, 99), failed: l.result.failed, goal: '' })),
+      { mode: 'single (best)', clients: best.clients, 'events/s': Math.round(singleRate), 'p50 ack ms': percentileOfSorted(single.latenciesMs, 50), 'p99 ack ms': percentileOfSorted(single.latenciesMs, 99), failed: single.failed, goal: '≥ 3000' },
+      { mode: `batch x${batchSize}`, clients: batchConcurrency, 'events/s': Math.round(batchRate), 'p50 ack ms': percentileOfSorted(batch.latenciesMs, 50), 'p99 ack ms': percentileOfSorted(batch.latenciesMs, 99), failed: batch.failed, goal: '≥ 10000' },
     ]);
     printTable('consumer drain and end-of-run check', [
       { figure: 'backlog drain rate (events/s, from ingest start)', value: Math.round(drainRate) },
@@ -352,18 +327,18 @@ export async function run(args: string[]): Promise<void> {
         eventsPerSecond: singleRate, unit: 'events/s (the best concurrency level)', requests: single.requests, failed: single.failed, clients: best.clients, seconds: single.seconds,
         levels: singleLevels.map((l) => ({
           clients: l.clients, eventsPerSecond: l.result.events / l.result.seconds, failed: l.result.failed,
-          ackLatencyMs: { p50: percentile(l.result.latenciesMs, 50), p99: percentile(l.result.latenciesMs, 99) },
+          ackLatencyMs: { p50: percentileOfSorted(l.result.latenciesMs, 50), p99: percentileOfSorted(l.result.latenciesMs, 99) },
           eventsPerPublish: l.publishCalls ? l.result.events / l.publishCalls : 0,
           cpuMsPerEvent: Object.fromEntries(Object.entries(l.cpu).filter(([k]) => k !== 'machineTotal').map(([k, v]) => [k, (v / Math.max(1, l.result.events)) * 1000])),
         })),
-        ackLatencyMs: { p50: percentile(single.latenciesMs, 50), p99: percentile(single.latenciesMs, 99) },
+        ackLatencyMs: { p50: percentileOfSorted(single.latenciesMs, 50), p99: percentileOfSorted(single.latenciesMs, 99) },
         publishCalls: singlePublishCalls, eventsPerPublish: singlePublishCalls ? single.events / singlePublishCalls : 0,
         cpuSeconds: { ...singleCpu, unit: 's (user+system; machine = all cores)' },
         gatewayCpuMsPerRequest: (singleCpu.gateway / single.requests) * 1000,
       },
       batch: {
         eventsPerSecond: batchRate, unit: 'events/s', requests: batch.requests, failed: batch.failed, clients: batchConcurrency, batchSize, seconds: batch.seconds,
-        ackLatencyMs: { p50: percentile(batch.latenciesMs, 50), p99: percentile(batch.latenciesMs, 99) },
+        ackLatencyMs: { p50: percentileOfSorted(batch.latenciesMs, 50), p99: percentileOfSorted(batch.latenciesMs, 99) },
       },
       drain: {
         backlogEvents, seconds: drainSeconds, eventsPerSecond: drainRate, eventsPerSecondFromFirstRow: backlogEvents / drainSecondsFromFirstRow, unit: 'events/s',
