@@ -27,11 +27,10 @@ import type { GptConfig } from '../gpt/config.js';
 import { SamplingParamsError } from '../sampling/sampler.js';
 import { ContextLengthError, EngineClosedError, EngineRunError, type BatchEngineOptions, type BatchEngineStats, type GenerateParams, type GenerateResult, type TokenEvent } from './batch-engine.js';
 
+/** What the worker reports once loaded (the config and context are in the manifest). */
 export interface EngineThreadInfo {
   manifest: ArtifactManifest;
-  config: GptConfig;
   maxBatch: number;
-  cacheCapacity: number;
 }
 
 export type MainToWorker =
@@ -154,7 +153,7 @@ export class EngineThread {
   }
 
   get config(): GptConfig {
-    return this.info.config;
+    return this.info.manifest.config;
   }
 
   get maxBatch(): number {

@@ -21,7 +21,7 @@ try {
   port.close();
   process.exit(0);
 }
-send({ type: 'ready', info: { manifest: engine.manifest, config: engine.config, maxBatch: engine.maxBatch, cacheCapacity: engine.cacheCapacity } });
+send({ type: 'ready', info: { manifest: engine.manifest, maxBatch: engine.maxBatch } });
 
 let outbox: EngineOutcome[] = [];
 let flushScheduled = false;

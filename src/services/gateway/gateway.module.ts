@@ -119,8 +119,7 @@ export const GATEWAY_CORE: Provider[] = [
     provide: ModelPool,
     useFactory: (loader: PolicyLoader, deps: Dependencies | undefined) => {
       const poolLog = new Logger('gateway.models');
-      // a dead engine and failed reloads are errors an operator must see; the rest is the swap's progress
-      const pool = new ModelPool(loader, (msg, fields) => (/failed/.test(msg) ? poolLog.error(msg, undefined, fields) : poolLog.info(msg, fields)));
+      const pool = new ModelPool(loader, (msg, fields, level) => (level === 'error' ? poolLog.error(msg, undefined, fields) : poolLog.info(msg, fields)));
       // not ready for traffic until a deployment's engines are loaded (a chat before that is a 503)
       deps?.registerCheck('gateway.policy', () => (pool.isReady() ? { up: true } : { up: false, detail: 'loading the deployed policy versions' }));
       return pool;

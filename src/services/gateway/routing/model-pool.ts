@@ -45,7 +45,8 @@ export class ModelPool {
 
   constructor(
     private readonly loader: PolicyLoader,
-    private readonly onEvent: (msg: string, fields: Record<string, unknown>) => void = () => {},
+    /** progress of swaps and reloads; `level` 'error' for what an operator must see */
+    private readonly onEvent: (msg: string, fields: Record<string, unknown>, level?: 'info' | 'error') => void = () => {},
   ) {}
 
   deployment(): DeploymentSpec {
@@ -146,7 +147,7 @@ export class ModelPool {
   /** Reload a version whose backend died on its own, for as long as it stays deployed. */
   private watch(entry: LoadedVersion): void {
     entry.backend.onFailure?.((error) => {
-      this.onEvent('policy version failed; reloading it', { version: entry.version, error: error.message });
+      this.onEvent('policy version failed; reloading it', { version: entry.version, error: error.message }, 'error');
       const attempt = (n: number): void => {
         // on the swap chain, so a reload never interleaves with a deployment being applied;
         // the wait between attempts is off the chain, so a deployment never waits for it
@@ -157,7 +158,7 @@ export class ModelPool {
             backend = await this.loader(entry.artifactDir);
           } catch (err) {
             const retryInMs = Math.min(30_000, 500 * 2 ** (n - 1));
-            this.onEvent('policy version reload failed; retrying', { version: entry.version, attempt: n, retryInMs, error: String(err) });
+            this.onEvent('policy version reload failed; retrying', { version: entry.version, attempt: n, retryInMs, error: String(err) }, 'error');
             setTimeout(() => attempt(n + 1), retryInMs).unref();
             return;
           }
@@ -182,7 +183,7 @@ export class ModelPool {
       v.closed = v.backend
         .close()
         .then(() => this.onEvent('policy version closed', { version: v.version }))
-        .catch((err) => this.onEvent('policy version close failed', { version: v.version, error: String(err) }))
+        .catch((err) => this.onEvent('policy version close failed', { version: v.version, error: String(err) }, 'error'))
         .finally(() => {
           for (const [key, x] of this.loaded) if (x === v) this.loaded.delete(key);
         });
