@@ -1,9 +1,6 @@
 // Grafana dashboards as code. `npm run dashboards` writes deploy/grafana/dashboards/*.json
 // from this file; a unit test fails when the committed JSON and this file disagree,
 // and when a panel queries a metric no code registers.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 interface Panel {
   title: string;
@@ -126,16 +123,4 @@ export function renderDashboards(): Record<string, unknown> {
     };
   }
   return out;
-}
-
-export function writeDashboards(dir: string): string[] {
-  mkdirSync(dir, { recursive: true });
-  const files = renderDashboards();
-  for (const [name, json] of Object.entries(files)) writeFileSync(join(dir, name), JSON.stringify(json, null, 2) + '\n');
-  return Object.keys(files);
-}
-
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const dir = process.argv[2] ?? 'deploy/grafana/dashboards';
-  for (const f of writeDashboards(dir)) process.stdout.write(`wrote ${join(dir, f)}\n`);
 }

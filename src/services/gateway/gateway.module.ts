@@ -20,7 +20,7 @@ import { TokenBucketLimiter } from './auth/rate-limiter.js';
 import { CHAT_SETTINGS, ChatController } from './chat/chat.controller.js';
 import { ChatService, type ServiceSettings } from './chat/chat.service.js';
 import { CompletionLog } from './completion-log/completion-log.js';
-import { CompletionSpool } from './completion-log/completion-spool.js';
+import { CompletionSpool } from '../../platform/spool/completion-spool.js';
 import { batchEngineLoader } from './engine/batch-engine-loader.js';
 import type { PolicyLoader } from './engine/policy-backend.js';
 import { GATEWAY_OPTIONS, gatewayOptionsFrom, type GatewayOptions } from './gateway.options.js';

@@ -12,7 +12,7 @@
 import { Topic, validateEvent, type CompletionEvent, type EventInput } from '../../../platform/messaging/events.js';
 import type { EventBus } from '../../../platform/messaging/event-bus.js';
 import { Logger } from '../../../platform/logging/logger.js';
-import type { CompletionSpool } from './completion-spool.js';
+import type { CompletionSpool } from '../../../platform/spool/completion-spool.js';
 
 export interface CompletionLogOptions {
   batchSize: number;

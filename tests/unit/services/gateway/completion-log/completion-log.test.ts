@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configureLogging } from '../../../../../src/platform/logging/logger.js';
 import { CompletionLog } from '../../../../../src/services/gateway/completion-log/completion-log.js';
-import { CompletionSpool } from '../../../../../src/services/gateway/completion-log/completion-spool.js';
+import { CompletionSpool } from '../../../../../src/platform/spool/completion-spool.js';
 import { MemoryBus } from '../support/memory-bus.js';
 
 configureLogging({ format: 'json', level: 'error' });
