@@ -83,7 +83,7 @@ module.exports = {
       severity: 'error',
       from: {
         path: '^src/',
-        pathNot: ['^src/engine/artifact/', '^src/platform/(artifacts|persistence|spool)/', '^src/cli/', '^src/main\\.ts$'],
+        pathNot: ['^src/engine/artifact/', '^src/platform/(artifacts|persistence|spool|web-assets)/', '^src/cli/', '^src/main\\.ts$'],
       },
       to: { dependencyTypes: ['core'], path: '^(node:)?fs(/promises)?$' },
     },

@@ -5,6 +5,7 @@ import { type DynamicModule, Module, type Type } from '@nestjs/common';
 import type { OuterloopConfig, Role } from '../config/config.js';
 import { PlatformModule } from '../platform/platform.module.js';
 import { EvaluatorModule } from './evaluator/evaluator.module.js';
+import { ConsoleModule } from './gateway/console/console.module.js';
 import { FeedbackModule } from './gateway/feedback/feedback.module.js';
 import { GatewayModule } from './gateway/gateway.module.js';
 import { IngestModule } from './ingest/ingest.module.js';
@@ -12,7 +13,7 @@ import { OrchestratorModule } from './orchestrator/orchestrator.module.js';
 import { TrainerModule } from './trainer/trainer.module.js';
 
 const ROLE_MODULES: Record<Role, Type<unknown>[]> = {
-  gateway: [GatewayModule, FeedbackModule],
+  gateway: [GatewayModule, FeedbackModule, ConsoleModule],
   ingest: [IngestModule],
   trainer: [TrainerModule],
   evaluator: [EvaluatorModule],

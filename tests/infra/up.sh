@@ -34,6 +34,9 @@ wait "$pg_pid" || { echo "[up.sh] PostgreSQL failed to start" >&2; status=1; }
 wait "$kafka_pid" || { echo "[up.sh] Kafka failed to start" >&2; status=1; }
 ((status == 0)) || exit 1
 
+# the browser for the web console's tests (not a service: installed once, nothing runs)
+bash "$HERE/chromium.sh"
+
 database_url="$(grep -Eo 'postgres://[^[:space:]]+' "$pg_out" | tail -n 1)"
 kafka_brokers="$(grep -Eo '[0-9A-Za-z.-]+:[0-9]+' "$kafka_out" | tail -n 1)"
 [[ -n "$database_url" && -n "$kafka_brokers" ]] || { echo "[up.sh] could not read the service addresses" >&2; exit 1; }

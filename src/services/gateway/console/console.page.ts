@@ -1,0 +1,115 @@
+// The console's page and style sheet. They live here, compiled with the server,
+// so the gateway needs no asset folder besides the one compiled script
+// (dist/console/app.js, from ./web/app.ts). No inline script or style anywhere: the
+// Content-Security-Policy below allows only this origin's files.
+
+export const CONSOLE_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "connect-src 'self'",
+  "img-src 'self' data:",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+export const CONSOLE_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Outerloop console</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="/console/app.css">
+<script type="module" src="/console/app.js"></script>
+</head>
+<body>
+<header>
+  <h1>Outerloop</h1>
+  <nav aria-label="Views">
+    <button type="button" id="tab-chat" aria-current="true">Chat</button>
+    <button type="button" id="tab-models" aria-current="false">Models</button>
+  </nav>
+  <div class="key">
+    <span id="key-state">No API key</span>
+    <button type="button" id="set-key">Set key</button>
+    <button type="button" id="forget-key" hidden>Forget key</button>
+  </div>
+</header>
+<main>
+  <section id="view-chat" aria-label="Chat">
+    <div id="log" role="log" aria-live="polite" aria-label="Conversation"></div>
+    <p id="status" role="status" aria-live="polite"></p>
+    <form id="composer">
+      <label for="prompt">Message</label>
+      <textarea id="prompt" rows="3" placeholder="Ask something — Enter sends, Shift+Enter starts a new line" required></textarea>
+      <div class="actions">
+        <label class="check"><input type="checkbox" id="compare"> Compare two answers side by side</label>
+        <button type="button" id="new-chat">New chat</button>
+        <button type="submit" id="send">Send</button>
+      </div>
+    </form>
+  </section>
+  <section id="view-models" aria-label="Models" hidden>
+    <h2>Models being served</h2>
+    <ul id="model-list"></ul>
+  </section>
+</main>
+<dialog id="key-dialog" aria-labelledby="key-title">
+  <form id="key-form">
+    <h2 id="key-title">API key</h2>
+    <p id="key-reason"></p>
+    <label for="key-input">Key (kept for this browser tab only)</label>
+    <input id="key-input" type="password" autocomplete="off" spellcheck="false">
+    <div class="actions">
+      <button type="button" id="key-cancel">Cancel</button>
+      <button type="submit">Save</button>
+    </div>
+  </form>
+</dialog>
+</body>
+</html>
+`;
+
+// Contrast: text #1b1f24 on #ffffff (16:1), muted #4a5563 on #ffffff (7.5:1), accent
+// #0b57d0 on #ffffff (6.4:1) — all above WCAG AA's 4.5:1.
+export const CONSOLE_CSS = `*{box-sizing:border-box}
+body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1b1f24;background:#fff}
+header{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;padding:.5rem 1rem;border-bottom:1px solid #d0d7de}
+h1{font-size:1.1rem;margin:0}
+nav{display:flex;gap:.25rem}
+nav button[aria-current=true]{background:#0b57d0;color:#fff;border-color:#0b57d0}
+.key{margin-left:auto;display:flex;gap:.5rem;align-items:center;color:#4a5563;font-size:.9rem}
+main{max-width:60rem;margin:0 auto;padding:1rem}
+button{font:inherit;padding:.35rem .75rem;border:1px solid #8c959f;border-radius:.4rem;background:#f6f8fa;color:#1b1f24;cursor:pointer;min-height:2.25rem}
+button:hover{background:#eaeef2}
+button[aria-pressed=true]{background:#0b57d0;color:#fff;border-color:#0b57d0}
+button:disabled{opacity:.6;cursor:default}
+button.link{border:none;background:none;color:#0b57d0;text-decoration:underline;padding:0;min-height:0}
+:focus-visible{outline:3px solid #0b57d0;outline-offset:2px}
+textarea,input[type=password]{width:100%;font:inherit;padding:.5rem;border:1px solid #8c959f;border-radius:.4rem}
+label{font-weight:600}
+label.check{font-weight:400}
+.actions{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;justify-content:flex-end;margin-top:.5rem}
+.actions .check{margin-right:auto}
+#log{display:flex;flex-direction:column;gap:.75rem;margin-bottom:1rem}
+.message{padding:.75rem 1rem;border-radius:.6rem;border:1px solid #d0d7de}
+.message.user{background:#f6f8fa;align-self:flex-end;max-width:85%}
+.message.assistant{background:#fff}
+.message h3{margin:0 0 .25rem;font-size:.95rem}
+.message .text{white-space:pre-wrap;overflow-wrap:anywhere}
+.message.interrupted .text::after{content:" [interrupted]";color:#a40e26}
+.meta{margin:.25rem 0 0;font-size:.8rem;color:#4a5563}
+.turn.compare{display:grid;grid-template-columns:1fr 1fr;gap:.75rem}
+.turn.compare .vote-bar,.turn.compare .error{grid-column:1 / -1}
+.feedback,.vote{display:flex;flex-wrap:wrap;gap:.35rem;align-items:center;margin-top:.5rem}
+.rating{display:inline-flex;gap:.2rem}
+.rating button{min-width:2.25rem}
+.edit{margin-top:.5rem}
+.feedback-status{margin:.25rem 0 0;font-size:.85rem;color:#4a5563}
+.feedback-status[data-state=failed],.error{color:#a40e26}
+.vote-bar p{margin:.25rem 0}
+dialog{border:1px solid #8c959f;border-radius:.6rem;max-width:28rem;width:calc(100% - 2rem)}
+@media (max-width:40rem){.turn.compare{grid-template-columns:1fr}.message.user{max-width:100%}main{padding:.5rem}}
+`;
