@@ -75,12 +75,15 @@ async function commandMigrate(args: ParsedArgs): Promise<void> {
   takeFlags(args, []);
   const config = loadConfig();
   configureLogging(config.log);
-  const { createDataSource, connectWithRetry, runMigrations } = await import('./platform/persistence/data-source.js');
-  const ds = createDataSource(config.database);
-  await connectWithRetry(ds, log, { signal: AbortSignal.timeout(120_000) });
-  const applied = await runMigrations(ds);
-  log.info(applied.length ? 'migrations applied' : 'database is up to date', { applied });
-  await ds.destroy();
+  const { openDatabase } = await import('./platform/persistence/database.js');
+  const { database } = openDatabase(config.database);
+  await database.connect(log, { signal: AbortSignal.timeout(120_000) });
+  try {
+    const applied = await database.migrate();
+    log.info(applied.length ? 'migrations applied' : 'database is up to date', { applied });
+  } finally {
+    await database.close();
+  }
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -1,18 +1,18 @@
 // For one-shot commands: open the configured database, migrated, and close it after.
-import type { DataSource } from 'typeorm';
 import { loadConfig, type OuterloopConfig } from '../config/config.js';
 import { configureLogging, Logger } from '../platform/logging/logger.js';
-import { connectWithRetry, createDataSource, runMigrations } from '../platform/persistence/data-source.js';
+import { openDatabase } from '../platform/persistence/database.js';
+import type { Repositories } from '../platform/persistence/repositories/index.js';
 
-export async function withDatabase<T>(fn: (ds: DataSource, config: OuterloopConfig) => Promise<T>): Promise<T> {
+export async function withDatabase<T>(fn: (repositories: Repositories, config: OuterloopConfig) => Promise<T>): Promise<T> {
   const config = loadConfig();
   configureLogging(config.log);
-  const ds = createDataSource(config.database);
-  await connectWithRetry(ds, new Logger('cli'), { signal: AbortSignal.timeout(60_000) });
+  const { database, repositories } = openDatabase(config.database);
+  await database.connect(new Logger('cli'), { signal: AbortSignal.timeout(60_000) });
   try {
-    if (config.runMigrations) await runMigrations(ds);
-    return await fn(ds, config);
+    if (config.runMigrations) await database.migrate();
+    return await fn(repositories, config);
   } finally {
-    await ds.destroy();
+    await database.close();
   }
 }

@@ -10,7 +10,7 @@ export async function keysCommand(args: ParsedArgs): Promise<void> {
     if (!name) throw new UsageError('keys create: --name is required');
     const scopes = stringFlag(f.scopes, 'scopes', 'chat,feedback')!;
     const rate = f['rate-limit'] === undefined ? null : numberFlag(f['rate-limit'], 'rate-limit', 0);
-    const key = await withDatabase((ds) => createApiKey(ds, { name, scopes, rateLimitPerMinute: rate }));
+    const key = await withDatabase((repositories) => createApiKey(repositories.apiKeys, { name, scopes, rateLimitPerMinute: rate }));
     process.stdout.write(
       `created API key ${key.id} (${key.name}) scopes=${key.scopes.join(',')} rate-limit=${key.rateLimitPerMinute ?? 'none'}\n` +
         `secret (shown once, store it now): ${key.secret}\n`,
@@ -20,7 +20,7 @@ export async function keysCommand(args: ParsedArgs): Promise<void> {
   if (sub === 'revoke') {
     takeFlags(args, []);
     if (!id) throw new UsageError('keys revoke <id>');
-    const ok = await withDatabase((ds) => revokeApiKey(ds, id));
+    const ok = await withDatabase((repositories) => revokeApiKey(repositories.apiKeys, id));
     if (!ok) throw new UsageError(`no API key ${id}`);
     process.stdout.write(`revoked ${id}\n`);
     return;

@@ -5,8 +5,8 @@ import { withDatabase } from './database.js';
 
 export async function snapshotCommand(args: ParsedArgs): Promise<void> {
   const f = takeFlags(args, ['since', 'until', 'min-margin', 'heldout-fraction', 'no-dedupe']);
-  const result = await withDatabase((ds, config) =>
-    createSnapshot(ds, new LocalArtifactStore(config.artifactDir), {
+  const result = await withDatabase((repositories, config) =>
+    createSnapshot(repositories, new LocalArtifactStore(config.artifactDir), {
       from: stringFlag(f.since, 'since') ?? null,
       to: stringFlag(f.until, 'until') ?? null,
       minMargin: numberFlag(f['min-margin'], 'min-margin', 1),

@@ -1,7 +1,7 @@
 // Provides the ports for the configured mode: embedded (SQLite, database-backed
 // bus, local artifacts) or distributed (Postgres, Kafka, shared-volume artifacts).
 // Service modules depend on the tokens only, never on an adapter.
-import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { type DynamicModule, Global, Module, type Provider } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import type { OuterloopConfig } from '../config/config.js';
 import { LocalArtifactStore } from './artifacts/local-artifact-store.js';
@@ -10,12 +10,48 @@ import { HealthController } from './health/health.controller.js';
 import { createEventBus } from './messaging/index.js';
 import { createMetricsRegistry } from './metrics/metrics.js';
 import { createDataSource } from './persistence/data-source.js';
-import { ARTIFACT_STORE, CONFIG, DATA_SOURCE, EVENT_BUS, METRICS } from './tokens.js';
+import { TypeOrmDatabase } from './persistence/database.js';
+import { createRepositories, type Repositories } from './persistence/repositories/index.js';
+import {
+  API_KEY_REPOSITORY,
+  ARTIFACT_STORE,
+  COMPLETION_REPOSITORY,
+  CONFIG,
+  DATA_SOURCE,
+  DATABASE,
+  DATASET_SNAPSHOT_REPOSITORY,
+  DEPLOYMENT_REPOSITORY,
+  EVENT_BUS,
+  FEEDBACK_REPOSITORY,
+  METRICS,
+  MODEL_REGISTRY_REPOSITORY,
+  PREFERENCE_PAIR_REPOSITORY,
+  TRANSACTION_RUNNER,
+  USER_FLAG_REPOSITORY,
+} from './tokens.js';
+
+/** token → the repository it stands for */
+const REPOSITORY_TOKENS: Array<[symbol, keyof Repositories]> = [
+  [TRANSACTION_RUNNER, 'transactions'],
+  [COMPLETION_REPOSITORY, 'completions'],
+  [FEEDBACK_REPOSITORY, 'feedback'],
+  [PREFERENCE_PAIR_REPOSITORY, 'preferencePairs'],
+  [USER_FLAG_REPOSITORY, 'userFlags'],
+  [DATASET_SNAPSHOT_REPOSITORY, 'datasetSnapshots'],
+  [API_KEY_REPOSITORY, 'apiKeys'],
+  [MODEL_REGISTRY_REPOSITORY, 'modelRegistry'],
+  [DEPLOYMENT_REPOSITORY, 'deployments'],
+];
 
 @Global()
 @Module({})
 export class PlatformModule {
   static forRoot(config: OuterloopConfig): DynamicModule {
+    const repositories: Provider[] = REPOSITORY_TOKENS.map(([token, name]) => ({
+      provide: token,
+      useFactory: (ds: DataSource) => createRepositories(ds)[name],
+      inject: [DATA_SOURCE],
+    }));
     return {
       module: PlatformModule,
       global: true,
@@ -24,6 +60,8 @@ export class PlatformModule {
         { provide: CONFIG, useValue: config },
         { provide: METRICS, useFactory: () => createMetricsRegistry({ mode: config.mode }) },
         { provide: DATA_SOURCE, useFactory: () => createDataSource(config.database) },
+        { provide: DATABASE, useFactory: (ds: DataSource) => new TypeOrmDatabase(ds), inject: [DATA_SOURCE] },
+        ...repositories,
         {
           provide: EVENT_BUS,
           useFactory: (ds: DataSource) => createEventBus(config, ds),
@@ -32,7 +70,7 @@ export class PlatformModule {
         { provide: ARTIFACT_STORE, useFactory: () => new LocalArtifactStore(config.artifactDir) },
         Dependencies,
       ],
-      exports: [CONFIG, METRICS, DATA_SOURCE, EVENT_BUS, ARTIFACT_STORE, Dependencies],
+      exports: [CONFIG, METRICS, DATABASE, ...REPOSITORY_TOKENS.map(([token]) => token), EVENT_BUS, ARTIFACT_STORE, Dependencies],
     };
   }
 }

@@ -1,7 +1,23 @@
 // Injection tokens for the ports every service module may ask for. The platform
 // module (src/platform/platform.module.ts) provides them for the configured mode.
+// Services ask for repositories and the transaction runner, never for the DataSource.
 export { EVENT_BUS } from './messaging/event-bus.js';
 export { ARTIFACT_STORE } from './artifacts/artifact-store.js';
 export const CONFIG = Symbol('CONFIG'); // OuterloopConfig
-export const DATA_SOURCE = Symbol('DATA_SOURCE'); // typeorm DataSource, initialized and migrated
 export const METRICS = Symbol('METRICS'); // prom-client Registry
+
+// persistence (src/platform/persistence/repositories)
+export const DATABASE = Symbol('DATABASE'); // IDatabase: connect, migrate, ping, close
+export const TRANSACTION_RUNNER = Symbol('TRANSACTION_RUNNER'); // ITransactionRunner
+export const COMPLETION_REPOSITORY = Symbol('COMPLETION_REPOSITORY'); // ICompletionRepository
+export const FEEDBACK_REPOSITORY = Symbol('FEEDBACK_REPOSITORY'); // IFeedbackRepository
+export const PREFERENCE_PAIR_REPOSITORY = Symbol('PREFERENCE_PAIR_REPOSITORY'); // IPreferencePairRepository
+export const USER_FLAG_REPOSITORY = Symbol('USER_FLAG_REPOSITORY'); // IUserFlagRepository
+export const DATASET_SNAPSHOT_REPOSITORY = Symbol('DATASET_SNAPSHOT_REPOSITORY'); // IDatasetSnapshotRepository
+export const API_KEY_REPOSITORY = Symbol('API_KEY_REPOSITORY'); // IApiKeyRepository
+export const MODEL_REGISTRY_REPOSITORY = Symbol('MODEL_REGISTRY_REPOSITORY'); // IModelRegistryRepository
+export const DEPLOYMENT_REPOSITORY = Symbol('DEPLOYMENT_REPOSITORY'); // IDeploymentRepository
+
+/** The TypeORM DataSource: platform adapters only (the embedded event bus lives in
+ *  the same database). Not exported by the platform module. */
+export const DATA_SOURCE = Symbol('DATA_SOURCE');

@@ -2,12 +2,11 @@
 // backoff, so that the HTTP server answers /healthz at once and /readyz says what
 // is missing instead of the process crash-looping while a dependency starts.
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import type { DataSource } from 'typeorm';
 import type { OuterloopConfig } from '../../config/config.js';
 import { Logger } from '../logging/logger.js';
 import type { EventBus } from '../messaging/event-bus.js';
-import { connectWithRetry, runMigrations } from '../persistence/data-source.js';
-import { CONFIG, DATA_SOURCE, EVENT_BUS } from '../tokens.js';
+import type { IDatabase } from '../persistence/database.js';
+import { CONFIG, DATABASE, EVENT_BUS } from '../tokens.js';
 
 export interface CheckResult {
   up: boolean;
@@ -44,7 +43,7 @@ export class Dependencies implements OnModuleInit, OnApplicationShutdown {
 
   constructor(
     @Inject(CONFIG) private readonly config: OuterloopConfig,
-    @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
+    @Inject(DATABASE) private readonly database: IDatabase,
     @Inject(EVENT_BUS) private readonly bus: EventBus,
   ) {}
 
@@ -57,9 +56,9 @@ export class Dependencies implements OnModuleInit, OnApplicationShutdown {
 
   private async bringUp(): Promise<void> {
     const database = (async () => {
-      await connectWithRetry(this.dataSource, this.log, { signal: this.abort.signal });
+      await this.database.connect(this.log, { signal: this.abort.signal });
       if (this.config.runMigrations) {
-        const applied = await runMigrations(this.dataSource);
+        const applied = await this.database.migrate();
         if (applied.length) this.log.info('migrations applied', { applied });
       }
       this.databaseStarted = true;
@@ -87,7 +86,7 @@ export class Dependencies implements OnModuleInit, OnApplicationShutdown {
     const database = await (async () => {
       if (!this.databaseStarted) return { up: false, detail: 'connecting / migrating' };
       try {
-        await withTimeout(this.dataSource.query('SELECT 1'), 2000, 'database');
+        await withTimeout(this.database.ping(), 2000, 'database');
         return { up: true };
       } catch (err) {
         return { up: false, detail: (err as Error).message };
@@ -118,6 +117,6 @@ export class Dependencies implements OnModuleInit, OnApplicationShutdown {
     this.abort.abort();
     // Consumers stop and commit their offsets in bus.close().
     await this.bus.close().catch((err: unknown) => this.log.error('closing the event bus', err));
-    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+    await this.database.close();
   }
 }

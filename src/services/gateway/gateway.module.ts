@@ -5,16 +5,16 @@
 import { Inject, Injectable, Module, type ModuleMetadata, type OnApplicationBootstrap, type OnApplicationShutdown, type Provider } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { Registry } from 'prom-client';
-import type { DataSource } from 'typeorm';
 import type { OuterloopConfig } from '../../config/config.js';
 import type { ArtifactStore } from '../../platform/artifacts/artifact-store.js';
 import { Dependencies } from '../../platform/health/dependencies.service.js';
 import { Logger } from '../../platform/logging/logger.js';
 import type { EventBus } from '../../platform/messaging/event-bus.js';
-import { ARTIFACT_STORE, CONFIG, DATA_SOURCE, EVENT_BUS, METRICS } from '../../platform/tokens.js';
+import type { IApiKeyRepository, IDeploymentRepository, IModelRegistryRepository, ITransactionRunner } from '../../platform/persistence/repositories/index.js';
+import { API_KEY_REPOSITORY, ARTIFACT_STORE, CONFIG, DEPLOYMENT_REPOSITORY, EVENT_BUS, METRICS, MODEL_REGISTRY_REPOSITORY, TRANSACTION_RUNNER } from '../../platform/tokens.js';
 import { AdmissionQueue } from './admission/admission-queue.js';
 import { ApiKeyGuard } from './auth/api-key.guard.js';
-import { CachedApiKeyStore, TypeOrmApiKeyStore, type ApiKeyStore } from './auth/api-keys.js';
+import { CachedApiKeyStore, RepositoryApiKeyStore, type ApiKeyStore } from './auth/api-keys.js';
 import { AuthService } from './auth/auth.service.js';
 import { TokenBucketLimiter } from './auth/rate-limiter.js';
 import { CHAT_SETTINGS, ChatController } from './chat/chat.controller.js';
@@ -78,14 +78,20 @@ export const GATEWAY_INFRASTRUCTURE: Provider[] = [
   },
   {
     provide: DEPLOYMENT_SOURCE,
-    useFactory: (config: OuterloopConfig, ds: DataSource, artifacts: ArtifactStore, deps: Dependencies): DeploymentSource =>
-      new RegistryDeploymentSource(ds, artifacts, config.basePolicy, () => deps.ready),
-    inject: [CONFIG, DATA_SOURCE, ARTIFACT_STORE, Dependencies],
+    useFactory: (
+      config: OuterloopConfig,
+      registry: IModelRegistryRepository,
+      deployments: IDeploymentRepository,
+      transactions: ITransactionRunner,
+      artifacts: ArtifactStore,
+      deps: Dependencies,
+    ): DeploymentSource => new RegistryDeploymentSource({ registry, deployments, transactions }, artifacts, config.basePolicy, () => deps.ready),
+    inject: [CONFIG, MODEL_REGISTRY_REPOSITORY, DEPLOYMENT_REPOSITORY, TRANSACTION_RUNNER, ARTIFACT_STORE, Dependencies],
   },
   {
     provide: API_KEY_STORE,
-    useFactory: (ds: DataSource): ApiKeyStore => new CachedApiKeyStore(new TypeOrmApiKeyStore(ds)),
-    inject: [DATA_SOURCE],
+    useFactory: (keys: IApiKeyRepository): ApiKeyStore => new CachedApiKeyStore(new RepositoryApiKeyStore(keys)),
+    inject: [API_KEY_REPOSITORY],
   },
 ];
 

@@ -1,11 +1,11 @@
 // The `ingest` role: Kafka (or the embedded bus) → database, idempotently.
 import { Inject, Injectable, Module, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { Registry } from 'prom-client';
-import type { DataSource } from 'typeorm';
 import { Dependencies } from '../../platform/health/dependencies.service.js';
 import { Logger } from '../../platform/logging/logger.js';
 import type { EventBus } from '../../platform/messaging/event-bus.js';
-import { DATA_SOURCE, EVENT_BUS, METRICS } from '../../platform/tokens.js';
+import type { ICompletionRepository, IFeedbackRepository } from '../../platform/persistence/repositories/index.js';
+import { COMPLETION_REPOSITORY, EVENT_BUS, FEEDBACK_REPOSITORY, METRICS } from '../../platform/tokens.js';
 import { DEFAULT_INGEST_OPTIONS, IngestService } from './ingest.service.js';
 
 const log = new Logger('ingest');
@@ -38,11 +38,11 @@ class IngestLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdo
   providers: [
     {
       provide: IngestService,
-      useFactory: (bus: EventBus, dataSource: DataSource, registry: Registry) =>
+      useFactory: (bus: EventBus, completions: ICompletionRepository, feedback: IFeedbackRepository, registry: Registry) =>
         // The bus prepends OUTERLOOP_TOPIC_PREFIX to group ids as to topics, so two
         // deployments sharing a cluster never share committed offsets.
-        new IngestService(bus, dataSource, registry, DEFAULT_INGEST_OPTIONS),
-      inject: [EVENT_BUS, DATA_SOURCE, METRICS],
+        new IngestService(bus, { completions, feedback }, registry, DEFAULT_INGEST_OPTIONS),
+      inject: [EVENT_BUS, COMPLETION_REPOSITORY, FEEDBACK_REPOSITORY, METRICS],
     },
     IngestLifecycle,
   ],

@@ -1,10 +1,10 @@
 // Subscribes the ingest consumers when the app starts and stops them (finishing
 // and committing the batch in flight) when it shuts down.
-import type { DataSource } from 'typeorm';
 import type { Registry } from 'prom-client';
 import type { EventBus, Subscription } from '../../platform/messaging/event-bus.js';
 import { Topic } from '../../platform/messaging/events.js';
 import { Logger } from '../../platform/logging/logger.js';
+import type { ICompletionRepository, IFeedbackRepository } from '../../platform/persistence/repositories/index.js';
 import { CompletionsConsumer, FeedbackConsumer } from './ingest.consumers.js';
 import { IngestMetrics } from './ingest.metrics.js';
 import { IngestRepository } from './ingest.repository.js';
@@ -34,11 +34,11 @@ export class IngestService {
 
   constructor(
     private readonly bus: EventBus,
-    dataSource: DataSource,
+    store: { completions: ICompletionRepository; feedback: IFeedbackRepository },
     registry: Registry,
     private readonly options: IngestOptions = DEFAULT_INGEST_OPTIONS,
   ) {
-    const repository = new IngestRepository(dataSource);
+    const repository = new IngestRepository(store.completions, store.feedback);
     const metrics = new IngestMetrics(registry);
     this.completions = new CompletionsConsumer(repository, metrics);
     this.feedback = new FeedbackConsumer(repository, metrics, { completionGraceMs: options.completionGraceMs });

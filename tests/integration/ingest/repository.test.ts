@@ -8,8 +8,14 @@ import { createDataSource, runMigrations } from '../../../src/platform/persisten
 import { CompletionEntity, FeedbackEventEntity } from '../../../src/platform/persistence/entities/index.js';
 import { validateEvent, Topic, type CompletionEvent, type FeedbackEvent } from '../../../src/platform/messaging/events.js';
 import { IngestRepository } from '../../../src/services/ingest/ingest.repository.js';
+import { createRepositories } from '../../../src/platform/persistence/repositories/index.js';
 import { createTestDatabase, requirePostgres } from '../support/services.js';
 import { completionEvent } from './harness.js';
+
+function ingestRepositoryOn(ds: DataSource): IngestRepository {
+  const { completions, feedback } = createRepositories(ds);
+  return new IngestRepository(completions, feedback);
+}
 
 const postgres = await requirePostgres();
 
@@ -34,7 +40,7 @@ describe('[postgres] ingest repository: batch upserts', { skip: postgres.skip, t
   });
 
   it('writes every column as TypeORM reads it back, and counts duplicates', async () => {
-    const repo = new IngestRepository(ds);
+    const repo = ingestRepositoryOn(ds);
     const c = valid(Topic.completions, { ...completionEvent('pg-c1', 'key-1'), sampling: { temperature: 0.5, topP: 0.9, maxTokens: 32, seed: 7, stop: ['\n\n'] }, shadow: true }) as CompletionEvent;
     const ingestedAt = new Date('2026-02-03T04:05:06.789Z');
     assert.deepEqual(await repo.insertCompletions([c, c], ingestedAt), { inserted: 1, duplicates: 1 });
@@ -67,7 +73,7 @@ describe('[postgres] ingest repository: batch upserts', { skip: postgres.skip, t
   });
 
   it('a batch above one statement is all written; a foreign-key failure writes none of it', async () => {
-    const repo = new IngestRepository(ds);
+    const repo = ingestRepositoryOn(ds);
     await repo.insertCompletions([valid(Topic.completions, completionEvent('pg-bulk')) as CompletionEvent]);
     const events = Array.from({ length: 12_000 }, (_, i) =>
       valid(Topic.feedback, { v: 1, eventId: `bulk-${i}`, completionId: 'pg-bulk', type: 'rating', value: 1 + (i % 5), userId: null, apiKeyId: null, createdAt: new Date().toISOString() }) as FeedbackEvent,

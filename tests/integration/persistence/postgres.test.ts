@@ -10,6 +10,7 @@ import type { DataSource } from 'typeorm';
 import { LocalArtifactStore } from '../../../src/platform/artifacts/local-artifact-store.js';
 import { Logger } from '../../../src/platform/logging/logger.js';
 import { connectWithRetry, createDataSource, DatabaseConnectError } from '../../../src/platform/persistence/data-source.js';
+import { modelRegistryContract } from '../../unit/platform/persistence/model-registry.contract.js';
 import { persistenceContract } from '../../unit/platform/persistence/persistence.contract.js';
 import { datasetServiceContract } from '../../unit/services/ingest/dataset/dataset-service.contract.js';
 import { createTestDatabase, requirePostgres } from '../support/services.js';
@@ -34,6 +35,8 @@ async function closeAndDrop(ds: DataSource): Promise<void> {
 
 describe('[postgres] persistence', { skip: postgres.skip }, () => {
   persistenceContract('[postgres]', () => freshDataSource('persist'), closeAndDrop);
+
+  modelRegistryContract('[postgres]', () => freshDataSource('registry'), closeAndDrop);
 
   datasetServiceContract(
     '[postgres]',

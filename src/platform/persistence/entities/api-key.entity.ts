@@ -1,10 +1,11 @@
 import { Entity, Index } from 'typeorm';
+import type { StoredApiKey } from '../../../domain/api-keys.js';
 import { IdPrimaryColumn, IntColumn, JsonColumn, TimestampColumn, VarcharColumn } from './columns.js';
 
 /** An API key. Only a hash of the secret is stored (the secret is shown once). */
 @Entity({ name: 'api_keys' })
 @Index('idx_api_keys_hash', ['hashedSecret'], { unique: true })
-export class ApiKeyEntity {
+export class ApiKeyEntity implements StoredApiKey {
   @IdPrimaryColumn()
   id!: string;
 

@@ -49,10 +49,4 @@ export function BoolColumn(name: string, opts: Omit<ColumnOptions, 'name' | 'typ
   return Column({ ...opts, name, type: 'boolean' });
 }
 
-/** A JSON object as stored in a `simple-json` column. `any`, not `unknown` or a
- *  recursive JSON type, because TypeORM's insert/update typings
- *  (QueryDeepPartialEntity) reject `unknown` and overflow on recursive types, and an
- *  entity that cannot be passed to `repository.insert` is no use. Producers validate
- *  these documents with zod before they are stored. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type JsonObject = Record<string, any>;
+export type { JsonObject } from '../../../domain/json.js';

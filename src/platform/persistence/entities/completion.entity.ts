@@ -1,18 +1,6 @@
 import { Entity, Index } from 'typeorm';
+import type { ChatMessage, CompletionRecord, FinishReason, SamplingRecord } from '../../../domain/completions.js';
 import { BoolColumn, FloatColumn, IdColumn, IdPrimaryColumn, IntColumn, JsonColumn, TextColumn, TimestampColumn, VarcharColumn } from './columns.js';
-
-export interface StoredChatMessage {
-  role: 'system' | 'user' | 'assistant';
-  content: string;
-}
-
-export interface StoredSampling {
-  temperature: number;
-  topP: number;
-  maxTokens: number;
-  seed: number | null;
-  stop: string[];
-}
 
 /** One served completion, persisted from `outerloop.completions` (upsert by id). */
 @Entity({ name: 'completions' })
@@ -20,7 +8,7 @@ export interface StoredSampling {
 @Index('idx_completions_comparison', ['comparisonId'])
 @Index('idx_completions_model_version_created', ['modelVersion', 'createdAt'])
 @Index('idx_completions_created', ['createdAt'])
-export class CompletionEntity {
+export class CompletionEntity implements CompletionRecord {
   @IdPrimaryColumn()
   id!: string;
 
@@ -31,7 +19,7 @@ export class CompletionEntity {
   comparisonId!: string | null;
 
   @JsonColumn('messages')
-  messages!: StoredChatMessage[];
+  messages!: ChatMessage[];
 
   @TextColumn('response')
   response!: string;
@@ -44,7 +32,7 @@ export class CompletionEntity {
   modelVersion!: string;
 
   @JsonColumn('sampling')
-  sampling!: StoredSampling;
+  sampling!: SamplingRecord;
 
   @IntColumn('prompt_tokens')
   promptTokens!: number;
@@ -53,7 +41,7 @@ export class CompletionEntity {
   completionTokens!: number;
 
   @VarcharColumn('finish_reason', 16)
-  finishReason!: 'stop' | 'length' | 'cancelled' | 'error';
+  finishReason!: FinishReason;
 
   @FloatColumn('ttft_ms')
   ttftMs!: number;

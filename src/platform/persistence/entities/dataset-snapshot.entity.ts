@@ -1,21 +1,12 @@
 import { Entity, Index } from 'typeorm';
+import type { DatasetSnapshotRecord, SnapshotEventRange } from '../../../domain/dataset/dataset.types.js';
 import { IdPrimaryColumn, JsonColumn, TimestampColumn, VarcharColumn, type JsonObject } from './columns.js';
-
-export interface SnapshotEventRange {
-  /** smallest and largest feedback event id (lexicographic) among the frozen pairs */
-  minEventId: string | null;
-  maxEventId: string | null;
-  eventCount: number;
-  /** earliest and latest pair time (ISO) */
-  from: string | null;
-  to: string | null;
-}
 
 /** An immutable, content-addressed dataset snapshot (ARCHITECTURE §4): id = sha256 of
  *  the manifest's content; the JSONL files live in the artifact store. */
 @Entity({ name: 'dataset_snapshots' })
 @Index('idx_snapshots_created', ['createdAt'])
-export class DatasetSnapshotEntity {
+export class DatasetSnapshotEntity implements DatasetSnapshotRecord {
   @IdPrimaryColumn()
   id!: string;
 

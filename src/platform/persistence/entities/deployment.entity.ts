@@ -1,11 +1,12 @@
 import { Entity, Index, JoinColumn, ManyToOne, type Relation } from 'typeorm';
 import { FloatColumn, IdColumn, IdPrimaryColumn, TextColumn, TimestampColumn } from './columns.js';
+import type { DeploymentRecord } from '../../../domain/deployments.js';
 import { ModelVersionEntity } from './model-version.entity.js';
 
 /** Traffic-split history: the newest row is the current routing. */
 @Entity({ name: 'deployments' })
 @Index('idx_deployments_created', ['createdAt'])
-export class DeploymentEntity {
+export class DeploymentEntity implements DeploymentRecord {
   @IdPrimaryColumn()
   id!: string;
 

@@ -1,15 +1,8 @@
 import { Entity, Index, JoinColumn, ManyToOne, type Relation } from 'typeorm';
 import { IdColumn, IdPrimaryColumn, JsonColumn, TimestampColumn, VarcharColumn } from './columns.js';
 import { CheckpointEntity } from './checkpoint.entity.js';
+import type { MetricWithCI } from '../../../domain/evaluation.js';
 import { ModelVersionEntity } from './model-version.entity.js';
-
-/** A metric with its bootstrap confidence interval. */
-export interface MetricWithCI {
-  value: number;
-  lo: number;
-  hi: number;
-  n?: number;
-}
 
 @Entity({ name: 'evaluations' })
 @Index('idx_evaluations_model_suite', ['modelVersionId', 'suite'])

@@ -1,8 +1,7 @@
 import { Entity, Index, JoinColumn, ManyToOne, type Relation } from 'typeorm';
 import { FloatColumn, IdColumn, IdPrimaryColumn, TextColumn, TimestampColumn, VarcharColumn } from './columns.js';
+import type { FeedbackRecord, FeedbackType } from '../../../domain/feedback.js';
 import { CompletionEntity } from './completion.entity.js';
-
-export type FeedbackType = 'thumbs' | 'rating' | 'pairwise' | 'edit';
 
 /** One feedback event from `outerloop.feedback` (upsert by event id). The FK to
  *  completions is enforced: feedback for a completion the platform never served is
@@ -12,7 +11,7 @@ export type FeedbackType = 'thumbs' | 'rating' | 'pairwise' | 'edit';
 @Index('idx_feedback_type_created', ['type', 'createdAt'])
 @Index('idx_feedback_user', ['userId'])
 @Index('idx_feedback_ingested', ['ingestedAt'])
-export class FeedbackEventEntity {
+export class FeedbackEventEntity implements FeedbackRecord {
   @IdPrimaryColumn()
   id!: string;
 

@@ -1,19 +1,13 @@
 import { Entity, Index, JoinColumn, ManyToOne, type Relation } from 'typeorm';
 import { IdColumn, IdPrimaryColumn, JsonColumn, TimestampColumn, VarcharColumn } from './columns.js';
 import { LoopIterationEntity } from './loop-iteration.entity.js';
+import type { GateRuleRecord, GateVerdict } from '../../../domain/evaluation.js';
 import { ModelVersionEntity } from './model-version.entity.js';
 
-export type GateVerdict = 'pass' | 'fail';
-
-/** Every rule the gate evaluated: its value, threshold and verdict. */
-export interface GateRuleRecord {
-  rule: string;
-  value: number | null;
-  threshold: number | null;
-  verdict: 'pass' | 'fail' | 'skip';
-  detail?: string;
-}
-
+/** Every rule the gate evaluated: its value, threshold and verdict. A decision
+ *  belongs to the loop iteration that asked for it (loop_iteration_id); an iteration
+ *  finds its decisions through this column (idx_gate_iteration), the latest being the
+ *  one in force. */
 @Entity({ name: 'gate_decisions' })
 @Index('idx_gate_iteration', ['loopIterationId'])
 @Index('idx_gate_candidate', ['candidateModelId'])

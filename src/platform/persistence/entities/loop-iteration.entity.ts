@@ -1,14 +1,8 @@
 import { Entity, Index, JoinColumn, ManyToOne, type Relation } from 'typeorm';
 import { IdColumn, IdPrimaryColumn, IntColumn, JsonColumn, TextColumn, TimestampColumn, VarcharColumn } from './columns.js';
 import { DatasetSnapshotEntity } from './dataset-snapshot.entity.js';
-import { GateDecisionEntity } from './gate-decision.entity.js';
+import type { LoopState, LoopStateChange } from '../../../domain/loop.js';
 import { ModelVersionEntity } from './model-version.entity.js';
-
-export interface LoopStateChange {
-  state: string;
-  at: string; // ISO time
-  detail?: string;
-}
 
 /** One pass of the outer loop as a durable state machine (ARCHITECTURE §1). */
 @Entity({ name: 'loop_iterations' })
@@ -19,7 +13,7 @@ export class LoopIterationEntity {
   id!: string;
 
   @VarcharColumn('state', 40)
-  state!: string;
+  state!: LoopState;
 
   @JsonColumn('state_history')
   stateHistory!: LoopStateChange[];
@@ -44,13 +38,6 @@ export class LoopIterationEntity {
   @ManyToOne(() => ModelVersionEntity, { nullable: true, onDelete: 'NO ACTION' })
   @JoinColumn({ name: 'candidate_model_id', foreignKeyConstraintName: 'fk_loop_candidate_model' })
   candidateModel?: Relation<ModelVersionEntity> | null;
-
-  @IdColumn('gate_decision_id', { nullable: true })
-  gateDecisionId!: string | null;
-
-  @ManyToOne(() => GateDecisionEntity, { nullable: true, onDelete: 'SET NULL' })
-  @JoinColumn({ name: 'gate_decision_id', foreignKeyConstraintName: 'fk_loop_gate_decision' })
-  gateDecision?: Relation<GateDecisionEntity> | null;
 
   @TextColumn('error', { nullable: true })
   error!: string | null;

@@ -1,17 +1,15 @@
 import { Entity, Index, JoinColumn, ManyToOne, type Relation } from 'typeorm';
 import { IdColumn, IdPrimaryColumn, JsonColumn, TimestampColumn, VarcharColumn, type JsonObject } from './columns.js';
 import { DatasetSnapshotEntity } from './dataset-snapshot.entity.js';
+import type { ModelKind, ModelStatus, ModelVersionRecord } from '../../../domain/models.js';
 import { TrainingRunEntity } from './training-run.entity.js';
 
-export type ModelKind = 'policy' | 'reward';
-export type ModelStatus = 'candidate' | 'canary' | 'production' | 'retired' | 'rejected';
-
-/** The model registry. */
+/** The model registry (status changes go through ModelRegistryRepository.transition). */
 @Entity({ name: 'model_versions' })
 @Index('idx_models_kind_status', ['kind', 'status'])
 @Index('idx_models_parent', ['parentId'])
 @Index('idx_models_training_run', ['trainingRunId'])
-export class ModelVersionEntity {
+export class ModelVersionEntity implements ModelVersionRecord {
   @IdPrimaryColumn()
   id!: string;
 

@@ -1,8 +1,9 @@
 import { Entity, Index, JoinColumn, ManyToOne, type Relation } from 'typeorm';
 import { FloatColumn, IdColumn, IdPrimaryColumn, IntColumn, JsonColumn, TextColumn, TimestampColumn, VarcharColumn } from './columns.js';
-import { CompletionEntity, type StoredChatMessage } from './completion.entity.js';
-
-export type PreferenceSource = 'pairwise' | 'thumbs' | 'edit' | 'rating';
+import type { PreferencePairRow } from '../../../domain/dataset/dataset.types.js';
+import type { ChatMessage } from '../../../domain/completions.js';
+import type { PreferenceSource } from '../../../domain/feedback.js';
+import { CompletionEntity } from './completion.entity.js';
 
 /** A derived preference (chosen ≻ rejected for one prompt). The id is a hash of
  *  (prompt, chosen text, rejected text, source), so re-deriving from the same events
@@ -12,7 +13,7 @@ export type PreferenceSource = 'pairwise' | 'thumbs' | 'edit' | 'rating';
 @Index('idx_pairs_source_created', ['source', 'createdAt'])
 @Index('idx_pairs_chosen_completion', ['chosenCompletionId'])
 @Index('idx_pairs_rejected_completion', ['rejectedCompletionId'])
-export class PreferencePairEntity {
+export class PreferencePairEntity implements PreferencePairRow {
   @IdPrimaryColumn()
   id!: string;
 
@@ -21,7 +22,7 @@ export class PreferencePairEntity {
   promptHash!: string;
 
   @JsonColumn('prompt_messages')
-  promptMessages!: StoredChatMessage[];
+  promptMessages!: ChatMessage[];
 
   @IdColumn('chosen_completion_id', { nullable: true })
   chosenCompletionId!: string | null;

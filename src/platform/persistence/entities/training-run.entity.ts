@@ -1,10 +1,8 @@
 import { Entity, Index, JoinColumn, ManyToOne, type Relation } from 'typeorm';
 import { IdColumn, IdPrimaryColumn, IntColumn, JsonColumn, TextColumn, TimestampColumn, VarcharColumn, type JsonObject } from './columns.js';
 import { DatasetSnapshotEntity } from './dataset-snapshot.entity.js';
+import type { TrainingKind, TrainingStatus } from '../../../domain/training.js';
 import { ModelVersionEntity } from './model-version.entity.js';
-
-export type TrainingKind = 'sft' | 'reward' | 'ppo' | 'dpo' | 'best-of-n';
-export type TrainingStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 @Entity({ name: 'training_runs' })
 @Index('idx_runs_status', ['status'])

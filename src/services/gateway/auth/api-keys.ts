@@ -3,8 +3,7 @@
 // guessing, and a plain hash lets the gateway find a key with one indexed lookup
 // (the api_keys.hashed_secret unique index).
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { DataSource } from 'typeorm';
-import { ApiKeyEntity } from '../../../platform/persistence/entities/api-key.entity.js';
+import type { IApiKeyRepository } from '../../../platform/persistence/repositories/index.js';
 
 export const SCOPES = ['chat', 'feedback', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -35,7 +34,7 @@ export interface CreatedApiKey {
 
 /** Create a key (used by `outerloop keys create`). The secret is returned once and never stored. */
 export async function createApiKey(
-  dataSource: DataSource,
+  keys: IApiKeyRepository,
   opts: { name: string; scopes: string | readonly string[]; rateLimitPerMinute?: number | null },
 ): Promise<CreatedApiKey> {
   const name = opts.name.trim();
@@ -44,21 +43,13 @@ export async function createApiKey(
   const rate = opts.rateLimitPerMinute ?? null;
   if (rate !== null && !(Number.isInteger(rate) && rate > 0)) throw new Error(`rateLimitPerMinute: must be a positive integer, got ${rate}`);
   const secret = API_KEY_PREFIX + randomBytes(32).toString('base64url');
-  const row = new ApiKeyEntity();
-  row.id = `key_${randomUUID()}`;
-  row.name = name;
-  row.hashedSecret = hashApiKeySecret(secret);
-  row.scopes = scopes;
-  row.rateLimitPerMinute = rate;
-  row.createdAt = new Date();
-  row.revokedAt = null;
-  await dataSource.getRepository(ApiKeyEntity).insert(row);
-  return { id: row.id, name, scopes, rateLimitPerMinute: rate, secret };
+  const id = `key_${randomUUID()}`;
+  await keys.insert({ id, name, hashedSecret: hashApiKeySecret(secret), scopes, rateLimitPerMinute: rate, createdAt: new Date(), revokedAt: null });
+  return { id, name, scopes, rateLimitPerMinute: rate, secret };
 }
 
-export async function revokeApiKey(dataSource: DataSource, id: string): Promise<boolean> {
-  const r = await dataSource.getRepository(ApiKeyEntity).update({ id }, { revokedAt: new Date() });
-  return (r.affected ?? 0) > 0;
+export function revokeApiKey(keys: IApiKeyRepository, id: string): Promise<boolean> {
+  return keys.revoke(id, new Date());
 }
 
 export interface ApiKeyRecord {
@@ -73,11 +64,12 @@ export interface ApiKeyStore {
   findByHash(hashedSecret: string): Promise<ApiKeyRecord | null>;
 }
 
-export class TypeOrmApiKeyStore implements ApiKeyStore {
-  constructor(private readonly dataSource: DataSource) {}
+/** The store over the api_keys repository. */
+export class RepositoryApiKeyStore implements ApiKeyStore {
+  constructor(private readonly keys: IApiKeyRepository) {}
 
   async findByHash(hashedSecret: string): Promise<ApiKeyRecord | null> {
-    const row = await this.dataSource.getRepository(ApiKeyEntity).findOne({ where: { hashedSecret } });
+    const row = await this.keys.findByHash(hashedSecret);
     if (!row) return null;
     return {
       id: row.id,

@@ -3,9 +3,9 @@
 // the completions this process served (see completion-directory.ts).
 import { Module, type ModuleMetadata, type Provider, type Type } from '@nestjs/common';
 import type { Registry } from 'prom-client';
-import type { DataSource } from 'typeorm';
 import type { EventBus } from '../../../platform/messaging/event-bus.js';
-import { DATA_SOURCE, EVENT_BUS, METRICS } from '../../../platform/tokens.js';
+import type { ICompletionRepository } from '../../../platform/persistence/repositories/index.js';
+import { COMPLETION_REPOSITORY, EVENT_BUS, METRICS } from '../../../platform/tokens.js';
 import { CompletionLog } from '../completion-log/completion-log.js';
 import { GatewayModule } from '../gateway.module.js';
 import { COMPLETION_DIRECTORY, LayeredCompletionDirectory, RecentCompletionIndex, type CompletionDirectory } from './completion-directory.js';
@@ -25,7 +25,11 @@ export const COMPLETION_STORE = Symbol('COMPLETION_STORE');
 
 /** Providers that touch the world; tests replace these. */
 export const FEEDBACK_INFRASTRUCTURE: Provider[] = [
-  { provide: COMPLETION_STORE, useFactory: (ds: DataSource): CompletionDirectory => new DatabaseCompletionDirectory(ds), inject: [DATA_SOURCE] },
+  {
+    provide: COMPLETION_STORE,
+    useFactory: (completions: ICompletionRepository): CompletionDirectory => new DatabaseCompletionDirectory(completions),
+    inject: [COMPLETION_REPOSITORY],
+  },
 ];
 
 /** The module's shape, given the gateway module that provides auth and the completion log. */

@@ -4,15 +4,13 @@
 // version on first start, so a fresh install serves something and every later
 // deployment has a parent to point to.
 import { isAbsolute, resolve } from 'node:path';
-import type { DataSource } from 'typeorm';
 import { readArtifactManifest } from '../../../engine/artifact/artifact.js';
 import type { ArtifactStore } from '../../../platform/artifacts/artifact-store.js';
 import { Logger } from '../../../platform/logging/logger.js';
-import { DeploymentEntity } from '../../../platform/persistence/entities/deployment.entity.js';
-import { ModelVersionEntity } from '../../../platform/persistence/entities/model-version.entity.js';
+import type { IDeploymentRepository, IModelRegistryRepository, ITransactionRunner } from '../../../platform/persistence/repositories/index.js';
+import type { DeploymentRecord } from '../../../domain/deployments.js';
 import type { VersionSource } from './model-pool.js';
 import type { DeploymentSpec } from './router.js';
-import { serializeOnSqlite } from '../../../platform/persistence/sqlite-serializer.js';
 
 export interface ResolvedDeployment {
   spec: DeploymentSpec;
@@ -30,11 +28,18 @@ export function baseVersionId(artifactId: string): string {
   return `policy-${artifactId.slice(0, 16)}`;
 }
 
+/** The registry's repositories this source reads (and, on an empty registry, writes). */
+export interface RegistryAccess {
+  registry: IModelRegistryRepository;
+  deployments: IDeploymentRepository;
+  transactions: ITransactionRunner;
+}
+
 export class RegistryDeploymentSource implements DeploymentSource {
   private readonly log = new Logger('gateway.registry');
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly store: RegistryAccess,
     private readonly artifacts: ArtifactStore,
     private readonly basePolicyDir: string,
     /** resolves once the database is connected and migrated */
@@ -48,11 +53,10 @@ export class RegistryDeploymentSource implements DeploymentSource {
 
   async current(): Promise<ResolvedDeployment> {
     await this.databaseReady();
-    const deployments = this.dataSource.getRepository(DeploymentEntity);
-    let row = await deployments.findOne({ where: {}, order: { createdAt: 'DESC', id: 'DESC' } });
+    let row = await this.store.deployments.current();
     if (!row) row = await this.registerBasePolicy();
     const ids = [row.productionModelId, row.canaryModelId, row.shadowModelId].filter((x): x is string => !!x);
-    const versions = await this.dataSource.getRepository(ModelVersionEntity).findBy(ids.map((id) => ({ id })));
+    const versions = await this.store.registry.findByIds(ids);
     const byId = new Map(versions.map((v) => [v.id, v]));
     for (const id of ids) {
       if (!byId.has(id)) throw new Error(`deployment ${row.id} names model version ${id}, which is not in model_versions`);
@@ -69,41 +73,27 @@ export class RegistryDeploymentSource implements DeploymentSource {
   }
 
   /** Idempotent across replicas: ids are derived from the artifact, so a second insert is a no-op. */
-  private async registerBasePolicy(): Promise<DeploymentEntity> {
+  private async registerBasePolicy(): Promise<DeploymentRecord> {
     const dir = resolve(this.basePolicyDir);
     const manifest = await readArtifactManifest(dir);
     const versionId = baseVersionId(manifest.artifactId);
-    await serializeOnSqlite(this.dataSource, () =>
-      this.dataSource.transaction(async (em) => {
-      if (!(await em.findOne(ModelVersionEntity, { where: { id: versionId } }))) {
-        const v = new ModelVersionEntity();
-        v.id = versionId;
-        v.kind = 'policy';
-        v.parentId = null;
-        v.artifactPath = dir;
-        v.sha256 = manifest.artifactId;
-        v.status = 'production';
-        v.trainingRunId = null;
-        v.datasetSnapshotId = null;
-        v.metrics = {};
-        v.createdAt = new Date();
-        await em.insert(ModelVersionEntity, v);
-      }
-      if (!(await em.findOne(DeploymentEntity, { where: { id: BASE_DEPLOYMENT_ID } }))) {
-        const d = new DeploymentEntity();
-        d.id = BASE_DEPLOYMENT_ID;
-        d.productionModelId = versionId;
-        d.canaryModelId = null;
-        d.canaryWeight = 0;
-        d.shadowModelId = null;
-        d.reason = `empty registry: base policy ${dir} registered as production on first start`;
-        d.createdAt = new Date();
-        await em.insert(DeploymentEntity, d);
-      }
-    }),
-    );
+    await this.store.transactions.run(async (tx) => {
+      await tx.modelRegistry.register(
+        { id: versionId, kind: 'policy', parentId: null, artifactPath: dir, sha256: manifest.artifactId, status: 'production' },
+        { ifAbsent: true },
+      );
+      await tx.deployments.insertIfAbsent({
+        id: BASE_DEPLOYMENT_ID,
+        productionModelId: versionId,
+        canaryModelId: null,
+        canaryWeight: 0,
+        shadowModelId: null,
+        reason: `empty registry: base policy ${dir} registered as production on first start`,
+        createdAt: new Date(),
+      });
+    });
     this.log.info('registry was empty: base policy registered as the production version', { version: versionId, artifactDir: dir });
-    const row = await this.dataSource.getRepository(DeploymentEntity).findOne({ where: {}, order: { createdAt: 'DESC', id: 'DESC' } });
+    const row = await this.store.deployments.current();
     if (!row) throw new Error('base deployment was inserted but cannot be read back');
     return row;
   }

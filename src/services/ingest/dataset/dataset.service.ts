@@ -1,37 +1,25 @@
-// The I/O shell around the pure dataset functions: reads feedback and completions
-// through a TypeORM DataSource, stores derived pairs, user flags and snapshot rows,
-// and writes snapshot files to the artifact store. Nest-free on purpose: the CLI
-// (`outerloop snapshot`), the admin endpoint and the orchestrator all call
-// `createSnapshot(dataSource, artifactStore, filters)`.
+// The I/O shell around the pure dataset functions (src/domain/dataset): reads
+// feedback and completions through the repositories, stores derived pairs, user
+// flags and snapshot rows, and writes snapshot files to the artifact store.
+// Nest-free on purpose: the CLI (`outerloop snapshot`), the admin endpoint and the
+// orchestrator all call `createSnapshot(repositories, artifactStore, filters)`.
 //
 // Scale: a refresh reads the whole feedback log and the completions it references
 // into memory and re-derives every pair (measured: ~25k events → 15k pairs in about
 // 3 s of CPU). That is the honest design for the reference scenario's volumes;
 // past a few million events, derivation would move to incremental, per-prompt updates.
-import { In, type DataSource, type EntityManager } from 'typeorm';
+import { contentHash, sha256Hex } from '../../../domain/dataset/canonical.js';
+import { labellerOf, type DatasetSnapshotRecord, type PreferencePairRow, type UserFlagRow } from '../../../domain/dataset/dataset.types.js';
+import { derivePreferencePairs, type PairDerivationOptions, type PairDerivationReport } from '../../../domain/dataset/preference-pairs.js';
+import { buildSnapshot, normalizeSnapshotFilters, type SnapshotFilters, type SnapshotManifest, type SnapshotRow } from '../../../domain/dataset/snapshot.js';
+import { applySpamDefence, type LabellerAgreement, type SpamDefenceOptions } from '../../../domain/dataset/spam-defence.js';
+import { FLAG_REASON_MAJORITY_DISAGREEMENT } from '../../../domain/feedback.js';
 import type { ArtifactStore } from '../../../platform/artifacts/artifact-store.js';
 import { Logger } from '../../../platform/logging/logger.js';
-import {
-  CompletionEntity,
-  DatasetSnapshotEntity,
-  FeedbackEventEntity,
-  PreferencePairEntity,
-  UserFlagEntity,
-} from '../../../platform/persistence/entities/index.js';
-import { canonicalJson, contentHash, sha256Hex } from './canonical.js';
-import { labellerOf, type CompletionRow, type FeedbackRow, type PreferencePairRow } from './dataset.types.js';
-import { derivePreferencePairs, type PairDerivationOptions, type PairDerivationReport } from './preference-pairs.js';
-import { buildSnapshot, normalizeSnapshotFilters, type SnapshotFilters, type SnapshotManifest, type SnapshotRow } from './snapshot.js';
-import { applySpamDefence, type LabellerAgreement, type SpamDefenceOptions } from './spam-defence.js';
-import { SerialQueue, serializeOnSqlite } from '../../../platform/persistence/sqlite-serializer.js';
+import type { Repositories } from '../../../platform/persistence/repositories/index.js';
 
-/** ids per `IN (…)` and rows per upsert: under both databases' bound-parameter caps
- *  (Postgres 65,535; SQLite 32,766) at 15 columns per pair row. Upserts go in 100s:
- *  TypeORM's parameter bookkeeping grows faster than linearly with statement size. */
-const IDS_PER_LOOKUP = 5000;
-const ROWS_PER_UPSERT = 100;
-
-export const FLAG_REASON_MAJORITY_DISAGREEMENT = 'majority-disagreement';
+/** The repositories dataset building reads and writes. */
+export type DatasetRepositories = Pick<Repositories, 'completions' | 'feedback' | 'preferencePairs' | 'userFlags' | 'datasetSnapshots' | 'transactions'>;
 
 export interface DatasetOptions {
   pairs?: Partial<PairDerivationOptions>;
@@ -66,24 +54,30 @@ export class SnapshotIntegrityError extends Error {
   }
 }
 
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
 export function snapshotArtifactPath(id: string): string {
   if (!/^[0-9a-f]{64}$/.test(id)) throw new SnapshotIntegrityError(id, '(id)', 'a snapshot id is a 64-character sha256 hex');
   return `snapshots/${id}`;
 }
 
-const refreshQueue = new SerialQueue();
+/**
+ * One refresh at a time per set of repositories in this process: the admin endpoint
+ * and the orchestrator may both ask, and two interleaved refreshes would each make
+ * the pairs table equal their own derivation. (Across processes the upserts are
+ * idempotent.)
+ */
+const refreshTails = new WeakMap<object, Promise<unknown>>();
+
+function oneAtATime<T>(key: object, work: () => Promise<T>): Promise<T> {
+  const result = (refreshTails.get(key) ?? Promise.resolve()).then(work);
+  refreshTails.set(key, result.catch(() => undefined));
+  return result;
+}
 
 export class DatasetService {
   private readonly log = new Logger('dataset');
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly repositories: DatasetRepositories,
     private readonly artifacts: ArtifactStore,
     private readonly options: DatasetOptions = {},
   ) {}
@@ -99,39 +93,31 @@ export class DatasetService {
   }
 
   private refresh(): Promise<{ report: PairRefreshReport; pairs: PreferencePairRow[] }> {
-    // One refresh at a time per data source in this process: the admin endpoint and
-    // the orchestrator may both ask, and SQLite's single connection cannot nest the
-    // replace transaction. (Across processes the upserts are idempotent.)
-    return refreshQueue.run(this.dataSource, () => this.refreshNow());
+    return oneAtATime(this.repositories.preferencePairs, () => this.refreshNow());
   }
 
   private async refreshNow(): Promise<{ report: PairRefreshReport; pairs: PreferencePairRow[] }> {
-    const events: FeedbackRow[] = await this.dataSource.getRepository(FeedbackEventEntity).find({
-      select: { id: true, completionId: true, type: true, value: true, otherCompletionId: true, editedResponse: true, userId: true, apiKeyId: true, createdAt: true },
-    });
-    const completions = await this.loadCompletions(events.flatMap((e) => (e.otherCompletionId ? [e.completionId, e.otherCompletionId] : [e.completionId])));
-    const previouslyFlagged = new Set((await this.dataSource.getRepository(UserFlagEntity).find({ select: { userId: true } })).map((f) => f.userId));
+    const { completions, feedback, userFlags, transactions } = this.repositories;
+    const events = await feedback.findAllForDerivation();
+    const completionRows = await completions.findForDataset(events.flatMap((e) => (e.otherCompletionId ? [e.completionId, e.otherCompletionId] : [e.completionId])));
+    const previouslyFlagged = await userFlags.flaggedLabellers();
 
-    const spam = applySpamDefence(events, completions, { ...this.options.spam, flaggedLabellers: previouslyFlagged });
-    const { pairs, report } = derivePreferencePairs(spam.accepted, completions, this.options.pairs);
+    const spam = applySpamDefence(events, completionRows, { ...this.options.spam, flaggedLabellers: previouslyFlagged });
+    const { pairs, report } = derivePreferencePairs(spam.accepted, completionRows, this.options.pairs);
     const newlyFlagged = spam.labellers.filter((l) => l.flagged && !previouslyFlagged.has(l.labeller));
 
-    let removed = 0;
-    await serializeOnSqlite(this.dataSource, () =>
-      this.dataSource.transaction(async (m) => {
-      if (newlyFlagged.length) {
-        const now = new Date();
-        const flags: UserFlagEntity[] = newlyFlagged.map((l) => ({
-          userId: l.labeller,
-          reason: FLAG_REASON_MAJORITY_DISAGREEMENT,
-          detail: { comparisons: l.comparisons, disagreements: l.disagreements, pValue: l.pValue, baselineDisagreement: spam.baselineDisagreement, threshold: spam.threshold },
-          flaggedAt: now,
-        }));
-        await m.getRepository(UserFlagEntity).upsert(flags, ['userId']);
-      }
-      removed = await this.replacePairs(m, pairs);
-    }),
-    );
+    const now = new Date();
+    const flags: UserFlagRow[] = newlyFlagged.map((l) => ({
+      userId: l.labeller,
+      reason: FLAG_REASON_MAJORITY_DISAGREEMENT,
+      detail: { comparisons: l.comparisons, disagreements: l.disagreements, pValue: l.pValue, baselineDisagreement: spam.baselineDisagreement, threshold: spam.threshold },
+      flaggedAt: now,
+    }));
+    // the flags and the pairs they shaped are stored together or not at all
+    const removed = await transactions.run(async (tx) => {
+      await tx.userFlags.upsert(flags);
+      return tx.preferencePairs.replaceAll(pairs);
+    });
     for (const l of newlyFlagged) {
       this.log.warn('labeller flagged: disagrees with the majority beyond chance', { labeller: l.labeller, comparisons: l.comparisons, disagreements: l.disagreements, pValue: l.pValue });
     }
@@ -158,13 +144,13 @@ export class DatasetService {
     // after a refresh the table equals the derivation just made: use it, don't re-read
     const refreshed = opts.refreshPairs === false ? null : await this.refresh();
     const pairRefresh = refreshed?.report ?? null;
-    const pairs = refreshed?.pairs ?? (await this.loadPairs(this.dataSource.manager));
+    const pairs = refreshed?.pairs ?? (await this.repositories.preferencePairs.findAll());
     const { thumbs, byType, pairwiseTies } = await this.feedbackInWindow(filters.from, filters.to);
     const built = buildSnapshot({ pairs, thumbs, feedbackEventsByType: byType, pairwiseTies }, filters);
     const artifactPath = snapshotArtifactPath(built.id);
 
-    const repo = this.dataSource.getRepository(DatasetSnapshotEntity);
-    const existing = await repo.findOneBy({ id: built.id });
+    const snapshots = this.repositories.datasetSnapshots;
+    const existing = await snapshots.findById(built.id);
     // (re)write files unless they are already there byte-for-byte — also repairs a
     // snapshot whose files were lost from the artifact volume
     for (const name of ['train.jsonl', 'heldout.jsonl', 'manifest.json'] as const) {
@@ -178,7 +164,7 @@ export class DatasetService {
       await this.artifacts.put(rel, want);
     }
     if (!existing) {
-      const snapshotRow: DatasetSnapshotEntity = {
+      const snapshotRow: DatasetSnapshotRecord = {
         id: built.id,
         filters: { ...built.manifest.filters },
         counts: { ...built.manifest.counts },
@@ -188,13 +174,7 @@ export class DatasetService {
         statistics: { ...built.manifest.statistics },
         createdAt: new Date(),
       };
-      await repo
-        .createQueryBuilder()
-        .insert()
-        .into(DatasetSnapshotEntity)
-        .values(snapshotRow)
-        .orIgnore() // a concurrent creator of the same snapshot wrote the same row
-        .execute();
+      await snapshots.insertIfAbsent(snapshotRow); // a concurrent creator of the same snapshot writes the same row
       this.log.info('dataset snapshot created', { id: built.id, train: built.manifest.counts.train, heldout: built.manifest.counts.heldout });
     }
     return { id: built.id, created: !existing, artifactPath, sha256: built.manifestSha256, manifest: built.manifest, pairRefresh };
@@ -202,70 +182,20 @@ export class DatasetService {
 
   /** A snapshot's row (filters, counts, statistics, artifact path), or null: what
    *  the admin API shows without reading the files. */
-  getSnapshot(id: string): Promise<DatasetSnapshotEntity | null> {
-    return this.dataSource.getRepository(DatasetSnapshotEntity).findOneBy({ id });
+  getSnapshot(id: string): Promise<DatasetSnapshotRecord | null> {
+    return this.repositories.datasetSnapshots.findById(id);
   }
 
   /** Snapshots, newest first. */
-  listSnapshots(limit = 50): Promise<DatasetSnapshotEntity[]> {
-    return this.dataSource.getRepository(DatasetSnapshotEntity).find({ order: { createdAt: 'DESC', id: 'ASC' }, take: limit });
-  }
-
-  private async loadCompletions(ids: readonly string[]): Promise<Map<string, CompletionRow>> {
-    const out = new Map<string, CompletionRow>();
-    const repo = this.dataSource.getRepository(CompletionEntity);
-    for (const part of chunks([...new Set(ids)], IDS_PER_LOOKUP)) {
-      const rows = await repo.find({ select: { id: true, messages: true, response: true, modelVersion: true, createdAt: true }, where: { id: In(part) } });
-      for (const r of rows) out.set(r.id, r);
-    }
-    return out;
-  }
-
-  private loadPairs(m: EntityManager): Promise<PreferencePairRow[]> {
-    return m.getRepository(PreferencePairEntity).find({
-      select: {
-        id: true, promptHash: true, promptMessages: true, chosenCompletionId: true, rejectedCompletionId: true, chosenText: true, rejectedText: true,
-        margin: true, source: true, eventIds: true, conflictCount: true, conflictingEventIds: true, chosenModelVersion: true, rejectedModelVersion: true, createdAt: true,
-      },
-    });
-  }
-
-  /** Make the table equal `pairs`: write only rows that are new or changed (a
-   *  refresh usually changes a few pairs out of many), delete the rest. */
-  private async replacePairs(m: EntityManager, pairs: readonly PreferencePairRow[]): Promise<number> {
-    const stored = new Map((await this.loadPairs(m)).map((p) => [p.id, canonicalJson({ ...p })]));
-    const keep = new Set(pairs.map((p) => p.id));
-    const stale = [...stored.keys()].filter((id) => !keep.has(id));
-    for (const part of chunks(stale, IDS_PER_LOOKUP)) await m.getRepository(PreferencePairEntity).delete({ id: In(part) });
-    const changed = pairs.filter((p) => stored.get(p.id) !== canonicalJson(p));
-    const columns = m.connection.getMetadata(PreferencePairEntity).columns.map((c) => c.databaseName).filter((c) => c !== 'id');
-    for (const part of chunks(changed, ROWS_PER_UPSERT)) {
-      await m
-        .createQueryBuilder()
-        .insert()
-        .into(PreferencePairEntity)
-        .values(part as PreferencePairRow[])
-        .orUpdate(columns, ['id'])
-        // no read-back of generated/default columns: every column is written, and
-        // the read-back is one OR per row, which overflows SQLite's expression depth
-        .updateEntity(false)
-        .execute();
-    }
-    return stale.length;
+  listSnapshots(limit = 50): Promise<DatasetSnapshotRecord[]> {
+    return this.repositories.datasetSnapshots.list(limit);
   }
 
   /** Thumbs (with the serving model version) and event counts by type in [from, to),
    *  excluding flagged labellers, for the snapshot's statistics. */
   private async feedbackInWindow(from: string | null, to: string | null) {
-    const flagged = new Set((await this.dataSource.getRepository(UserFlagEntity).find({ select: { userId: true } })).map((f) => f.userId));
-    const qb = this.dataSource
-      .getRepository(FeedbackEventEntity)
-      .createQueryBuilder('f')
-      .innerJoin(CompletionEntity, 'c', 'c.id = f.completion_id')
-      .select(['f.id AS id', 'f.type AS type', 'f.value AS value', 'f.user_id AS "userId"', 'f.api_key_id AS "apiKeyId"', 'c.model_version AS "modelVersion"']);
-    if (from) qb.andWhere('f.created_at >= :from', { from: new Date(from) });
-    if (to) qb.andWhere('f.created_at < :to', { to: new Date(to) });
-    const rows: Array<{ id: string; type: string; value: number | string | null; userId: string | null; apiKeyId: string | null; modelVersion: string }> = await qb.getRawMany();
+    const flagged = await this.repositories.userFlags.flaggedLabellers();
+    const rows = await this.repositories.feedback.findInWindow(from ? new Date(from) : null, to ? new Date(to) : null);
     const byType: Record<string, number> = {};
     const thumbs: Array<{ modelVersion: string; value: number }> = [];
     let pairwiseTies = 0;
@@ -273,8 +203,8 @@ export class DatasetService {
       const who = labellerOf(r);
       if (who !== null && flagged.has(who)) continue;
       byType[r.type] = (byType[r.type] ?? 0) + 1;
-      if (r.type === 'thumbs' && r.value !== null) thumbs.push({ modelVersion: r.modelVersion, value: Number(r.value) });
-      if (r.type === 'pairwise' && r.value !== null && Number(r.value) === 0) pairwiseTies++;
+      if (r.type === 'thumbs' && r.value !== null) thumbs.push({ modelVersion: r.modelVersion, value: r.value });
+      if (r.type === 'pairwise' && r.value === 0) pairwiseTies++;
     }
     return { thumbs, byType, pairwiseTies };
   }
@@ -282,12 +212,12 @@ export class DatasetService {
 
 /** The entry point for the CLI (`outerloop snapshot`), the admin API and the orchestrator. */
 export function createSnapshot(
-  dataSource: DataSource,
+  repositories: DatasetRepositories,
   artifactStore: ArtifactStore,
   filters: SnapshotFilters = {},
   options: DatasetOptions & { refreshPairs?: boolean } = {},
 ): Promise<SnapshotResult> {
-  return new DatasetService(dataSource, artifactStore, options).createSnapshot(filters, { refreshPairs: options.refreshPairs });
+  return new DatasetService(repositories, artifactStore, options).createSnapshot(filters, { refreshPairs: options.refreshPairs });
 }
 
 export interface LoadedSnapshot {

@@ -73,6 +73,15 @@ export function sampleFeedback(id: string, completionId: string, over: Partial<F
   } satisfies FeedbackEventEntity);
 }
 
+/** Insert one row with plain SQL (the schema may be behind the entities), in either dialect. */
+async function insertRaw(ds: DataSource, table: string, row: Record<string, unknown>): Promise<void> {
+  const names = Object.keys(row);
+  const postgres = ds.options.type === 'postgres';
+  const placeholders = names.map((_, i) => (postgres ? `$${i + 1}` : '?'));
+  const values = names.map((n) => (row[n] instanceof Date && !postgres ? (row[n] as Date).toISOString().replace('T', ' ').replace('Z', '') : row[n]));
+  await ds.query(`INSERT INTO ${table} (${names.join(', ')}) VALUES (${placeholders.join(', ')})`, values);
+}
+
 async function tableNames(ds: DataSource): Promise<string[]> {
   const qr = ds.createQueryRunner();
   try {
@@ -169,7 +178,7 @@ export function persistenceContract(label: string, open: () => Promise<DataSourc
       assert.equal(back.completion?.response, 'Use `kill <pid>`.');
     });
 
-    it(`${label} registry relations: parent model, training run, loop ↔ gate decision`, async () => {
+    it(`${label} registry relations: parent model, training run, gate decision → loop iteration`, async () => {
       const models = ds.getRepository(ModelVersionEntity);
       const base: ModelVersionEntity = Object.assign(new ModelVersionEntity(), {
         id: 'policy-base', kind: 'policy', parentId: null, artifactPath: 'models/base', sha256: 'a'.repeat(64),
@@ -192,19 +201,48 @@ export function persistenceContract(label: string, open: () => Promise<DataSourc
 
       const loops = ds.getRepository(LoopIterationEntity);
       await loops.insert({
-        id: 'loop-1', state: 'gating', stateHistory: [{ state: 'snapshot', at: '2026-11-27T05:00:00.000Z' }], snapshotId: null,
-        rewardModelId: null, candidateModelId: 'policy-v2', gateDecisionId: null, error: null, attempt: 0,
+        id: 'loop-1', state: 'gating', stateHistory: [{ state: 'snapshotting', at: '2026-11-27T05:00:00.000Z' }], snapshotId: null,
+        rewardModelId: null, candidateModelId: 'policy-v2', error: null, attempt: 0,
         updatedAt: new Date(), createdAt: new Date(),
       });
-      await ds.getRepository(GateDecisionEntity).insert({
+      const gates = ds.getRepository(GateDecisionEntity);
+      await gates.insert({
         id: 'gate-1', loopIterationId: 'loop-1', candidateModelId: 'policy-v2', verdict: 'fail',
         rules: [{ rule: 'reward-up-eval-down', value: 0.3, threshold: 0, verdict: 'fail' }], createdAt: new Date(),
       });
-      await loops.update({ id: 'loop-1' }, { gateDecisionId: 'gate-1', state: 'rejected' });
-      const loop = await loops.findOneOrFail({ where: { id: 'loop-1' }, relations: { gateDecision: true, candidateModel: true } });
-      assert.equal(loop.gateDecision?.verdict, 'fail');
-      assert.equal(loop.gateDecision?.rules[0]?.rule, 'reward-up-eval-down');
-      assert.equal(loop.candidateModel?.parentId, 'policy-base');
+      await loops.update({ id: 'loop-1' }, { state: 'rejected' });
+      // a gate decision belongs to its iteration (one foreign key, gate → loop)
+      const decision = await gates.findOneOrFail({ where: { loopIterationId: 'loop-1' }, relations: { loopIteration: true, candidateModel: true } });
+      assert.equal(decision.verdict, 'fail');
+      assert.equal(decision.rules[0]?.rule, 'reward-up-eval-down');
+      assert.equal(decision.loopIteration?.state, 'rejected');
+      assert.equal(decision.candidateModel?.parentId, 'policy-base');
+      await assert.rejects(
+        gates.insert({ id: 'gate-orphan', loopIterationId: 'no-such-loop', candidateModelId: 'policy-v2', verdict: 'pass', rules: [], createdAt: new Date() }),
+        /foreign key/i,
+      );
+      // deleting the iteration takes its decisions with it
+      await loops.delete({ id: 'loop-1' });
+      assert.equal(await gates.countBy({ id: 'gate-1' }), 0);
+    });
+
+    it(`${label} dropping loop_iterations.gate_decision_id keeps every iteration's decision`, async () => {
+      const last = MIGRATIONS[MIGRATIONS.length - 1]!;
+      assert.equal(last.name, 'GateDecisionBelongsToIteration1764210000000');
+      await revertLastMigration(ds);
+      // the old schema: the iteration pointed at a decision that did not point back
+      const now = new Date();
+      await insertRaw(ds, 'loop_iterations', { id: 'loop-legacy', state: 'gating', state_history: '[]', candidate_model_id: 'policy-v2', attempt: 0, updated_at: now, created_at: now });
+      await insertRaw(ds, 'gate_decisions', { id: 'gate-legacy', loop_iteration_id: null, candidate_model_id: 'policy-v2', verdict: 'pass', rules: '[]', created_at: now });
+      await ds.query(`UPDATE loop_iterations SET gate_decision_id = 'gate-legacy' WHERE id = 'loop-legacy'`);
+      assert.deepEqual(await runMigrations(ds), [last.name]);
+      const migrated = await ds.getRepository(GateDecisionEntity).findOneByOrFail({ id: 'gate-legacy' });
+      assert.equal(migrated.loopIterationId, 'loop-legacy');
+      const qr = ds.createQueryRunner();
+      const columns = await qr.getTable('loop_iterations').finally(() => qr.release());
+      assert.ok(columns, 'loop_iterations exists');
+      const names = columns.columns.map((c) => c.name);
+      assert.ok(!names.includes('gate_decision_id'), `gate_decision_id still there: ${names.join(', ')}`);
     });
 
     it(`${label} migrations revert cleanly`, async () => {

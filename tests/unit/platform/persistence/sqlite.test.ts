@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Logger } from '../../../../src/platform/logging/logger.js';
 import { connectWithRetry, createDataSource, DatabaseConnectError, isRetriableConnectError } from '../../../../src/platform/persistence/data-source.js';
+import { modelRegistryContract } from './model-registry.contract.js';
 import { persistenceContract } from './persistence.contract.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'outerloop-persistence-'));
@@ -14,6 +15,16 @@ persistenceContract(
   '[sqlite]',
   async () => {
     const ds = createDataSource({ type: 'better-sqlite3', path: join(dir, 'nested', 'dir', 'contract.sqlite') });
+    await ds.initialize();
+    return ds;
+  },
+  (ds) => ds.destroy(),
+);
+
+modelRegistryContract(
+  '[sqlite]',
+  async () => {
+    const ds = createDataSource({ type: 'better-sqlite3', path: join(dir, 'registry.sqlite') });
     await ds.initialize();
     return ds;
   },

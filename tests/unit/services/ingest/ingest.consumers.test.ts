@@ -11,6 +11,12 @@ import { Topic, validateEvent, type CompletionEvent, type FeedbackEvent } from '
 import { CompletionsConsumer, FeedbackConsumer } from '../../../../src/services/ingest/ingest.consumers.js';
 import { IngestMetrics } from '../../../../src/services/ingest/ingest.metrics.js';
 import { IngestRepository } from '../../../../src/services/ingest/ingest.repository.js';
+import { createRepositories } from '../../../../src/platform/persistence/repositories/index.js';
+
+function ingestRepositoryOn(ds: DataSource): IngestRepository {
+  const { completions, feedback } = createRepositories(ds);
+  return new IngestRepository(completions, feedback);
+}
 
 let ds: DataSource;
 before(async () => {
@@ -62,7 +68,7 @@ function feedback(eventId: string, completionId: string, value = 1): BusMessage<
 }
 
 function consumers(now: () => number = Date.now, graceMs = 10_000) {
-  const repo = new IngestRepository(ds);
+  const repo = ingestRepositoryOn(ds);
   const registry = new Registry();
   const metrics = new IngestMetrics(registry);
   return {
@@ -147,7 +153,7 @@ test('a database failure is a RetriableHandlerError (the bus retries, nothing is
   await broken.initialize(); // no migrations: the tables do not exist
   try {
     const metrics = new IngestMetrics(new Registry());
-    const repo = new IngestRepository(broken);
+    const repo = ingestRepositoryOn(broken);
     const consumer = new CompletionsConsumer(repo, metrics);
     await assert.rejects(consumer.handleBatch([completion('x')]), (err: unknown) => err instanceof RetriableHandlerError && err.retriable && /database write/.test(err.message));
     const fb = new FeedbackConsumer(repo, metrics, { completionGraceMs: 0 });

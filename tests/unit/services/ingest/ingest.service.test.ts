@@ -10,6 +10,7 @@ import { EmbeddedEventBus } from '../../../../src/platform/messaging/embedded/em
 import { CompletionEntity, FeedbackEventEntity } from '../../../../src/platform/persistence/entities/index.js';
 import { Topic, EVENT_VERSION, type DeadLetter } from '../../../../src/platform/messaging/events.js';
 import { IngestService, DEFAULT_INGEST_OPTIONS } from '../../../../src/services/ingest/ingest.service.js';
+import { createRepositories } from '../../../../src/platform/persistence/repositories/index.js';
 
 async function until<T>(what: string, check: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -28,7 +29,7 @@ test('embedded bus → ingest → SQLite: persisted once; orphans dead-lettered 
   const bus = new EmbeddedEventBus(ds, { pollIntervalMs: 10 });
   await bus.start();
   const registry = new Registry();
-  const ingest = new IngestService(bus, ds, registry, { ...DEFAULT_INGEST_OPTIONS, completionGraceMs: 300 });
+  const ingest = new IngestService(bus, createRepositories(ds), registry, { ...DEFAULT_INGEST_OPTIONS, completionGraceMs: 300 });
   try {
     await ingest.start();
     const createdAt = new Date().toISOString();

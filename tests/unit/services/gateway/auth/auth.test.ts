@@ -4,8 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDataSource, runMigrations } from '../../../../../src/platform/persistence/data-source.js';
+import { createRepositories } from '../../../../../src/platform/persistence/repositories/index.js';
 import { ApiKeyEntity } from '../../../../../src/platform/persistence/entities/api-key.entity.js';
-import { CachedApiKeyStore, createApiKey, hashApiKeySecret, parseScopes, revokeApiKey, TypeOrmApiKeyStore } from '../../../../../src/services/gateway/auth/api-keys.js';
+import { CachedApiKeyStore, createApiKey, hashApiKeySecret, parseScopes, revokeApiKey, RepositoryApiKeyStore } from '../../../../../src/services/gateway/auth/api-keys.js';
 import { AuthService } from '../../../../../src/services/gateway/auth/auth.service.js';
 import { TokenBucketLimiter } from '../../../../../src/services/gateway/auth/rate-limiter.js';
 import { GatewayError } from '../../../../../src/services/gateway/errors.js';
@@ -17,7 +18,7 @@ describe('API keys on SQLite', () => {
     try {
       await ds.initialize();
       await runMigrations(ds);
-      const key = await createApiKey(ds, { name: 'ci', scopes: 'chat,feedback', rateLimitPerMinute: 60 });
+      const key = await createApiKey(createRepositories(ds).apiKeys, { name: 'ci', scopes: 'chat,feedback', rateLimitPerMinute: 60 });
       assert.match(key.secret, /^ol-[A-Za-z0-9_-]{43}$/);
       const rows = await ds.getRepository(ApiKeyEntity).find();
       assert.equal(rows.length, 1);
@@ -25,13 +26,13 @@ describe('API keys on SQLite', () => {
       assert.ok(!JSON.stringify(rows[0]).includes(key.secret), 'the secret itself is not stored');
 
       let now = 0;
-      const store = new CachedApiKeyStore(new TypeOrmApiKeyStore(ds), 1000, 100, () => now);
+      const store = new CachedApiKeyStore(new RepositoryApiKeyStore(createRepositories(ds).apiKeys), 1000, 100, () => now);
       const auth = new AuthService(store, new TokenBucketLimiter(), { mode: 'required', defaultRateLimitPerMinute: 0 });
       const caller = await auth.authorize({ authorization: `Bearer ${key.secret}` }, 'feedback');
       assert.deepEqual(caller, { apiKeyId: key.id, scopes: ['chat', 'feedback'] });
       await assert.rejects(auth.authorize({ authorization: `Bearer ${key.secret}` }, 'admin'), (e: GatewayError) => e.status === 403);
 
-      assert.equal(await revokeApiKey(ds, key.id), true);
+      assert.equal(await revokeApiKey(createRepositories(ds).apiKeys, key.id), true);
       assert.ok(await auth.authorize({ authorization: `Bearer ${key.secret}` }, 'chat'), 'cached within the ttl');
       now = 2000;
       await assert.rejects(auth.authorize({ authorization: `Bearer ${key.secret}` }, 'chat'), (e: GatewayError) => e.status === 401 && /revoked/.test(e.message));

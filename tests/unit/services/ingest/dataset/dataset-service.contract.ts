@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { DataSource } from 'typeorm';
 import type { ArtifactStore } from '../../../../../src/platform/artifacts/artifact-store.js';
 import { runMigrations } from '../../../../../src/platform/persistence/data-source.js';
+import { createRepositories } from '../../../../../src/platform/persistence/repositories/index.js';
 import {
   CompletionEntity,
   DatasetSnapshotEntity,
@@ -69,7 +70,7 @@ export function datasetServiceContract(label: string, open: () => Promise<{ ds: 
     });
 
     it(`${label} derives and stores pairs with provenance, flags the contrarian, counts the tie`, async () => {
-      const report = await new DatasetService(ds, store).refreshPreferencePairs();
+      const report = await new DatasetService(createRepositories(ds), store).refreshPreferencePairs();
       assert.deepEqual(report.newlyFlaggedLabellers.map((l) => l.labeller), ['user:troll']);
       assert.equal(report.flaggedEvents, 60);
       assert.equal(report.derivation.pairwiseTies, 1);
@@ -86,7 +87,7 @@ export function datasetServiceContract(label: string, open: () => Promise<{ ds: 
     });
 
     it(`${label} re-deriving is idempotent and removes pairs that lost their support`, async () => {
-      const svc = new DatasetService(ds, store);
+      const svc = new DatasetService(createRepositories(ds), store);
       const before = (await ds.getRepository(PreferencePairEntity).find()).map((p) => p.id).sort();
       const again = await svc.refreshPreferencePairs();
       assert.equal(again.removedStalePairs, 0);
@@ -107,14 +108,14 @@ export function datasetServiceContract(label: string, open: () => Promise<{ ds: 
 
     it(`${label} createSnapshot writes content-addressed files and a row; the same inputs give the same snapshot`, async () => {
       const filters = { heldoutFraction: 0.3 };
-      const first = await createSnapshot(ds, store, filters);
+      const first = await createSnapshot(createRepositories(ds), store, filters);
       assert.equal(first.created, true);
       assert.match(first.id, /^[0-9a-f]{64}$/);
       assert.equal(first.artifactPath, `snapshots/${first.id}`);
       assert.deepEqual(await store.list(first.artifactPath), [`snapshots/${first.id}/heldout.jsonl`, `snapshots/${first.id}/manifest.json`, `snapshots/${first.id}/train.jsonl`]);
       const bytes = await Promise.all(['train.jsonl', 'heldout.jsonl', 'manifest.json'].map((f) => store.get(`${first.artifactPath}/${f}`)));
 
-      const second = await createSnapshot(ds, store, filters);
+      const second = await createSnapshot(createRepositories(ds), store, filters);
       assert.equal(second.id, first.id);
       assert.equal(second.created, false);
       const bytes2 = await Promise.all(['train.jsonl', 'heldout.jsonl', 'manifest.json'].map((f) => store.get(`${first.artifactPath}/${f}`)));
@@ -125,7 +126,7 @@ export function datasetServiceContract(label: string, open: () => Promise<{ ds: 
       assert.equal(row.counts.total, first.manifest.counts.total);
       assert.equal(await ds.getRepository(DatasetSnapshotEntity).count(), 1);
 
-      const svc = new DatasetService(ds, store);
+      const svc = new DatasetService(createRepositories(ds), store);
       assert.equal((await svc.getSnapshot(first.id))?.artifactPath, first.artifactPath);
       assert.equal(await svc.getSnapshot('0'.repeat(64)), null);
       assert.deepEqual((await svc.listSnapshots()).map((r) => r.id), [first.id]);
@@ -146,24 +147,24 @@ export function datasetServiceContract(label: string, open: () => Promise<{ ds: 
 
     it(`${label} concurrent snapshot requests serialize their refresh and agree`, async () => {
       const [a, b, c] = await Promise.all([
-        createSnapshot(ds, store, { heldoutFraction: 0.3 }),
-        createSnapshot(ds, store, { heldoutFraction: 0.3 }),
-        new DatasetService(ds, store).refreshPreferencePairs(),
+        createSnapshot(createRepositories(ds), store, { heldoutFraction: 0.3 }),
+        createSnapshot(createRepositories(ds), store, { heldoutFraction: 0.3 }),
+        new DatasetService(createRepositories(ds), store).refreshPreferencePairs(),
       ]);
       assert.equal(a.id, b.id);
       assert.equal(c.pairs, a.pairRefresh?.pairs);
     });
 
     it(`${label} a snapshot's files are verified on read`, async () => {
-      const { id, artifactPath } = await createSnapshot(ds, store, { sources: ['pairwise'] });
+      const { id, artifactPath } = await createSnapshot(createRepositories(ds), store, { sources: ['pairwise'] });
       await store.put(`${artifactPath}/train.jsonl`, 'tampered\n');
       await assert.rejects(readSnapshot(store, id), SnapshotIntegrityError);
-      await assert.rejects(createSnapshot(ds, store, { sources: ['pairwise'] }), /differs from the snapshot/);
+      await assert.rejects(createSnapshot(createRepositories(ds), store, { sources: ['pairwise'] }), /differs from the snapshot/);
     });
 
     it(`${label} a time window selects pairs by their latest event`, async () => {
       const to = new Date(T0 + 60_000 * 200).toISOString(); // the first ~200 events: prompts 0..15
-      const s = await createSnapshot(ds, store, { to, sources: ['pairwise'], heldoutFraction: 0 }, { refreshPairs: false });
+      const s = await createSnapshot(createRepositories(ds), store, { to, sources: ['pairwise'], heldoutFraction: 0 }, { refreshPairs: false });
       assert.ok(s.manifest.counts.total > 5 && s.manifest.counts.total < 30, `window kept ${s.manifest.counts.total} of 30`);
       assert.ok((s.manifest.sourceEventRange.to ?? '') < to);
       assert.equal(s.manifest.counts.excluded.window, 30 - s.manifest.counts.total);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { binomialUpperTail } from '../../../../../src/services/ingest/dataset/binomial.js';
-import type { CompletionRow, FeedbackRow } from '../../../../../src/services/ingest/dataset/dataset.types.js';
-import { applySpamDefence } from '../../../../../src/services/ingest/dataset/spam-defence.js';
+import { binomialUpperTail } from '../../../../src/domain/dataset/binomial.js';
+import type { CompletionRow, FeedbackRow } from '../../../../src/domain/dataset/dataset.types.js';
+import { applySpamDefence } from '../../../../src/domain/dataset/spam-defence.js';
 import { byId, completion, feedback, T0 } from './fixtures.js';
-import { mulberry32 } from '../../../../support/mulberry32.js';
+import { mulberry32 } from '../../../support/mulberry32.js';
 
 
 /** 40 prompts with a good and a bad answer; honest users thumb correctly with 10%

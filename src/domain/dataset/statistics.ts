@@ -1,6 +1,6 @@
 // Dataset statistics per snapshot (issue 6 part 5): what a reviewer checks before a
 // reward model is trained on it.
-import type { PreferenceSource } from '../../../platform/persistence/entities/index.js';
+import type { PreferenceSource } from '../feedback.js';
 
 export interface StatisticsPair {
   source: PreferenceSource;

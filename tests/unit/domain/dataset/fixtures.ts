@@ -1,5 +1,5 @@
 // Hand-built completions and feedback for the dataset tests.
-import type { CompletionRow, FeedbackRow } from '../../../../../src/services/ingest/dataset/dataset.types.js';
+import type { CompletionRow, FeedbackRow } from '../../../../src/domain/dataset/dataset.types.js';
 
 export const T0 = Date.parse('2026-11-01T00:00:00.000Z');
 

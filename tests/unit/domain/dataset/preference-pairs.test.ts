@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { promptHashOf } from '../../../../../src/services/ingest/dataset/dataset.types.js';
+import { promptHashOf } from '../../../../src/domain/dataset/dataset.types.js';
 import {
   derivePreferencePairs,
   preferencePairId,
@@ -8,7 +8,7 @@ import {
   preferencePairsFromPairwise,
   preferencePairsFromRatings,
   preferencePairsFromThumbs,
-} from '../../../../../src/services/ingest/dataset/preference-pairs.js';
+} from '../../../../src/domain/dataset/preference-pairs.js';
 import { byId, completion, feedback } from './fixtures.js';
 
 const PROMPT = 'How do I kill a Linux process?';

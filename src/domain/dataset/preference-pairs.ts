@@ -10,7 +10,7 @@
 // its conflicts, and the snapshot's conflict policy decides what to train on.
 import { contentHash } from './canonical.js';
 import { promptHashOf, type ChatMessages, type CompletionRow, type FeedbackRow, type PreferencePairRow } from './dataset.types.js';
-import type { PreferenceSource } from '../../../platform/persistence/entities/index.js';
+import type { PreferenceSource } from '../feedback.js';
 
 export interface PairDerivationOptions {
   /** rating pairs need mean ratings at least this far apart (default 1) */

@@ -3,10 +3,10 @@
 // deliberate (bump SNAPSHOT_FORMAT) — this test fails on an accidental one.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { PreferencePairRow } from '../../../../../src/services/ingest/dataset/dataset.types.js';
-import { promptHashOf } from '../../../../../src/services/ingest/dataset/dataset.types.js';
-import { preferencePairId } from '../../../../../src/services/ingest/dataset/preference-pairs.js';
-import { buildSnapshot, SNAPSHOT_FORMAT } from '../../../../../src/services/ingest/dataset/snapshot.js';
+import type { PreferencePairRow } from '../../../../src/domain/dataset/dataset.types.js';
+import { promptHashOf } from '../../../../src/domain/dataset/dataset.types.js';
+import { preferencePairId } from '../../../../src/domain/dataset/preference-pairs.js';
+import { buildSnapshot, SNAPSHOT_FORMAT } from '../../../../src/domain/dataset/snapshot.js';
 
 const prompt = [{ role: 'user' as const, content: 'How do I kill a Linux process?' }];
 const promptHash = promptHashOf(prompt);

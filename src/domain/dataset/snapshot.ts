@@ -2,9 +2,9 @@
 // content-addressed dataset. Pure: rows in, bytes out. The same pairs and filters
 // always give the same id and the same bytes (canonical JSON, rows sorted by id, no
 // wall-clock time inside), so "retrain from snapshot X" means exactly one dataset.
-import type { PreferenceSource, SnapshotEventRange } from '../../../platform/persistence/entities/index.js';
+import type { PreferenceSource } from '../feedback.js';
 import { canonicalJson, contentHash, hashToUnitInterval, sha256Hex } from './canonical.js';
-import type { PreferencePairRow } from './dataset.types.js';
+import type { PreferencePairRow, SnapshotEventRange } from './dataset.types.js';
 import { datasetStatistics, type DatasetStatistics, type ThumbsObservation } from './statistics.js';
 
 export const SNAPSHOT_FORMAT = 'outerloop.preference-snapshot/v1';

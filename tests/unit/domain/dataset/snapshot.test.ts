@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { canonicalJson, contentHash, sha256Hex } from '../../../../../src/services/ingest/dataset/canonical.js';
-import type { CompletionRow, FeedbackRow } from '../../../../../src/services/ingest/dataset/dataset.types.js';
-import { derivePreferencePairs } from '../../../../../src/services/ingest/dataset/preference-pairs.js';
-import { buildSnapshot, isHeldOut, normalizeSnapshotFilters, SnapshotFilterError } from '../../../../../src/services/ingest/dataset/snapshot.js';
-import { datasetStatistics } from '../../../../../src/services/ingest/dataset/statistics.js';
+import { canonicalJson, contentHash, sha256Hex } from '../../../../src/domain/dataset/canonical.js';
+import type { CompletionRow, FeedbackRow } from '../../../../src/domain/dataset/dataset.types.js';
+import { derivePreferencePairs } from '../../../../src/domain/dataset/preference-pairs.js';
+import { buildSnapshot, isHeldOut, normalizeSnapshotFilters, SnapshotFilterError } from '../../../../src/domain/dataset/snapshot.js';
+import { datasetStatistics } from '../../../../src/domain/dataset/statistics.js';
 import { byId, completion, feedback, resetFeedbackSequence, T0 } from './fixtures.js';
 
 /** 60 prompts, each with a long and a short answer, pairwise-labelled (long wins), plus

@@ -1,0 +1,44 @@
+// Served completions (the `completions` table), written by the ingest consumer.
+import { In, type EntityManager } from 'typeorm';
+import type { CompletionRecord } from '../../../domain/completions.js';
+import type { CompletionRow } from '../../../domain/dataset/dataset.types.js';
+import { CompletionEntity } from '../entities/completion.entity.js';
+import { BatchInsertingRepository } from './batch-insert.js';
+import { chunks, IDS_PER_LOOKUP } from './typeorm-scope.js';
+
+export interface ICompletionRepository {
+  /** Insert rows whose id is new; returns how many were written (the rest were already there). */
+  insertIgnoringDuplicates(rows: readonly CompletionRecord[]): Promise<number>;
+  /** Which of these ids are persisted. */
+  existingIds(ids: readonly string[]): Promise<Set<string>>;
+  /** The API key that owns each persisted completion (null: sent without a key). */
+  owners(ids: readonly string[]): Promise<Map<string, string | null>>;
+  /** What dataset building needs of each persisted completion. */
+  findForDataset(ids: readonly string[]): Promise<Map<string, CompletionRow>>;
+}
+
+export class TypeOrmCompletionRepository extends BatchInsertingRepository<CompletionEntity> implements ICompletionRepository {
+  constructor(manager: EntityManager) {
+    super(manager, CompletionEntity);
+  }
+
+  async existingIds(ids: readonly string[]): Promise<Set<string>> {
+    return new Set((await this.findByIds(ids, { id: true })).map((r) => r.id));
+  }
+
+  async owners(ids: readonly string[]): Promise<Map<string, string | null>> {
+    return new Map((await this.findByIds(ids, { id: true, apiKeyId: true })).map((r) => [r.id, r.apiKeyId]));
+  }
+
+  async findForDataset(ids: readonly string[]): Promise<Map<string, CompletionRow>> {
+    const rows = await this.findByIds(ids, { id: true, messages: true, response: true, modelVersion: true, createdAt: true });
+    return new Map(rows.map((r) => [r.id, r]));
+  }
+
+  private async findByIds(ids: readonly string[], select: Partial<Record<keyof CompletionEntity, true>>): Promise<CompletionEntity[]> {
+    const repo = this.manager.getRepository(CompletionEntity);
+    const out: CompletionEntity[] = [];
+    for (const part of chunks([...new Set(ids)], IDS_PER_LOOKUP)) out.push(...(await repo.find({ select, where: { id: In(part) } })));
+    return out;
+  }
+}
