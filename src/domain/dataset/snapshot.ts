@@ -278,3 +278,45 @@ export function buildSnapshot(inputs: SnapshotInputs, filterInput: SnapshotFilte
     heldout,
   };
 }
+
+/** A snapshot's files do not match its id or manifest. Not retriable: the bytes are wrong. */
+export class SnapshotIntegrityError extends Error {
+  readonly code = 'snapshot_integrity';
+  readonly retriable = false;
+  constructor(snapshotId: string, file: string, reason: string) {
+    super(`snapshot ${snapshotId}: ${file}: ${reason}`);
+    this.name = 'SnapshotIntegrityError';
+  }
+}
+
+/** Where a snapshot's files live in the artifact store. */
+export function snapshotArtifactPath(id: string): string {
+  if (!/^[0-9a-f]{64}$/.test(id)) throw new SnapshotIntegrityError(id, '(id)', 'a snapshot id is a 64-character sha256 hex');
+  return `snapshots/${id}`;
+}
+
+const utf8 = new TextDecoder('utf-8');
+
+/** Parse manifest.json and check it against the snapshot id: it names the id, and its content hashes to it. */
+export function parseSnapshotManifest(id: string, bytes: Uint8Array): SnapshotManifest {
+  let manifest: SnapshotManifest;
+  try {
+    manifest = JSON.parse(utf8.decode(bytes)) as SnapshotManifest;
+  } catch (err) {
+    if (err instanceof SyntaxError) throw new SnapshotIntegrityError(id, 'manifest.json', `not JSON: ${err.message}`);
+    throw err;
+  }
+  if (manifest.id !== id) throw new SnapshotIntegrityError(id, 'manifest.json', `names snapshot ${manifest.id}`);
+  const body: Partial<SnapshotManifest> = { ...manifest };
+  delete body.id;
+  if (contentHash(body) !== id) throw new SnapshotIntegrityError(id, 'manifest.json', 'content does not hash to the snapshot id');
+  return manifest;
+}
+
+/** Parse a split's JSONL after checking its bytes against the manifest's sha256. */
+export function parseSnapshotRows(manifest: SnapshotManifest, name: 'train.jsonl' | 'heldout.jsonl', bytes: Uint8Array): SnapshotRow[] {
+  const want = manifest.files[name];
+  if (sha256Hex(bytes) !== want.sha256) throw new SnapshotIntegrityError(manifest.id, name, `sha256 mismatch (expected ${want.sha256})`);
+  const text = utf8.decode(bytes);
+  return text === '' ? [] : text.trimEnd().split('\n').map((line) => JSON.parse(line) as SnapshotRow);
+}

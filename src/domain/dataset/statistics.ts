@@ -1,6 +1,7 @@
 // Dataset statistics per snapshot (issue 6 part 5): what a reviewer checks before a
 // reward model is trained on it.
-import type { PreferenceSource } from '../feedback.js';
+import type { FeedbackType, PreferenceSource } from '../feedback.js';
+import { labellerOf } from './dataset.types.js';
 
 export interface StatisticsPair {
   source: PreferenceSource;
@@ -129,4 +130,36 @@ export function datasetStatistics(
         .map(([k, v]) => [k, { up: v.up, down: v.down, rate: v.up + v.down ? round(v.up / (v.up + v.down)) : 0 }]),
     ),
   };
+}
+
+/** A feedback event in a snapshot's window, with the model version that served its completion. */
+export interface WindowFeedback {
+  type: FeedbackType;
+  value: number | null;
+  userId: string | null;
+  apiKeyId: string | null;
+  modelVersion: string;
+}
+
+export interface WindowFeedbackSummary {
+  thumbs: ThumbsObservation[];
+  byType: Record<string, number>;
+  pairwiseTies: number;
+}
+
+/** Thumbs (with the serving model version), event counts by type and pairwise ties
+ *  in a snapshot's window, leaving out flagged labellers: the statistics' inputs
+ *  besides the pairs. */
+export function summarizeWindowFeedback(events: Iterable<WindowFeedback>, flaggedLabellers: ReadonlySet<string>): WindowFeedbackSummary {
+  const byType: Record<string, number> = {};
+  const thumbs: ThumbsObservation[] = [];
+  let pairwiseTies = 0;
+  for (const e of events) {
+    const who = labellerOf(e);
+    if (who !== null && flaggedLabellers.has(who)) continue;
+    byType[e.type] = (byType[e.type] ?? 0) + 1;
+    if (e.type === 'thumbs' && e.value !== null) thumbs.push({ modelVersion: e.modelVersion, value: e.value });
+    if (e.type === 'pairwise' && e.value === 0) pairwiseTies++;
+  }
+  return { thumbs, byType, pairwiseTies };
 }

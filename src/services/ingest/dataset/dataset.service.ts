@@ -8,11 +8,22 @@
 // into memory and re-derives every pair (measured: ~25k events → 15k pairs in about
 // 3 s of CPU). That is the honest design for the reference scenario's volumes;
 // past a few million events, derivation would move to incremental, per-prompt updates.
-import { contentHash, sha256Hex } from '../../../domain/dataset/canonical.js';
-import { labellerOf, type DatasetSnapshotRecord, type PreferencePairRow, type UserFlagRow } from '../../../domain/dataset/dataset.types.js';
+import { sha256Hex } from '../../../domain/dataset/canonical.js';
+import { type DatasetSnapshotRecord, type PreferencePairRow, type UserFlagRow } from '../../../domain/dataset/dataset.types.js';
 import { derivePreferencePairs, type PairDerivationOptions, type PairDerivationReport } from '../../../domain/dataset/preference-pairs.js';
-import { buildSnapshot, normalizeSnapshotFilters, type SnapshotFilters, type SnapshotManifest, type SnapshotRow } from '../../../domain/dataset/snapshot.js';
+import {
+  buildSnapshot,
+  normalizeSnapshotFilters,
+  parseSnapshotManifest,
+  parseSnapshotRows,
+  snapshotArtifactPath,
+  SnapshotIntegrityError,
+  type SnapshotFilters,
+  type SnapshotManifest,
+  type SnapshotRow,
+} from '../../../domain/dataset/snapshot.js';
 import { applySpamDefence, type LabellerAgreement, type SpamDefenceOptions } from '../../../domain/dataset/spam-defence.js';
+import { summarizeWindowFeedback } from '../../../domain/dataset/statistics.js';
 import { FLAG_REASON_MAJORITY_DISAGREEMENT } from '../../../domain/feedback.js';
 import type { ArtifactStore } from '../../../platform/artifacts/artifact-store.js';
 import { Logger } from '../../../platform/logging/logger.js';
@@ -44,19 +55,6 @@ export interface SnapshotResult {
   sha256: string;
   manifest: SnapshotManifest;
   pairRefresh: PairRefreshReport | null;
-}
-
-export class SnapshotIntegrityError extends Error {
-  readonly retriable = false;
-  constructor(snapshotId: string, file: string, reason: string) {
-    super(`snapshot ${snapshotId}: ${file}: ${reason}`);
-    this.name = 'SnapshotIntegrityError';
-  }
-}
-
-export function snapshotArtifactPath(id: string): string {
-  if (!/^[0-9a-f]{64}$/.test(id)) throw new SnapshotIntegrityError(id, '(id)', 'a snapshot id is a 64-character sha256 hex');
-  return `snapshots/${id}`;
 }
 
 /**
@@ -145,7 +143,10 @@ export class DatasetService {
     const refreshed = opts.refreshPairs === false ? null : await this.refresh();
     const pairRefresh = refreshed?.report ?? null;
     const pairs = refreshed?.pairs ?? (await this.repositories.preferencePairs.findAll());
-    const { thumbs, byType, pairwiseTies } = await this.feedbackInWindow(filters.from, filters.to);
+    const { thumbs, byType, pairwiseTies } = summarizeWindowFeedback(
+      await this.repositories.feedback.findInWindow(filters.from ? new Date(filters.from) : null, filters.to ? new Date(filters.to) : null),
+      await this.repositories.userFlags.flaggedLabellers(),
+    );
     const built = buildSnapshot({ pairs, thumbs, feedbackEventsByType: byType, pairwiseTies }, filters);
     const artifactPath = snapshotArtifactPath(built.id);
 
@@ -190,24 +191,6 @@ export class DatasetService {
   listSnapshots(limit = 50): Promise<DatasetSnapshotRecord[]> {
     return this.repositories.datasetSnapshots.list(limit);
   }
-
-  /** Thumbs (with the serving model version) and event counts by type in [from, to),
-   *  excluding flagged labellers, for the snapshot's statistics. */
-  private async feedbackInWindow(from: string | null, to: string | null) {
-    const flagged = await this.repositories.userFlags.flaggedLabellers();
-    const rows = await this.repositories.feedback.findInWindow(from ? new Date(from) : null, to ? new Date(to) : null);
-    const byType: Record<string, number> = {};
-    const thumbs: Array<{ modelVersion: string; value: number }> = [];
-    let pairwiseTies = 0;
-    for (const r of rows) {
-      const who = labellerOf(r);
-      if (who !== null && flagged.has(who)) continue;
-      byType[r.type] = (byType[r.type] ?? 0) + 1;
-      if (r.type === 'thumbs' && r.value !== null) thumbs.push({ modelVersion: r.modelVersion, value: r.value });
-      if (r.type === 'pairwise' && r.value === 0) pairwiseTies++;
-    }
-    return { thumbs, byType, pairwiseTies };
-  }
 }
 
 /** The entry point for the CLI (`outerloop snapshot`), the admin API and the orchestrator. */
@@ -230,23 +213,7 @@ export interface LoadedSnapshot {
  *  manifest's sha256 and the manifest against its id. */
 export async function readSnapshot(artifactStore: ArtifactStore, id: string): Promise<LoadedSnapshot> {
   const base = snapshotArtifactPath(id);
-  let manifest: SnapshotManifest;
-  try {
-    manifest = JSON.parse((await artifactStore.get(`${base}/manifest.json`)).toString('utf8')) as SnapshotManifest;
-  } catch (err) {
-    if (err instanceof SyntaxError) throw new SnapshotIntegrityError(id, 'manifest.json', `not JSON: ${err.message}`);
-    throw err;
-  }
-  if (manifest.id !== id) throw new SnapshotIntegrityError(id, 'manifest.json', `names snapshot ${manifest.id}`);
-  const body: Partial<SnapshotManifest> = { ...manifest };
-  delete body.id;
-  if (contentHash(body) !== id) throw new SnapshotIntegrityError(id, 'manifest.json', 'content does not hash to the snapshot id');
-  const read = async (name: 'train.jsonl' | 'heldout.jsonl'): Promise<SnapshotRow[]> => {
-    const bytes = await artifactStore.get(`${base}/${name}`);
-    const want = manifest.files[name];
-    if (sha256Hex(bytes) !== want.sha256) throw new SnapshotIntegrityError(id, name, `sha256 mismatch (expected ${want.sha256})`);
-    const text = bytes.toString('utf8');
-    return text === '' ? [] : text.trimEnd().split('\n').map((line) => JSON.parse(line) as SnapshotRow);
-  };
+  const manifest = parseSnapshotManifest(id, await artifactStore.get(`${base}/manifest.json`));
+  const read = async (name: 'train.jsonl' | 'heldout.jsonl') => parseSnapshotRows(manifest, name, await artifactStore.get(`${base}/${name}`));
   return { manifest, train: await read('train.jsonl'), heldout: await read('heldout.jsonl') };
 }

@@ -13,7 +13,8 @@ import {
   PreferencePairEntity,
   UserFlagEntity,
 } from '../../../../../src/platform/persistence/entities/index.js';
-import { createSnapshot, DatasetService, readSnapshot, SnapshotIntegrityError } from '../../../../../src/services/ingest/dataset/dataset.service.js';
+import { SnapshotIntegrityError } from '../../../../../src/domain/dataset/snapshot.js';
+import { createSnapshot, DatasetService, readSnapshot } from '../../../../../src/services/ingest/dataset/dataset.service.js';
 
 const T0 = Date.parse('2026-11-01T00:00:00.000Z');
 
