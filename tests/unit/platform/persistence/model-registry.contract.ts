@@ -129,5 +129,30 @@ export function modelRegistryContract(label: string, open: () => Promise<DataSou
       });
       assert.equal((await repos.modelRegistry.get('policy-tx'))?.status, 'rejected');
     });
+
+    it(`${label} concurrent transactions neither see nor undo each other's writes`, async () => {
+      let release!: () => void;
+      let entered!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const inside = new Promise<void>((r) => (entered = r));
+      const failing = repos.transactions.run(async (tx) => {
+        await tx.modelRegistry.register({ id: 'policy-c1', kind: 'policy', parentId: 'policy-2', artifactPath: 'c1', sha256: SHA('7') });
+        entered();
+        await gate; // hold the transaction open while the others are issued
+        throw new Error('roll back c1');
+      });
+      const committing = repos.transactions.run((tx) => tx.modelRegistry.register({ id: 'policy-c2', kind: 'policy', parentId: 'policy-2', artifactPath: 'c2', sha256: SHA('8') }));
+      const standalone = repos.modelRegistry.register({ id: 'policy-c3', kind: 'policy', parentId: 'policy-2', artifactPath: 'c3', sha256: SHA('6') });
+      await inside;
+      await new Promise((r) => setImmediate(r)); // let the others reach the database if nothing holds them back
+      release();
+      const [a, b, c] = await Promise.allSettled([failing, committing, standalone]);
+      assert.equal(a.status, 'rejected');
+      assert.equal(b.status, 'fulfilled', String((b as PromiseRejectedResult).reason));
+      assert.equal(c.status, 'fulfilled', String((c as PromiseRejectedResult).reason));
+      assert.equal(await repos.modelRegistry.get('policy-c1'), null);
+      assert.equal((await repos.modelRegistry.get('policy-c2'))?.artifactPath, 'c2');
+      assert.equal((await repos.modelRegistry.get('policy-c3'))?.artifactPath, 'c3');
+    });
   });
 }
