@@ -2,13 +2,19 @@
 // Never retriable (the same input fails the same way); `field` names what was wrong so
 // the evaluator can report it and dead-letter the job with that reason.
 
+export type EvaluationInputErrorCode =
+  /** a malformed or out-of-range argument */
+  | 'evaluation_input'
+  /** a regression's regressors are collinear (e.g. too few distinct points): no unique fit */
+  | 'collinear';
+
 export class EvaluationInputError extends RangeError {
   readonly retriable = false;
-  readonly code = 'evaluation_input';
   constructor(
     /** the offending argument or field, e.g. "options.level" or "pairs[3].scoreChosen" */
     readonly field: string,
     message: string,
+    readonly code: EvaluationInputErrorCode = 'evaluation_input',
   ) {
     super(`${field}: ${message}`);
     this.name = 'EvaluationInputError';

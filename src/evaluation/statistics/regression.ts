@@ -14,7 +14,7 @@ export function solveLinearSystem(a: readonly (readonly number[])[], b: readonly
     for (let r = col + 1; r < k; r++) if (Math.abs(m[r]![col]!) > Math.abs(m[pivot]![col]!)) pivot = r;
     const scale = Math.max(...m.map((row) => Math.abs(row[col]!)), 1e-300);
     if (Math.abs(m[pivot]![col]!) <= 1e-12 * scale) {
-      throw new EvaluationInputError(what, 'the regressors are collinear (e.g. too few distinct points); no unique least-squares solution');
+      throw new EvaluationInputError(what, 'the regressors are collinear (e.g. too few distinct points); no unique least-squares solution', 'collinear');
     }
     [m[col], m[pivot]] = [m[pivot]!, m[col]!];
     for (let r = 0; r < k; r++) {
