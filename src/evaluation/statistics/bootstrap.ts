@@ -107,21 +107,44 @@ export interface PairedDifference extends Estimate {
 }
 
 /**
- * Paired bootstrap of mean(candidate) − mean(incumbent) over the same units (the same
- * prompts and sampling seeds): each resample draws unit indices once and uses them for
- * both, so prompt difficulty cancels and the interval is far tighter than two
- * independent ones.
+ * Paired bootstrap of statistic(candidate) − statistic(incumbent) over the same units
+ * (the same prompts and sampling seeds): each resample draws unit indices once and uses
+ * them for both, so prompt difficulty cancels and the interval is far tighter than two
+ * independent ones. The statistic defaults to the mean; any other (e.g. a p90 length)
+ * is applied to each side's resampled values.
  */
-export function pairedBootstrap(candidate: ArrayLike<number>, incumbent: ArrayLike<number>, options: BootstrapOptions): PairedDifference {
+export function pairedBootstrap(
+  candidate: ArrayLike<number>,
+  incumbent: ArrayLike<number>,
+  options: BootstrapOptions,
+  statistic?: (values: Float64Array) => number,
+): PairedDifference {
   requireFinite('candidate', candidate);
   requireFinite('incumbent', incumbent);
   requireSameLength('candidate', candidate, 'incumbent', incumbent);
   if (candidate.length === 0) throw new EvaluationInputError('candidate', 'paired bootstrap needs at least one unit');
-  const diff = Float64Array.from(candidate, (c, i) => c - incumbent[i]!);
   const o = resolve(options);
-  const replicates = replicatesOf(diff.length, (idx) => meanAt(diff, idx), o);
+  let value: number;
+  let replicates: number[];
+  if (statistic === undefined) {
+    // the mean of differences is the difference of means: one pass per resample
+    const diff = Float64Array.from(candidate, (c, i) => c - incumbent[i]!);
+    value = mean(diff);
+    replicates = replicatesOf(diff.length, (idx) => meanAt(diff, idx), o);
+  } else {
+    const a = new Float64Array(candidate.length), b = new Float64Array(candidate.length);
+    const difference = (idx: Int32Array): number => {
+      for (let i = 0; i < idx.length; i++) {
+        a[i] = candidate[idx[i]!]!;
+        b[i] = incumbent[idx[i]!]!;
+      }
+      return statistic(a) - statistic(b);
+    };
+    value = statistic(Float64Array.from(candidate)) - statistic(Float64Array.from(incumbent));
+    replicates = replicatesOf(candidate.length, difference, o);
+  }
   const atOrBelow = replicates.reduce((k, v) => k + (v <= 0 ? 1 : 0), 0);
-  return { ...estimateFromReplicates(mean(diff), replicates, o.level), shareAtOrBelowZero: atOrBelow / replicates.length };
+  return { ...estimateFromReplicates(value, replicates, o.level), shareAtOrBelowZero: atOrBelow / replicates.length };
 }
 
 /**

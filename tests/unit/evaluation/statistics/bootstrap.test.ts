@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { bootstrap, bootstrapMean, pairedBootstrap, twoSampleBootstrap, mean } from '../../../../src/evaluation/statistics/index.js';
+import { bootstrap, bootstrapMean, pairedBootstrap, quantile, twoSampleBootstrap, mean } from '../../../../src/evaluation/statistics/index.js';
 import { mulberry32 } from '../../../support/mulberry32.js';
 
 /** Test inputs come from mulberry32, independent of the engine Rng the bootstrap uses. */
@@ -92,6 +92,15 @@ describe('paired bootstrap', () => {
     }
     assert.ok(falseAlarms <= 12, `false alarms ${falseAlarms}/100`);
     assert.ok(detections >= 90, `detections ${detections}/100`);
+  });
+
+  it('takes another statistic: the paired difference of p90 response lengths', () => {
+    // the candidate's responses are the incumbent's plus 10 tokens on every prompt
+    const incumbent = normals(21, 80, 40, 12).map(Math.round);
+    const candidate = incumbent.map((l) => l + 10);
+    const d = pairedBootstrap(candidate, incumbent, { seed: 4, resamples: 300 }, (v) => quantile(v, 0.9));
+    assert.ok(Math.abs(d.value - 10) < 1e-9 && Math.abs(d.lower - 10) < 1e-9 && Math.abs(d.upper - 10) < 1e-9, JSON.stringify(d));
+    assert.equal(d.shareAtOrBelowZero, 0);
   });
 
   it('refuses arrays that do not pair up', () => {
