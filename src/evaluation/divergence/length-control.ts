@@ -83,14 +83,14 @@ export function lengthControlledRewardGain(
   const mapped = (rs: readonly LengthScoredResponse[], idx: Int32Array, f: (r: LengthScoredResponse) => number): number[] => Array.from(idx, (i) => f(rs[i]!));
   const binned = (a: Int32Array, b: Int32Array): number => {
     const k = edges.length;
-    const sum = [new Float64Array(k), new Float64Array(k)], count = [new Float64Array(k), new Float64Array(k)];
-    a.forEach((i) => { sum[0]![sInc[i]!]! += incumbent[i]!.reward; count[0]![sInc[i]!]! += 1; });
-    b.forEach((i) => { sum[1]![sCand[i]!]! += candidate[i]!.reward; count[1]![sCand[i]!]! += 1; });
+    const incSum = new Float64Array(k), incCount = new Float64Array(k), candSum = new Float64Array(k), candCount = new Float64Array(k);
+    for (const i of a) { incSum[sInc[i]!]! += incumbent[i]!.reward; incCount[sInc[i]!]! += 1; }
+    for (const i of b) { candSum[sCand[i]!]! += candidate[i]!.reward; candCount[sCand[i]!]! += 1; }
     let total = 0, weight = 0;
     for (let s = 0; s < k; s++) {
-      if (count[0]![s] === 0 || count[1]![s] === 0) continue;
-      const w = count[0]![s]! + count[1]![s]!;
-      total += w * (sum[1]![s]! / count[1]![s]! - sum[0]![s]! / count[0]![s]!);
+      if (incCount[s] === 0 || candCount[s] === 0) continue; // length is not comparable here
+      const w = incCount[s]! + candCount[s]!;
+      total += w * (candSum[s]! / candCount[s]! - incSum[s]! / incCount[s]!);
       weight += w;
     }
     return weight === 0 ? Number.NaN : total / weight;
@@ -108,7 +108,8 @@ export function lengthControlledRewardGain(
   };
   const diffOf = (f: (r: LengthScoredResponse) => number) => (a: Int32Array, b: Int32Array): number => mean(mapped(candidate, b, f)) - mean(mapped(incumbent, a, f));
 
-  const strataUsed = new Set(Array.from(sCand).filter((s) => sInc.includes(s))).size;
+  const incumbentStrata = new Set(sInc);
+  const strataUsed = new Set(Array.from(sCand).filter((s) => incumbentStrata.has(s))).size;
   if (strataUsed === 0) throw new EvaluationInputError('candidate', 'no length stratum holds both candidate and incumbent responses; length cannot be controlled for');
   const gain = (stat: (a: Int32Array, b: Int32Array) => number): Estimate => twoSampleBootstrap(incumbent.length, candidate.length, stat, boot);
   return {
