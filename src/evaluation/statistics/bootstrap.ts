@@ -89,6 +89,37 @@ export function bootstrap(n: number, statistic: ResampleStatistic, options: Boot
   return estimateFromReplicates(statistic(identity(n)), replicatesOf(n, statistic, o), o.level);
 }
 
+/**
+ * The resamples of one seed, drawn once and reused for several statistics of the same
+ * units — exactly what separate `bootstrap` calls with that seed would draw, without
+ * drawing it again for each figure (the RM report computes a dozen). Holds
+ * resamples × n indices (4 bytes each).
+ */
+export class BootstrapResamples {
+  private readonly options: ResolvedOptions;
+  private readonly drawn: Int32Array[];
+
+  constructor(readonly n: number, options: BootstrapOptions) {
+    if (!Number.isInteger(n) || n < 1) throw new EvaluationInputError('n', `bootstrap needs at least one unit, got ${n}`);
+    this.options = resolve(options);
+    const rng = new Rng(this.options.seed);
+    this.drawn = Array.from({ length: this.options.resamples }, () => {
+      const indices = new Int32Array(n);
+      for (let i = 0; i < n; i++) indices[i] = rng.nextInt(n);
+      return indices;
+    });
+  }
+
+  estimate(statistic: ResampleStatistic): Estimate {
+    const replicates: number[] = [];
+    for (const indices of this.drawn) {
+      const v = statistic(indices);
+      if (!Number.isNaN(v)) replicates.push(v);
+    }
+    return estimateFromReplicates(statistic(identity(this.n)), replicates, this.options.level);
+  }
+}
+
 function meanAt(values: ArrayLike<number>, indices: Int32Array): number {
   let s = 0;
   for (let i = 0; i < indices.length; i++) s += values[indices[i]!]!;

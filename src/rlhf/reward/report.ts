@@ -18,7 +18,7 @@
 
 import { EvaluationInputError, requireFinite } from '../../evaluation/errors.js';
 import {
-  type BootstrapOptions, type Estimate, bootstrap, expectedCalibrationError, sigmoid, spearman,
+  type BootstrapOptions, type Estimate, BootstrapResamples, ResampleSpearman, expectedCalibrationError, sigmoid,
   DEFAULT_CALIBRATION_BINS,
 } from '../../evaluation/statistics/index.js';
 import { memberSpread } from './ensemble.js';
@@ -102,16 +102,16 @@ function validatePairs(pairs: readonly HeldOutPairScores[]): number {
  * Bootstrap of the mean of `values` over the units where it is defined (non-NaN); null
  * when it is defined nowhere. A resample that draws no defined unit is dropped.
  */
-function meanWhereDefined(values: Float64Array, options: BootstrapOptions): Estimate | null {
+function meanWhereDefined(values: Float64Array, resamples: BootstrapResamples): Estimate | null {
   if (values.every(Number.isNaN)) return null;
-  return bootstrap(values.length, (idx) => {
+  return resamples.estimate((idx) => {
     let s = 0, k = 0;
     for (let i = 0; i < idx.length; i++) {
       const v = values[idx[i]!]!;
       if (!Number.isNaN(v)) { s += v; k++; }
     }
     return k === 0 ? Number.NaN : s / k;
-  }, options);
+  });
 }
 
 export function rewardModelReport(pairs: readonly HeldOutPairScores[], options: RewardModelReportOptions): RewardModelReport {
@@ -119,8 +119,9 @@ export function rewardModelReport(pairs: readonly HeldOutPairScores[], options: 
   const tolerance = options.lengthMatchTolerance ?? DEFAULT_LENGTH_MATCH_TOLERANCE;
   if (!(tolerance >= 0)) throw new EvaluationInputError('options.lengthMatchTolerance', `must be ≥ 0, got ${tolerance}`);
   const bins = options.calibrationBins ?? DEFAULT_CALIBRATION_BINS;
-  const boot: BootstrapOptions = { seed: options.seed, resamples: options.resamples, level: options.level };
   const n = pairs.length;
+  // one set of resamples for every figure: the same pairs drawn for each, drawn once
+  const boot = new BootstrapResamples(n, { seed: options.seed, resamples: options.resamples, level: options.level });
 
   const chosen = pairs.map((p) => memberSpread(p.scoreChosen));
   const rejected = pairs.map((p) => memberSpread(p.scoreRejected));
@@ -136,7 +137,7 @@ export function rewardModelReport(pairs: readonly HeldOutPairScores[], options: 
   }
 
   const probability = Float64Array.from(margin, sigmoid);
-  const ece = bootstrap(n, (idx) => {
+  const ece = boot.estimate((idx) => {
     const p = new Float64Array(2 * idx.length), y = new Float64Array(2 * idx.length);
     for (let i = 0; i < idx.length; i++) {
       p[2 * i] = probability[idx[i]!]!;
@@ -145,19 +146,21 @@ export function rewardModelReport(pairs: readonly HeldOutPairScores[], options: 
       y[2 * i + 1] = 0;
     }
     return expectedCalibrationError(p, y, bins).ece;
-  }, boot);
+  });
 
-  const scoreLengthSpearman = bootstrap(n, (idx) => {
-    const score = new Float64Array(2 * idx.length), len = new Float64Array(2 * idx.length);
-    for (let i = 0; i < idx.length; i++) {
-      const j = idx[i]!;
-      score[2 * i] = chosen[j]!.mean;
-      len[2 * i] = pairs[j]!.chosenLength;
-      score[2 * i + 1] = rejected[j]!.mean;
-      len[2 * i + 1] = pairs[j]!.rejectedLength;
+  // responses 2j (chosen) and 2j + 1 (rejected) of pair j; a resample weights both by the pair's draws
+  const responseScores = Float64Array.from({ length: 2 * n }, (_, r) => (r % 2 === 0 ? chosen[r >> 1]! : rejected[r >> 1]!).mean);
+  const responseLengths = Float64Array.from({ length: 2 * n }, (_, r) => (r % 2 === 0 ? pairs[r >> 1]!.chosenLength : pairs[r >> 1]!.rejectedLength));
+  const scoreLength = new ResampleSpearman(responseScores, responseLengths);
+  const draws = new Float64Array(2 * n);
+  const scoreLengthSpearman = boot.estimate((idx) => {
+    draws.fill(0);
+    for (const j of idx) {
+      draws[2 * j]! += 1;
+      draws[2 * j + 1]! += 1;
     }
-    return spearman(score, len);
-  }, boot);
+    return scoreLength.of(draws);
+  });
 
   const lengthGap = Float64Array.from(pairs, (p) => p.chosenLength - p.rejectedLength);
   const unequal = (i: number): boolean => lengthGap[i] !== 0;

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { bootstrap, bootstrapMean, pairedBootstrap, quantile, twoSampleBootstrap, mean } from '../../../../src/evaluation/statistics/index.js';
+import { BootstrapResamples, bootstrap, bootstrapMean, pairedBootstrap, quantile, twoSampleBootstrap, mean } from '../../../../src/evaluation/statistics/index.js';
 import { mulberry32 } from '../../../support/mulberry32.js';
 
 /** Test inputs come from mulberry32, independent of the engine Rng the bootstrap uses. */
@@ -52,6 +52,14 @@ describe('bootstrap', () => {
     // statistic undefined whenever the resample misses unit 0 (P = (1 − 1/3)^3 ≈ 0.30)
     const est = bootstrap(3, (idx) => (idx.includes(0) ? 1 : Number.NaN), { seed: 2, resamples: 1000 });
     assert.ok(est.resamples > 600 && est.resamples < 780, `kept ${est.resamples}`);
+  });
+
+  it('BootstrapResamples reuses one draw for several statistics, equal to separate bootstrap calls', () => {
+    const x = normals(6, 25, 1, 1);
+    const shared = new BootstrapResamples(25, { seed: 4, resamples: 300 });
+    const max = (idx: Int32Array): number => Math.max(...Array.from(idx, (i) => x[i]!));
+    assert.deepEqual(shared.estimate(max), bootstrap(25, max, { seed: 4, resamples: 300 }));
+    assert.deepEqual(shared.estimate((idx) => Array.from(idx, (i) => x[i]!).reduce((a, b) => a + b) / 25), bootstrapMean(x, { seed: 4, resamples: 300 }));
   });
 
   it('refuses bad options naming them', () => {

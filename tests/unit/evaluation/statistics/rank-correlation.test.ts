@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { averageRanks, kendallTauB, pearson, spearman } from '../../../../src/evaluation/statistics/index.js';
+import { ResampleSpearman, averageRanks, kendallTauB, pearson, spearman } from '../../../../src/evaluation/statistics/index.js';
+import { mulberry32 } from '../../../support/mulberry32.js';
 
 describe('rank correlation', () => {
   it('average ranks share tied positions', () => {
@@ -27,6 +28,20 @@ describe('rank correlation', () => {
     assert.ok(pearson(x, x.map(Math.exp)) < 1);
     assert.ok(Number.isNaN(spearman(x, [1, 1, 1, 1, 1])));
     assert.ok(Number.isNaN(kendallTauB(x, [1, 1, 1, 1, 1])));
+  });
+
+  it('ResampleSpearman equals Spearman of the data with each point repeated as often as it was drawn', () => {
+    const u = mulberry32(12);
+    const x = Array.from({ length: 40 }, () => Math.floor(u() * 8)); // many ties
+    const y = x.map((v) => v + Math.floor(u() * 5));
+    const fast = new ResampleSpearman(x, y);
+    for (let trial = 0; trial < 20; trial++) {
+      const weights = x.map(() => Math.floor(u() * 3)); // 0, 1 or 2 draws
+      const ex: number[] = [], ey: number[] = [];
+      weights.forEach((w, i) => { for (let k = 0; k < w; k++) { ex.push(x[i]!); ey.push(y[i]!); } });
+      assert.ok(Math.abs(fast.of(weights) - spearman(ex, ey)) < 1e-12, `trial ${trial}`);
+    }
+    assert.ok(Math.abs(fast.of(x.map(() => 1)) - spearman(x, y)) < 1e-12);
   });
 
   it('refuses arrays of different length', () => {
