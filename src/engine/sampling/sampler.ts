@@ -13,8 +13,23 @@
 // Hot path: every buffer is sized once per vocabulary; sampling a token allocates no
 // arrays (one small subarray view when truncating).
 
+import { EngineError, NonFiniteError } from '../errors.js';
+
+/**
+ * Temperatures at or below this are greedy. 1/T of a tiny temperature overflows the
+ * decode graph's float32 `inv_temperature` input (1/1e-39 = Infinity), and the scaled
+ * logits become NaN; well before that, softmax(z/T) is already the argmax. vLLM draws
+ * the same line (sampling_params.py, _SAMPLING_EPS = 1e-5).
+ */
+export const GREEDY_TEMPERATURE = 1e-5;
+
+/** Whether a (validated, ≥ 0) temperature means argmax. */
+export function isGreedy(temperature: number): boolean {
+  return temperature <= GREEDY_TEMPERATURE;
+}
+
 export interface SamplingParams {
-  /** 0 = greedy (argmax, ties to the lowest id). */
+  /** ≤ GREEDY_TEMPERATURE (e.g. 0) = greedy (argmax, ties to the lowest id). */
   readonly temperature: number;
   /** Nucleus mass in (0, 1]; 1 disables. */
   readonly topP: number;
@@ -28,14 +43,14 @@ export interface UniformSource {
 }
 
 /** Invalid sampling parameters (client input). Not retriable. */
-export class SamplingParamsError extends Error {
+export class SamplingParamsError extends EngineError {
   readonly retriable = false;
+  override readonly code = 'invalid_sampling_params';
   constructor(
     readonly field: string,
     message: string,
   ) {
     super(`${field}: ${message}`);
-    this.name = 'SamplingParamsError';
   }
 }
 
@@ -72,7 +87,7 @@ export interface TopCandidates {
  * scale back through this same function.
  */
 export function graphInvTemperature(temperature: number): number {
-  return Math.fround(temperature > 0 ? 1 / temperature : 1);
+  return Math.fround(isGreedy(temperature) ? 1 : 1 / temperature);
 }
 
 export class Sampler {
@@ -113,7 +128,7 @@ export class Sampler {
    */
   sample(logits: Float32Array, params: SamplingParams, rng: UniformSource, topLogprobs = 0): number {
     const V = this.vocabSize;
-    const greedy = params.temperature === 0;
+    const greedy = isGreedy(params.temperature);
     const invT = greedy ? 1 : 1 / params.temperature;
     let max = -Infinity;
     let argmax = 0;
@@ -124,7 +139,7 @@ export class Sampler {
         argmax = i;
       }
     }
-    if (!Number.isFinite(max)) throw new RangeError(`logits: maximum is ${max} (non-finite model output)`);
+    if (!Number.isFinite(max)) throw new NonFiniteError('logits', argmax, max);
     const w = this.weights;
     const gaps = this.gaps;
     let total = 0;
@@ -148,6 +163,8 @@ export class Sampler {
         bCount[b]++;
       }
     }
+    // a NaN logit below the maximum poisons the sum (and every logprob) without raising it
+    if (!Number.isFinite(total)) throw new NonFiniteError('logits', argmax, total);
     const logTotal = Math.log(total);
 
     let chosen: number;
@@ -175,10 +192,10 @@ export class Sampler {
     const K = c.logprobs.length;
     if (Math.min(topLogprobs, this.maxTopLogprobs) > K) return null; // more alternatives asked than the list holds
     const lp0 = c.logprobs[0];
-    if (!Number.isFinite(lp0)) throw new RangeError(`logits: top log-probability is ${lp0} (non-finite model output)`);
+    if (!Number.isFinite(lp0)) throw new NonFiniteError('logprobs', 0, lp0);
     const V = this.vocabSize;
     let chosen: number;
-    if (params.temperature === 0) {
+    if (isGreedy(params.temperature)) {
       chosen = Number(c.ids[0]);
       this.chosenLogprob = lp0;
     } else {

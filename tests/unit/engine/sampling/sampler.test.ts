@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Sampler, SamplingParamsError, validateSamplingParams, type TopCandidates } from '../../../../src/engine/sampling/index.js';
+import { NonFiniteError } from '../../../../src/engine/errors.js';
+import { GREEDY_TEMPERATURE, graphInvTemperature, Sampler, SamplingParamsError, validateSamplingParams, type TopCandidates } from '../../../../src/engine/sampling/index.js';
 import { Rng } from '../../../../src/engine/rng.js';
 
 // logits whose softmax is exactly `probs` (log p), for a readable reference
@@ -217,6 +218,35 @@ describe('Sampler.sampleFromTop (the decode graph’s candidate list)', () => {
   it('rejects a non-finite model output', () => {
     const z = Float32Array.of(1, 2, 3);
     const top = { ...candidates(z, 1, 3), logprobs: Float32Array.of(Number.NaN, 0, 0) };
-    assert.throws(() => new Sampler(3).sampleFromTop(top, { temperature: 1, topP: 1 }, new Rng(1)), /non-finite/);
+    assert.throws(() => new Sampler(3).sampleFromTop(top, { temperature: 1, topP: 1 }, new Rng(1)), (e: unknown) => e instanceof NonFiniteError && e.code === 'non_finite');
+    assert.throws(() => new Sampler(3).sample(Float32Array.of(1, Number.NaN, Number.POSITIVE_INFINITY), { temperature: 1, topP: 1 }, new Rng(1)), (e: unknown) => e instanceof NonFiniteError);
+  });
+});
+
+// Issue 11: temperature 1e-39 made the decode graph's 1/T input float32 Infinity, the
+// scaled logits NaN, and the request a 500. Below a threshold a temperature is greedy.
+describe('tiny temperatures are greedy', () => {
+  for (const t of [1e-39, 1e-30, Number.MIN_VALUE, GREEDY_TEMPERATURE]) {
+    it(`temperature ${t}: the graph's 1/T is 1 (finite) and the sampler takes the argmax`, () => {
+      const inv = graphInvTemperature(t);
+      assert.ok(Number.isFinite(inv), `graphInvTemperature(${t}) = ${inv}`);
+      assert.equal(inv, 1);
+      const z = Float32Array.of(0.5, 2, 1.999, -3);
+      const s = new Sampler(4);
+      for (let seed = 0; seed < 20; seed++) assert.equal(s.sample(z, { temperature: t, topP: 1 }, new Rng(seed)), 1);
+      assert.ok(Number.isFinite(s.chosenLogprob));
+    });
+  }
+
+  it('just above the threshold sampling stays stochastic-capable and finite', () => {
+    const t = GREEDY_TEMPERATURE * 2;
+    assert.ok(Number.isFinite(graphInvTemperature(t)) && graphInvTemperature(t) > 1);
+    const s = new Sampler(3);
+    assert.equal(s.sample(Float32Array.of(0, 1, 0.5), { temperature: t, topP: 1 }, new Rng(1)), 1);
+    assert.ok(Number.isFinite(s.chosenLogprob));
+  });
+
+  it('an invalid sampling parameter carries the engine code for client input', () => {
+    assert.throws(() => validateSamplingParams({ temperature: Number.NaN, topP: 1 }), (e: unknown) => e instanceof SamplingParamsError && e.code === 'invalid_sampling_params' && !e.retriable);
   });
 });
