@@ -13,17 +13,17 @@ import type { EventBus } from '../../platform/messaging/event-bus.js';
 import type { IApiKeyRepository, IDeploymentRepository, IModelRegistryRepository, ITransactionRunner } from '../../platform/persistence/repositories/index.js';
 import { API_KEY_REPOSITORY, ARTIFACT_STORE, CONFIG, DEPLOYMENT_REPOSITORY, EVENT_BUS, METRICS, MODEL_REGISTRY_REPOSITORY, TRANSACTION_RUNNER } from '../../platform/tokens.js';
 import { AdmissionQueue } from './admission/admission-queue.js';
-import { ApiKeyGuard } from './auth/api-key.guard.js';
 import { CachedApiKeyStore, RepositoryApiKeyStore, type ApiKeyStore } from './auth/api-keys.js';
 import { AuthService } from './auth/auth.service.js';
 import { TokenBucketLimiter } from './auth/rate-limiter.js';
-import { CHAT_SETTINGS, ChatController } from './chat/chat.controller.js';
+import { ChatController } from './chat/chat.controller.js';
 import { ChatService, type ServiceSettings } from './chat/chat.service.js';
 import { CompletionLog } from './completion-log/completion-log.js';
 import { CompletionSpool } from '../../platform/spool/completion-spool.js';
 import { batchEngineLoader } from './engine/batch-engine-loader.js';
 import type { PolicyLoader } from './engine/policy-backend.js';
 import { GATEWAY_OPTIONS, gatewayOptionsFrom, type GatewayOptions } from './gateway.options.js';
+import { GatewayHooks } from './http/gateway-hooks.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { RegistryDeploymentSource, type DeploymentSource } from './routing/deployment-source.js';
 import { DeploymentWatcher } from './routing/deployment-watcher.js';
@@ -33,6 +33,7 @@ import { OpenAIErrorFilter } from './openai-error.filter.js';
 export const POLICY_LOADER = Symbol('POLICY_LOADER');
 export const DEPLOYMENT_SOURCE = Symbol('DEPLOYMENT_SOURCE');
 export const API_KEY_STORE = Symbol('API_KEY_STORE');
+const CHAT_SETTINGS = Symbol('CHAT_SETTINGS');
 
 const log = new Logger('gateway');
 
@@ -148,13 +149,13 @@ export const GATEWAY_CORE: Provider[] = [
       new ChatService(pool, admission, completions, metrics, s),
     inject: [ModelPool, AdmissionQueue, CompletionLog, GatewayMetrics, CHAT_SETTINGS],
   },
-  ApiKeyGuard,
+  GatewayHooks,
   GatewayLifecycle,
   { provide: APP_FILTER, useClass: OpenAIErrorFilter },
 ];
 
-/** Exported for the feedback module: the guard and auth, and the completion log (to index recent completions). */
-export const GATEWAY_EXPORTS = [AuthService, ApiKeyGuard, CompletionLog, GatewayMetrics, ModelPool, AdmissionQueue, GATEWAY_OPTIONS];
+/** Exported for the feedback module: auth, and the completion log (to index recent completions). */
+export const GATEWAY_EXPORTS = [AuthService, CompletionLog, GatewayMetrics, ModelPool, AdmissionQueue, GATEWAY_OPTIONS];
 
 export function gatewayModuleMetadata(infrastructure: Provider[]): ModuleMetadata {
   return { controllers: [ChatController], providers: [...GATEWAY_CORE, ...infrastructure], exports: GATEWAY_EXPORTS };

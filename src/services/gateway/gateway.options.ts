@@ -3,6 +3,11 @@ import type { OuterloopConfig } from '../../config/config.js';
 
 export interface GatewayOptions {
   auth: 'required' | 'open';
+  /**
+   * Answer only requests whose Host is a loopback name (localhost, 127.x, [::1]): on
+   * when the gateway runs open on a loopback address, against DNS rebinding.
+   */
+  loopbackHostsOnly: boolean;
   maxConcurrent: number;
   maxWaiting: number;
   deadlineMs: number;
@@ -24,6 +29,7 @@ export function gatewayOptionsFrom(config: OuterloopConfig): GatewayOptions {
   const auth = g.auth === 'auto' ? (config.mode === 'embedded' && LOOPBACK.has(config.http.host) ? 'open' : 'required') : g.auth;
   return {
     auth,
+    loopbackHostsOnly: auth === 'open' && LOOPBACK.has(config.http.host),
     maxConcurrent: g.maxConcurrent,
     maxWaiting: g.maxWaiting,
     deadlineMs: g.deadlineMs,

@@ -10,10 +10,15 @@ import { GatewayError, toGatewayError, type OpenAIErrorType } from './errors.js'
 const log = new Logger('gateway.errors');
 
 function fromHttpException(e: HttpException): GatewayError {
+  // Nest wraps Fastify's own 4xx errors (body parsing, content type) with the original as
+  // the cause: map the original, so chat and the plain-Fastify feedback routes agree.
+  const cause = e.cause as { statusCode?: unknown } | undefined;
+  if (typeof cause?.statusCode === 'number') return toGatewayError(cause);
   const status = e.getStatus();
   const type: OpenAIErrorType =
     status === 401 ? 'authentication_error' : status === 403 ? 'permission_error' : status === 404 ? 'not_found_error' : status === 429 ? 'rate_limit_error' : status >= 500 ? 'server_error' : 'invalid_request_error';
-  return new GatewayError(status, type, e.message, null, status === 413 ? 'request_too_large' : status === 404 ? 'not_found' : null);
+  const code = status === 413 ? 'request_too_large' : status === 404 ? 'not_found' : status === 405 ? 'method_not_allowed' : status >= 500 ? 'internal_error' : 'invalid_request';
+  return new GatewayError(status, type, e.message, null, code);
 }
 
 export function sendGatewayError(reply: FastifyReply, err: unknown): void {
@@ -29,6 +34,7 @@ export function sendGatewayError(reply: FastifyReply, err: unknown): void {
     return;
   }
   if (ge.retryAfterSeconds !== null) void reply.header('retry-after', String(ge.retryAfterSeconds));
+  for (const [k, v] of Object.entries(ge.headers)) void reply.header(k, v);
   void reply.status(ge.status).header('content-type', 'application/json; charset=utf-8').send(ge.toBody());
 }
 

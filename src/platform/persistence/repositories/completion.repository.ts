@@ -6,13 +6,22 @@ import { CompletionEntity } from '../entities/completion.entity.js';
 import { BatchInsertingRepository } from './batch-insert.js';
 import { chunks, IDS_PER_LOOKUP } from './typeorm-scope.js';
 
+export interface CompletionOwnership {
+  apiKeyId: string | null;
+  comparisonId: string | null;
+  messages: CompletionRecord['messages'];
+}
+
 export interface ICompletionRepository {
   /** Insert rows whose id is new; returns how many were written (the rest were already there). */
   insertIgnoringDuplicates(rows: readonly CompletionRecord[]): Promise<number>;
   /** Which of these ids are persisted. */
   existingIds(ids: readonly string[]): Promise<Set<string>>;
-  /** The API key that owns each persisted completion (null: sent without a key). */
-  owners(ids: readonly string[]): Promise<Map<string, string | null>>;
+  /**
+   * Per persisted completion: the API key that owns it (null: sent without a key), and
+   * what a pairwise preference about it must match — its comparison and its prompt.
+   */
+  owners(ids: readonly string[]): Promise<Map<string, CompletionOwnership>>;
   /** What dataset building needs of each persisted completion. */
   findForDataset(ids: readonly string[]): Promise<Map<string, CompletionRow>>;
 }
@@ -26,8 +35,9 @@ export class TypeOrmCompletionRepository extends BatchInsertingRepository<Comple
     return new Set((await this.findByIds(ids, { id: true })).map((r) => r.id));
   }
 
-  async owners(ids: readonly string[]): Promise<Map<string, string | null>> {
-    return new Map((await this.findByIds(ids, { id: true, apiKeyId: true })).map((r) => [r.id, r.apiKeyId]));
+  async owners(ids: readonly string[]): Promise<Map<string, CompletionOwnership>> {
+    const rows = await this.findByIds(ids, { id: true, apiKeyId: true, comparisonId: true, messages: true });
+    return new Map(rows.map((r) => [r.id, { apiKeyId: r.apiKeyId, comparisonId: r.comparisonId, messages: r.messages }]));
   }
 
   async findForDataset(ids: readonly string[]): Promise<Map<string, CompletionRow>> {

@@ -82,14 +82,16 @@ export class RepositoryApiKeyStore implements ApiKeyStore {
 
 /**
  * A short-lived cache in front of the store: a key is looked up once per ttl, not
- * on every request. The ttl bounds how long a revoked key keeps working.
+ * on every request. The ttl bounds how long a revoked key keeps working on a
+ * gateway that saw it recently (docs/api.md says so): 10 s, one lookup per key
+ * per 10 s per replica.
  */
 export class CachedApiKeyStore implements ApiKeyStore {
   private readonly cache = new Map<string, { record: ApiKeyRecord | null; expires: number }>();
 
   constructor(
     private readonly inner: ApiKeyStore,
-    private readonly ttlMs = 30_000,
+    private readonly ttlMs = 10_000,
     private readonly maxEntries = 10_000,
     private readonly now: () => number = Date.now,
   ) {}

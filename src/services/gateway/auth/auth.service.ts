@@ -1,14 +1,24 @@
-// Who is calling, may they do this, and are they within their rate. Used by the
-// chat controller and the feedback controller alike (through ApiKeyGuard or
-// requireScope()).
+// Who is calling, may they do this, and are they within their rate. Run once per
+// request by the gateway's onRequest hook (auth.hook.ts), before the body is read.
 import { GatewayError } from '../errors.js';
 import { hashApiKeySecret, type ApiKeyStore, type Scope } from './api-keys.js';
-import type { TokenBucketLimiter } from './rate-limiter.js';
+import { formatResetDuration, type RateDecision, type TokenBucketLimiter } from './rate-limiter.js';
 
 export interface Caller {
   /** null in open mode without a key */
   apiKeyId: string | null;
   scopes: readonly Scope[];
+  /** the key's rate-limit state after this request; null when the key has no limit */
+  rate: RateDecision | null;
+}
+
+/** OpenAI's request rate-limit headers (https://platform.openai.com/docs/guides/rate-limits). */
+export function rateLimitHeaders(rate: RateDecision): Record<string, string> {
+  return {
+    'x-ratelimit-limit-requests': String(rate.limit),
+    'x-ratelimit-remaining-requests': String(rate.remaining),
+    'x-ratelimit-reset-requests': formatResetDuration(rate.resetMs),
+  };
 }
 
 export interface AuthSettings {
@@ -29,7 +39,7 @@ function bearer(headers: Headers): string | null {
   return (Array.isArray(x) ? x[0] : x)?.trim() || null;
 }
 
-const OPEN_CALLER: Caller = { apiKeyId: null, scopes: ['chat', 'feedback', 'admin'] };
+const OPEN_CALLER: Caller = { apiKeyId: null, scopes: ['chat', 'feedback', 'admin'], rate: null };
 
 export class AuthService {
   constructor(
@@ -59,10 +69,13 @@ export class AuthService {
       throw GatewayError.forbidden(`This API key lacks the '${scope}' scope (it has: ${record.scopes.join(', ') || 'none'}).`);
     }
     const limit = record.rateLimitPerMinute ?? this.settings.defaultRateLimitPerMinute;
+    let rate: RateDecision | null = null;
     if (limit > 0) {
-      const wait = this.limiter.take(record.id, limit);
-      if (wait > 0) throw GatewayError.rateLimited(`Rate limit of ${limit} requests per minute reached for this API key.`, wait);
+      rate = this.limiter.take(record.id, limit);
+      if (rate.waitSeconds > 0) {
+        throw GatewayError.rateLimited(`Rate limit of ${limit} requests per minute reached for this API key.`, rate.waitSeconds).withHeaders(rateLimitHeaders(rate));
+      }
     }
-    return { apiKeyId: record.id, scopes: record.scopes };
+    return { apiKeyId: record.id, scopes: record.scopes, rate };
   }
 }

@@ -1,19 +1,31 @@
-// The use case behind POST /v1/chat/completions, independent of HTTP framing:
-// plan (validate the model, route to versions, assign completion ids), admit
-// (a slot or 429), generate (stream tokens through callbacks), log every
-// completion, and shadow-generate when a shadow version is deployed.
+// The use case behind POST /v1/chat/completions, independent of HTTP framing
+// (ChatService.run, given a ChatReply the controller adapts the HTTP reply to):
+// parse, plan (validate the model, route to versions, assign completion ids), admit
+// (a slot or 429), generate (stream tokens through callbacks), log every completion,
+// and shadow-generate when a shadow version is deployed.
+//
+// Stop sequences are the engine's alone: its token events already hold back text that
+// could start a stop string (engine/sampling/stop-matcher.ts), so what arrives here is
+// safe to send as it comes.
+//
+// A stream's 200 is sent with its first token, not before: everything the engine
+// checks when a row enters (context length, sampling parameters) and everything
+// checked here (model, routing, admission) fails as a plain HTTP error, never as an
+// error event after a 200.
 import { createHash, randomInt, randomUUID } from 'node:crypto';
 import { renderChatPrompt, type ChatMessage } from '../../../engine/chat-template.js';
+import { EngineError } from '../../../engine/errors.js';
 import { Logger } from '../../../platform/logging/logger.js';
 import type { AdmissionQueue } from '../admission/admission-queue.js';
 import type { Caller } from '../auth/auth.service.js';
 import type { CompletionLog } from '../completion-log/completion-log.js';
 import type { GenerateResult, TokenEvent } from '../engine/policy-backend.js';
-import { GatewayError } from '../errors.js';
+import { fromEngineError, GatewayError, toGatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { ModelNotServedError, type Lease, type ModelPool } from '../routing/model-pool.js';
 import { assignVersion, ROUTED_MODEL_ALIASES, type Arm } from '../routing/router.js';
-import { messageText, type ChatCompletionRequest } from './chat-request.schema.js';
+import { messageText, parseChatCompletionRequest, type ChatCompletionRequest } from './chat-request.schema.js';
+import { ChunkWriter, chatCompletionBody } from './chat-response.js';
 
 export interface SamplingPlan {
   temperature: number;
@@ -58,7 +70,7 @@ export interface ChoiceOutcome {
   latencyMs: number;
 }
 
-/** Per-choice streaming callbacks; text arrives already cut before any stop sequence. */
+/** Per-choice streaming callbacks; text arrives already cut before any stop sequence (by the engine). */
 export interface ChoiceStreamSink {
   onStart(choice: ChoicePlan): void;
   onDelta(choice: ChoicePlan, text: string, logprobs: TokenEvent[]): void;
@@ -73,6 +85,40 @@ export class RequestAbortedError extends Error {
     super(stopCause === 'deadline' ? 'request deadline exceeded' : 'client disconnected');
     this.name = 'RequestAbortedError';
   }
+}
+
+/**
+ * How the chat use case answers, implemented by the HTTP adapter (chat-http-reply.ts):
+ * one JSON body, or server-sent events whose first one sends the 200 and the headers.
+ */
+export interface ChatReply {
+  /** `listener` runs once if the client goes away before the answer is complete; returns an unsubscribe */
+  onClientGone(listener: () => void): () => void;
+  json(headers: Record<string, string>, body: unknown): void;
+  /** one server-sent event; the first call sends the 200 with `headers` */
+  event(headers: Record<string, string>, data: string): void;
+  end(): void;
+  /** an error as an HTTP status, or as a final error event when the stream has begun */
+  fail(error: GatewayError): void;
+  /** drop the connection (nobody is listening) */
+  abandon(): void;
+}
+
+const ROUTE = '/v1/chat/completions';
+
+function versionHeaders(plan: ChatPlan): Record<string, string> {
+  return {
+    'x-outerloop-model-version': [...new Set(plan.choices.map((c) => c.version))].join(','),
+    'x-outerloop-completion-id': plan.choices.map((c) => c.completionId).join(','),
+  };
+}
+
+export interface ModelObject {
+  id: string;
+  object: 'model';
+  created: number;
+  owned_by: string;
+  outerloop: Record<string, unknown>;
 }
 
 export interface ServiceSettings {
@@ -91,17 +137,6 @@ function newCompletionId(): string {
   return `chatcmpl-${randomUUID().replace(/-/g, '')}`;
 }
 
-/** Engine errors that mean "the request cannot fit" are the client's to fix. */
-function mapEngineError(err: unknown): unknown {
-  if (err instanceof GatewayError || err instanceof RequestAbortedError) return err;
-  const e = err as { name?: string; message?: string; retriable?: boolean };
-  if (/context|too long|PromptTooLong/i.test(`${e?.name ?? ''} ${e?.message ?? ''}`)) {
-    return new GatewayError(400, 'invalid_request_error', `This model's context window cannot hold the request: ${e.message}`, 'messages', 'context_length_exceeded');
-  }
-  if (e?.retriable === true) return GatewayError.unavailable(`the engine could not serve the request: ${e.message}`, 1, 'engine_unavailable');
-  return err;
-}
-
 export class ChatService {
   private readonly log = new Logger('gateway.chat');
 
@@ -113,10 +148,79 @@ export class ChatService {
     private readonly settings: ServiceSettings,
   ) {}
 
-  listModels(): { object: 'list'; data: Array<{ id: string; object: 'model'; created: number; owned_by: string; outerloop: Record<string, unknown> }> } {
+  /**
+   * POST /v1/chat/completions, whole: every outcome — answer, stream, error,
+   * disconnect — is delivered through `reply` and counted; this never rejects.
+   */
+  async run(body: unknown, caller: Caller, reply: ChatReply): Promise<void> {
+    let plan: ChatPlan | null = null;
+    const abort = new AbortController();
+    const deadline = setTimeout(() => abort.abort(new RequestAbortedError('deadline')), this.settings.deadlineMs);
+    const unsubscribe = reply.onClientGone(() => {
+      if (!abort.signal.aborted) abort.abort(new RequestAbortedError('client-disconnect'));
+    });
+    try {
+      plan = this.plan(parseChatCompletionRequest(body), caller);
+      const release = await this.admit(plan, abort.signal);
+      try {
+        if (plan.stream) await this.stream(plan, reply, abort.signal);
+        else reply.json(versionHeaders(plan), chatCompletionBody(plan, await this.execute(plan, abort.signal)));
+      } finally {
+        release();
+      }
+      this.count(200, plan);
+    } catch (err) {
+      this.fail(reply, plan, err);
+    } finally {
+      clearTimeout(deadline);
+      unsubscribe();
+    }
+  }
+
+  private async stream(plan: ChatPlan, reply: ChatReply, signal: AbortSignal): Promise<void> {
+    const headers = versionHeaders(plan);
+    const writer = new ChunkWriter(plan, (data) => reply.event(headers, data));
+    const outcomes = await this.execute(plan, signal, {
+      onStart: (c) => writer.start(c),
+      onDelta: (c, text, tokens) => writer.delta(c, text, tokens),
+      onFinish: (o) => writer.finish(o),
+    });
+    if (plan.includeUsage) writer.usage(outcomes);
+    writer.done();
+    reply.end();
+  }
+
+  private fail(reply: ChatReply, plan: ChatPlan | null, err: unknown): void {
+    if (err instanceof RequestAbortedError) {
+      if (err.stopCause === 'client-disconnect') {
+        // Nobody is listening; 499 (nginx's "client closed request") for the metrics only.
+        this.count(499, plan);
+        reply.abandon();
+        return;
+      }
+      err = GatewayError.unavailable('the request could not be served before its deadline; the server is busy', 1, 'deadline_exceeded');
+    }
+    const ge = toGatewayError(err);
+    if (ge.status >= 500) this.log.error('chat request failed', err, { status: ge.status, code: ge.code });
+    this.count(ge.status, plan);
+    reply.fail(ge);
+  }
+
+  private count(status: number, plan: ChatPlan | null): void {
+    this.metrics.requests.inc({ route: ROUTE, status: String(status), model_version: plan?.choices[0]?.version ?? 'none' });
+  }
+
+  /** GET /v1/models/{id}: one entry of the list, or 404 model_not_found. */
+  retrieveModel(id: string): ModelObject {
+    const model = this.listModels().data.find((m) => m.id === id);
+    if (!model) throw GatewayError.modelNotFound(id);
+    return model;
+  }
+
+  listModels(): { object: 'list'; data: ModelObject[] } {
     const created = Math.floor(Date.now() / 1000);
     const spec = this.pool.isReady() ? this.pool.deployment() : null;
-    const data: Array<{ id: string; object: 'model'; created: number; owned_by: string; outerloop: Record<string, unknown> }> = [];
+    const data: ModelObject[] = [];
     if (spec) {
       data.push({
         id: ROUTED_MODEL_ALIASES[0],
@@ -134,7 +238,7 @@ export class ChatService {
   }
 
   /** Validate and route; throws 400/404/503 GatewayErrors. No slot is taken yet. */
-  plan(req: ChatCompletionRequest, caller: Caller): ChatPlan {
+  private plan(req: ChatCompletionRequest, caller: Caller): ChatPlan {
     const receivedAt = performance.now();
     if (!this.pool.isReady()) throw GatewayError.unavailable('no model is loaded yet; the gateway is starting', 2, 'model_loading');
     const spec = this.pool.deployment();
@@ -213,7 +317,7 @@ export class ChatService {
    * Wait for generation slots. Resolves with a release function; rejects with 429
    * (queue full) or RequestAbortedError. Held until execute() ends.
    */
-  async admit(plan: ChatPlan, signal: AbortSignal): Promise<() => void> {
+  private async admit(plan: ChatPlan, signal: AbortSignal): Promise<() => void> {
     this.metrics.queueDepth.set(this.admission.waiting + 1);
     try {
       const release = await this.admission.acquire(plan.choices.length, signal);
@@ -246,7 +350,7 @@ export class ChatService {
    * 'length'); a client disconnect rejects with RequestAbortedError after logging
    * the cancelled completions.
    */
-  async execute(plan: ChatPlan, signal: AbortSignal, sink?: ChoiceStreamSink): Promise<ChoiceOutcome[]> {
+  private async execute(plan: ChatPlan, signal: AbortSignal, sink?: ChoiceStreamSink): Promise<ChoiceOutcome[]> {
     const leases: Lease[] = [];
     try {
       for (const c of plan.choices) leases.push(this.pool.acquire(c.version));
@@ -280,35 +384,22 @@ export class ChatService {
   private async runChoice(plan: ChatPlan, choice: ChoicePlan, lease: Lease, signal: AbortSignal, sink?: ChoiceStreamSink): Promise<ChoiceOutcome> {
     let firstTokenAt: number | null = null;
     let lastTokenAt = 0;
-    let streamed = '';
-    let emitted = 0;
     const pendingLogprobs: TokenEvent[] = [];
-    // Hold back as many characters as could be the start of a stop sequence, so
-    // streamed text never shows a stop string the final text excludes.
-    const holdBack = plan.sampling.stop.reduce((m, s) => Math.max(m, s.length - 1), 0);
-    sink?.onStart(choice);
-    // Stop sequences are also found here, on the streamed text: whether or not the
-    // engine already held its text back, nothing at or after a stop is ever sent.
-    let stopSeen = false;
+    // onStart with the first token: the stream's 200 waits until the engine accepted the row
+    let started = false;
+    const start = () => {
+      if (!started) sink?.onStart(choice);
+      started = true;
+    };
     const onToken = (t: TokenEvent) => {
       const now = performance.now();
       if (firstTokenAt === null) firstTokenAt = now;
       lastTokenAt = now;
-      if (!sink || stopSeen) return;
-      streamed += t.text;
+      if (!sink) return;
+      start();
       if (plan.sampling.logprobs) pendingLogprobs.push(t);
-      let safe = streamed.length - holdBack;
-      for (const s of plan.sampling.stop) {
-        const at = streamed.indexOf(s, Math.max(0, emitted - s.length + 1));
-        if (at >= 0) {
-          stopSeen = true;
-          safe = Math.min(safe, at);
-        }
-      }
-      if (safe > emitted) {
-        sink.onDelta(choice, streamed.slice(emitted, safe), pendingLogprobs.splice(0));
-        emitted = safe;
-      }
+      // an event whose text is held back (a possible stop sequence) keeps its logprob for the next delta
+      if (t.text) sink.onDelta(choice, t.text, pendingLogprobs.splice(0));
     };
     let result: GenerateResult;
     try {
@@ -327,13 +418,12 @@ export class ChatService {
         onToken,
       );
     } catch (err) {
-      throw mapEngineError(err);
+      throw err instanceof EngineError ? fromEngineError(err) : err;
     }
     const end = performance.now();
     if (sink) {
-      // The engine's final text is authoritative (stop sequences cut); flush the rest.
-      const rest = result.text.length > emitted ? result.text.slice(emitted) : '';
-      if (rest || pendingLogprobs.length) sink.onDelta(choice, rest, pendingLogprobs.splice(0));
+      start();
+      if (pendingLogprobs.length) sink.onDelta(choice, '', pendingLogprobs.splice(0));
     }
     const cause = this.abortReason(signal)?.stopCause ?? null;
     const outcome: ChoiceOutcome = {

@@ -16,10 +16,36 @@
 // by API key removes the window; a shared cache (Redis) would too, at the cost
 // of another dependency we chose not to take.
 
+import { createHash } from 'node:crypto';
+
 export interface CompletionOwner {
   completionId: string;
   /** the API key the completion was issued to; null when served without auth */
   apiKeyId: string | null;
+  /** the side-by-side request (n ≥ 2) it was one answer of; null for a single answer */
+  comparisonId: string | null;
+  /** promptFingerprint() of the messages it answered */
+  promptFingerprint: string;
+}
+
+/**
+ * Identifies the prompt a completion answered: a pairwise preference between two
+ * completions means something only if both answered the same prompt.
+ */
+export function promptFingerprint(messages: ReadonlyArray<{ role: string; content: string }>): string {
+  const h = createHash('sha256');
+  for (const m of messages) h.update(m.role).update('\u0000').update(m.content).update('\u0001');
+  return h.digest('base64url');
+}
+
+/** The owner record of a logged completion (event or row). */
+export function completionOwnerOf(c: {
+  completionId: string;
+  apiKeyId: string | null;
+  comparisonId: string | null;
+  messages: ReadonlyArray<{ role: string; content: string }>;
+}): CompletionOwner {
+  return { completionId: c.completionId, apiKeyId: c.apiKeyId, comparisonId: c.comparisonId, promptFingerprint: promptFingerprint(c.messages) };
 }
 
 /** Port: look up the owners of completions; ids not found are absent from the map. */
@@ -34,16 +60,16 @@ export const COMPLETION_DIRECTORY = Symbol('COMPLETION_DIRECTORY');
  * insertion order, so the first key is the least recently remembered/used.
  */
 export class RecentCompletionIndex implements CompletionDirectory {
-  private readonly owners = new Map<string, string | null>();
+  private readonly owners = new Map<string, CompletionOwner>();
 
   constructor(readonly capacity = 100_000) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
   }
 
   /** Called by the chat path once a completion has been published. */
-  remember(completionId: string, apiKeyId: string | null): void {
-    this.owners.delete(completionId);
-    this.owners.set(completionId, apiKeyId);
+  remember(owner: CompletionOwner): void {
+    this.owners.delete(owner.completionId);
+    this.owners.set(owner.completionId, owner);
     if (this.owners.size > this.capacity) {
       const oldest = this.owners.keys().next().value as string;
       this.owners.delete(oldest);
@@ -61,7 +87,8 @@ export class RecentCompletionIndex implements CompletionDirectory {
   lookupSync(completionIds: readonly string[]): Map<string, CompletionOwner> {
     const found = new Map<string, CompletionOwner>();
     for (const id of completionIds) {
-      if (this.owners.has(id)) found.set(id, { completionId: id, apiKeyId: this.owners.get(id) ?? null });
+      const owner = this.owners.get(id);
+      if (owner) found.set(id, owner);
     }
     return found;
   }
@@ -133,7 +160,7 @@ export class LayeredCompletionDirectory implements CompletionDirectory {
         // A completion's owner never changes, so a store hit is safe to keep: the next
         // feedback on it (ratings often come in bursts) costs no database round trip.
         // Misses are not cached — the completion may be ingested a moment later.
-        if (owner) this.recent.remember(id, owner.apiKeyId);
+        if (owner) this.recent.remember(owner);
         this.inFlight.delete(id);
         waiters.get(id)!.resolve(owner);
       }

@@ -8,7 +8,7 @@ import type { ICompletionRepository } from '../../../platform/persistence/reposi
 import { COMPLETION_REPOSITORY, EVENT_BUS, METRICS } from '../../../platform/tokens.js';
 import { CompletionLog } from '../completion-log/completion-log.js';
 import { GatewayModule } from '../gateway.module.js';
-import { COMPLETION_DIRECTORY, LayeredCompletionDirectory, RecentCompletionIndex, type CompletionDirectory } from './completion-directory.js';
+import { COMPLETION_DIRECTORY, completionOwnerOf, LayeredCompletionDirectory, RecentCompletionIndex, type CompletionDirectory } from './completion-directory.js';
 import { DatabaseCompletionDirectory } from './database-completion-directory.js';
 import { FeedbackRoutes } from './feedback.routes.js';
 import { FeedbackMetrics, FeedbackService } from './feedback.service.js';
@@ -43,7 +43,7 @@ export function feedbackModuleMetadata(gateway: Type<unknown>, infrastructure: P
         provide: RecentCompletionIndex,
         useFactory: (log: CompletionLog) => {
           const index = new RecentCompletionIndex(RECENT_COMPLETIONS_CAPACITY);
-          log.onRecorded((e) => index.remember(e.completionId, e.apiKeyId));
+          log.onRecorded((e) => index.remember(completionOwnerOf(e)));
           return index;
         },
         inject: [CompletionLog],

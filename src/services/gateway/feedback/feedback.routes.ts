@@ -2,15 +2,14 @@
 // gateway's highest-rate request (every thumb, rating and edit of every user), and its
 // work is small: authenticate, validate, look the completion up, publish, answer 202.
 // Nest's per-request pipeline (router execution context, guard and filter resolution)
-// was a visible share of that, so these two routes skip it and do the same steps
-// directly: the same scope check as ApiKeyGuard (requireScope), the same OpenAI error
-// shape as OpenAIErrorFilter (sendGatewayError, also for body-parser errors such as
-// malformed JSON), and the same per-route HTTP metrics (a Fastify hook).
+// was a visible share of that, so these two routes skip it: authentication ran in the
+// gateway's onRequest hook (http/gateway-hooks.ts) as for every route, errors get the
+// same OpenAI shape as OpenAIErrorFilter gives (sendGatewayError, also for body-parser
+// errors such as malformed JSON), and the per-route HTTP metrics come from a Fastify hook.
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { requireScope } from '../auth/api-key.guard.js';
-import { AuthService } from '../auth/auth.service.js';
+import { callerOf } from '../auth/request-caller.js';
 import { sendGatewayError } from '../openai-error.filter.js';
 import type { Caller } from './feedback.request.js';
 import { FeedbackService, type FeedbackAccepted } from './feedback.service.js';
@@ -19,7 +18,6 @@ import { FeedbackService, type FeedbackAccepted } from './feedback.service.js';
 export class FeedbackRoutes implements OnModuleInit {
   constructor(
     @Inject(HttpAdapterHost) private readonly host: HttpAdapterHost,
-    @Inject(AuthService) private readonly auth: AuthService,
     @Inject(FeedbackService) private readonly feedback: FeedbackService,
   ) {}
 
@@ -34,7 +32,7 @@ export class FeedbackRoutes implements OnModuleInit {
 
   private async handle(request: FastifyRequest, reply: FastifyReply, accept: (caller: Caller) => Promise<FeedbackAccepted>): Promise<void> {
     try {
-      const key = await requireScope(this.auth, request, 'feedback');
+      const key = callerOf(request);
       const accepted = await accept({ apiKeyId: key.apiKeyId, userId: null });
       await reply.code(202).send(accepted);
     } catch (err) {

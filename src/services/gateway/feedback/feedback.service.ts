@@ -11,7 +11,7 @@ import { Topic, type EventInput } from '../../../platform/messaging/events.js';
 import { Logger } from '../../../platform/logging/logger.js';
 import { GatewayError } from '../errors.js';
 import { CoalescingPublisher } from './coalescing-publisher.js';
-import type { CompletionDirectory } from './completion-directory.js';
+import type { CompletionDirectory, CompletionOwner } from './completion-directory.js';
 import {
   FeedbackBatchRequestSchema,
   MAX_FEEDBACK_BATCH,
@@ -184,12 +184,31 @@ export class FeedbackService {
           throw new GatewayError(403, 'permission_error', `${param}: completion '${completionId}' was not issued to this API key`, param, 'completion_not_owned');
         }
       }
+      if (e.otherCompletionId) this.checkComparable(owners.get(e.completionId)!, owners.get(e.otherCompletionId)!, prefixes[i] + 'other_completion_id');
     }
+  }
+
+  /**
+   * A pairwise preference is a training pair only if both answers are to the same
+   * prompt: the two answers of one side-by-side request (same comparison id), or —
+   * for answers requested separately — two answers to identical messages.
+   */
+  private checkComparable(a: CompletionOwner, b: CompletionOwner, param: string): void {
+    const sameComparison = a.comparisonId !== null && a.comparisonId === b.comparisonId;
+    const separateAnswersToSamePrompt = a.comparisonId === null && b.comparisonId === null && a.promptFingerprint === b.promptFingerprint;
+    if (sameComparison || separateAnswersToSamePrompt) return;
+    this.metrics.rejected.inc({ reason: 'invalid' });
+    const why =
+      a.comparisonId !== null || b.comparisonId !== null
+        ? `completions '${a.completionId}' and '${b.completionId}' are not answers of the same comparison`
+        : `completions '${a.completionId}' and '${b.completionId}' answer different prompts`;
+    throw new GatewayError(400, 'invalid_request_error', `${param}: ${why}; a pairwise preference compares two answers to one prompt`, param, 'completions_not_comparable');
   }
 
   private invalid(param: string, message: string): GatewayError {
     this.metrics.rejected.inc({ reason: 'invalid' });
-    return new GatewayError(422, 'invalid_request_error', message, param, 'invalid_feedback');
+    // 400 like every validation error of the API (OpenAI's convention; chat's too)
+    return GatewayError.invalid(param, message, 'invalid_feedback');
   }
 
   /** for the benchmark and tests: how well concurrent requests coalesce */

@@ -8,7 +8,7 @@ import { createRepositories } from '../../../../../src/platform/persistence/repo
 import { ApiKeyEntity } from '../../../../../src/platform/persistence/entities/api-key.entity.js';
 import { CachedApiKeyStore, createApiKey, hashApiKeySecret, parseScopes, revokeApiKey, RepositoryApiKeyStore } from '../../../../../src/services/gateway/auth/api-keys.js';
 import { AuthService } from '../../../../../src/services/gateway/auth/auth.service.js';
-import { TokenBucketLimiter } from '../../../../../src/services/gateway/auth/rate-limiter.js';
+import { formatResetDuration, TokenBucketLimiter } from '../../../../../src/services/gateway/auth/rate-limiter.js';
 import { GatewayError } from '../../../../../src/services/gateway/errors.js';
 
 describe('API keys on SQLite', () => {
@@ -29,7 +29,8 @@ describe('API keys on SQLite', () => {
       const store = new CachedApiKeyStore(new RepositoryApiKeyStore(createRepositories(ds).apiKeys), 1000, 100, () => now);
       const auth = new AuthService(store, new TokenBucketLimiter(), { mode: 'required', defaultRateLimitPerMinute: 0 });
       const caller = await auth.authorize({ authorization: `Bearer ${key.secret}` }, 'feedback');
-      assert.deepEqual(caller, { apiKeyId: key.id, scopes: ['chat', 'feedback'] });
+      assert.deepEqual([caller.apiKeyId, caller.scopes], [key.id, ['chat', 'feedback']]);
+      assert.deepEqual(caller.rate && [caller.rate.limit, caller.rate.remaining], [60, 59]);
       await assert.rejects(auth.authorize({ authorization: `Bearer ${key.secret}` }, 'admin'), (e: GatewayError) => e.status === 403);
 
       assert.equal(await revokeApiKey(createRepositories(ds).apiKeys, key.id), true);
@@ -63,13 +64,23 @@ describe('AuthService modes and rate limits', () => {
   it('token bucket: burst of the per-minute limit, then Retry-After until a token refills', () => {
     let now = 0;
     const limiter = new TokenBucketLimiter(() => now);
-    assert.equal(limiter.take('k', 2), 0);
-    assert.equal(limiter.take('k', 2), 0);
-    assert.equal(limiter.take('k', 2), 30, 'one token per 30 s at 2/min');
+    const wait = (key: string) => limiter.take(key, 2).waitSeconds;
+    assert.equal(wait('k'), 0);
+    assert.equal(wait('k'), 0);
+    assert.equal(wait('k'), 30, 'one token per 30 s at 2/min');
     now = 29_000;
-    assert.equal(limiter.take('k', 2), 1);
+    assert.equal(wait('k'), 1);
     now = 30_000;
-    assert.equal(limiter.take('k', 2), 0);
-    assert.equal(limiter.take('other', 2), 0, 'buckets are per key');
+    assert.equal(wait('k'), 0);
+    assert.equal(wait('other'), 0, 'buckets are per key');
+  });
+
+  it('every decision reports what the x-ratelimit-*-requests headers say: limit, whole requests left, time to a full bucket', () => {
+    let now = 0;
+    const limiter = new TokenBucketLimiter(() => now);
+    assert.deepEqual(limiter.take('k', 60), { waitSeconds: 0, limit: 60, remaining: 59, resetMs: 1000 });
+    now = 500;
+    assert.deepEqual(limiter.take('k', 60), { waitSeconds: 0, limit: 60, remaining: 58, resetMs: 1500 });
+    assert.deepEqual(['20ms', '1s', '6m0s', '1h0m1s'], [20, 1000, 360_000, 3_601_000].map(formatResetDuration));
   });
 });

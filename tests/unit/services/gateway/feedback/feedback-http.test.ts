@@ -22,7 +22,8 @@ import { GATEWAY_OPTIONS, type GatewayOptions } from '../../../../../src/service
 import { StaticDeploymentSource } from '../../../../../src/services/gateway/routing/deployment-source.js';
 import { ModelPool } from '../../../../../src/services/gateway/routing/model-pool.js';
 import { COMPLETION_STORE, feedbackModuleMetadata } from '../../../../../src/services/gateway/feedback/feedback.module.js';
-import type { CompletionDirectory } from '../../../../../src/services/gateway/feedback/completion-directory.js';
+import { completionOwnerOf, type CompletionDirectory } from '../../../../../src/services/gateway/feedback/completion-directory.js';
+import { httpServerOptions } from '../../../../../src/services/gateway/http/server-options.js';
 import { FakeBackend } from '../support/fake-backend.js';
 import { MemoryBus } from '../support/memory-bus.js';
 import { MapKeyStore, ONE_VERSION } from '../support/test-gateway.js';
@@ -30,7 +31,8 @@ import { MapKeyStore, ONE_VERSION } from '../support/test-gateway.js';
 /** Completions "already ingested" (the table), as the store directory would see them. */
 const stored = new Map<string, string | null>([['ingested-by-a', 'key-a']]);
 const store: CompletionDirectory = {
-  lookup: async (ids) => new Map(ids.filter((id) => stored.has(id)).map((id) => [id, { completionId: id, apiKeyId: stored.get(id)! }])),
+  lookup: async (ids) =>
+    new Map(ids.filter((id) => stored.has(id)).map((id) => [id, completionOwnerOf({ completionId: id, apiKeyId: stored.get(id)!, comparisonId: null, messages: [{ role: 'user', content: 'hi' }] })])),
 };
 
 describe('POST /v1/feedback (keys required, memory bus)', () => {
@@ -47,7 +49,7 @@ describe('POST /v1/feedback (keys required, memory bus)', () => {
       .add('sk-b', { id: 'key-b', scopes: ['chat', 'feedback'], rateLimitPerMinute: null, revoked: false })
       .add('sk-chat', { id: 'key-chat', scopes: ['chat'], rateLimitPerMinute: null, revoked: false });
     const options: GatewayOptions = {
-      auth: 'required', maxConcurrent: 4, maxWaiting: 8, deadlineMs: 30_000, defaultMaxTokens: 16,
+      auth: 'required', loopbackHostsOnly: false, maxConcurrent: 4, maxWaiting: 8, deadlineMs: 30_000, defaultMaxTokens: 16,
       spoolPath: join(dataDir, 'spool.sqlite'), spoolMax: 1000, defaultRateLimitPerMinute: 0, retryAfterSeconds: 1,
     };
     const config = { mode: 'embedded', dataDir, http: { host: '127.0.0.1', port: 0 } } as unknown as OuterloopConfig;
@@ -77,7 +79,7 @@ describe('POST /v1/feedback (keys required, memory bus)', () => {
     @Module({ imports: [TestPlatform, TestGatewayModule, TestFeedbackModule] })
     class TestApp {}
 
-    app = await NestFactory.create<NestFastifyApplication>(TestApp, new FastifyAdapter(), { logger: false, abortOnError: false });
+    app = await NestFactory.create<NestFastifyApplication>(TestApp, new FastifyAdapter(httpServerOptions({ deadlineMs: options.deadlineMs })), { logger: false, abortOnError: false });
     instrumentHttp(app.getHttpAdapter().getInstance(), app.get<Registry>(METRICS)); // as main.ts does
     await app.listen(0, '127.0.0.1');
     url = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
@@ -133,9 +135,9 @@ describe('POST /v1/feedback (keys required, memory bus)', () => {
     assert.equal((await post('/v1/feedback', null, { completion_id: 'ingested-by-a', type: 'rating', value: 4 })).status, 401);
   });
 
-  it('an invalid body is a 422 in OpenAI shape naming the field', async () => {
+  it('an invalid body is a 400 in OpenAI shape naming the field (one convention with chat)', async () => {
     const r = await post('/v1/feedback/batch', 'sk-a', { events: [{ completion_id: 'ingested-by-a', type: 'rating', value: 4 }, { completion_id: 'ingested-by-a', type: 'rating', value: 0 }] });
-    assert.equal(r.status, 422);
+    assert.equal(r.status, 400);
     assert.deepEqual(Object.keys(r.json.error).sort(), ['code', 'message', 'param', 'type']);
     assert.equal(r.json.error.param, 'events[1].value');
     assert.equal(r.json.error.type, 'invalid_request_error');
@@ -150,15 +152,16 @@ describe('POST /v1/feedback (keys required, memory bus)', () => {
     assert.equal(malformed.status, 400);
     assert.equal(malformed.json.error.type, 'invalid_request_error');
     assert.deepEqual(Object.keys(malformed.json.error).sort(), ['code', 'message', 'param', 'type']);
+    assert.equal(malformed.json.error.code, 'invalid_json', 'the same stable code as chat, not a framework code');
     const xml = await raw('<thumbs>up</thumbs>', 'application/xml');
     assert.equal(xml.status, 415);
     assert.equal(xml.json.error.type, 'invalid_request_error');
     const text = await raw('thumbs up', 'text/plain');
-    assert.equal(text.status, 422);
+    assert.equal(text.status, 400);
     assert.equal(text.json.error.param, '(body)');
     const metrics = await (app.get(METRICS) as Registry).getSingleMetricAsString('outerloop_http_request_duration_seconds');
     assert.match(metrics, /route="\/v1\/feedback",status="202"/);
-    assert.match(metrics, /route="\/v1\/feedback\/batch",status="422"/);
+    assert.match(metrics, /route="\/v1\/feedback\/batch",status="400"/);
   });
 
   it('bus down → 503 with Retry-After and nothing acknowledged; back up → 202', async () => {

@@ -2,12 +2,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
 import { FeedbackMetrics, FeedbackService } from '../../../../../src/services/gateway/feedback/feedback.service.js';
-import { LayeredCompletionDirectory, RecentCompletionIndex, type CompletionDirectory } from '../../../../../src/services/gateway/feedback/completion-directory.js';
+import { completionOwnerOf, LayeredCompletionDirectory, RecentCompletionIndex, type CompletionDirectory, type CompletionOwner } from '../../../../../src/services/gateway/feedback/completion-directory.js';
 import { GatewayError } from '../../../../../src/services/gateway/errors.js';
 import { BusUnavailableError, type BusRecord, type EventBus } from '../../../../../src/platform/messaging/event-bus.js';
 import { Topic, validateEvent } from '../../../../../src/platform/messaging/events.js';
 
 type Rec = BusRecord<typeof Topic.feedback>;
+
+/** A logged completion: its owner key, the comparison it belongs to and the prompt it answered. */
+function owner(completionId: string, apiKeyId: string | null, o: { comparisonId?: string; prompt?: string } = {}): CompletionOwner {
+  return completionOwnerOf({ completionId, apiKeyId, comparisonId: o.comparisonId ?? null, messages: [{ role: 'user', content: o.prompt ?? 'the prompt' }] });
+}
 
 function setup(opts: { failWith?: Error } = {}) {
   const published: Rec[] = [];
@@ -19,10 +24,10 @@ function setup(opts: { failWith?: Error } = {}) {
     },
   } as unknown as Pick<EventBus, 'publish'>;
   const recent = new RecentCompletionIndex(10);
-  recent.remember('mine-1', 'key-a');
-  recent.remember('mine-2', 'key-a');
-  recent.remember('theirs', 'key-b');
-  recent.remember('open', null);
+  recent.remember(owner('mine-1', 'key-a'));
+  recent.remember(owner('mine-2', 'key-a'));
+  recent.remember(owner('theirs', 'key-b'));
+  recent.remember(owner('open', null));
   const registry = new Registry();
   const service = new FeedbackService(bus, recent, new FeedbackMetrics(registry), () => new Date('2026-03-01T00:00:00Z'));
   return { service, published, registry };
@@ -71,9 +76,30 @@ test('unknown completion → 404 naming the field; another key\'s completion →
   assert.equal(published.length, 1);
 });
 
-test('invalid body → 422 naming the field', async () => {
+test('pairwise: both completions answer one prompt — the same comparison, or separate answers to identical messages; 400 naming other_completion_id otherwise', async () => {
+  const { service, published } = setup();
+  const recent = (service as unknown as { completions: RecentCompletionIndex }).completions;
+  recent.remember(owner('cmp-a', 'key-a', { comparisonId: 'cmp_1', prompt: 'q' }));
+  recent.remember(owner('cmp-b', 'key-a', { comparisonId: 'cmp_1', prompt: 'q' }));
+  recent.remember(owner('cmp-c', 'key-a', { comparisonId: 'cmp_2', prompt: 'q' }));
+  recent.remember(owner('solo-q', 'key-a', { prompt: 'q' }));
+  recent.remember(owner('solo-q2', 'key-a', { prompt: 'q' }));
+  recent.remember(owner('solo-other', 'key-a', { prompt: 'an unrelated request' }));
+  await service.submit(caller, { completion_id: 'cmp-a', other_completion_id: 'cmp-b', type: 'pairwise', value: 'this' });
+  await service.submit(caller, { completion_id: 'solo-q', other_completion_id: 'solo-q2', type: 'pairwise', value: 'other' });
+  assert.equal(published.length, 2);
+  for (const other of ['cmp-c', 'solo-q', 'solo-other']) {
+    const e = await expectGatewayError(service.submit(caller, { completion_id: 'cmp-a', other_completion_id: other, type: 'pairwise', value: 1 }), 400, 'other_completion_id');
+    assert.equal(e.code, 'completions_not_comparable');
+  }
+  const e = await expectGatewayError(service.submit(caller, { completion_id: 'solo-q', other_completion_id: 'solo-other', type: 'pairwise', value: 1 }), 400, 'other_completion_id');
+  assert.match(e.message, /different prompts/);
+  assert.equal(published.length, 2, 'nothing published for a refused pair');
+});
+
+test('invalid body → 400 naming the field', async () => {
   const { service } = setup();
-  const e = await expectGatewayError(service.submit(caller, { completion_id: 'mine-1', type: 'rating', value: 9 }), 422, 'value');
+  const e = await expectGatewayError(service.submit(caller, { completion_id: 'mine-1', type: 'rating', value: 9 }), 400, 'value');
   assert.equal(e.type, 'invalid_request_error');
 });
 
@@ -100,7 +126,7 @@ test('batch is all-or-nothing and errors point at the item', async () => {
 
   await expectGatewayError(
     service.submitBatch(caller, { events: [{ completion_id: 'mine-1', type: 'thumbs', value: 1 }, { completion_id: 'mine-1', type: 'thumbs', value: 2 }] }),
-    422,
+    400,
     'events[1].value',
   );
   await expectGatewayError(
@@ -108,29 +134,29 @@ test('batch is all-or-nothing and errors point at the item', async () => {
     404,
     'events[1].completion_id',
   );
-  await expectGatewayError(service.submitBatch(caller, { events: [] }), 422, 'events');
+  await expectGatewayError(service.submitBatch(caller, { events: [] }), 400, 'events');
   const bare = await service.submitBatch(caller, [{ completion_id: 'mine-2', type: 'rating', value: '5' }]);
   assert.equal(bare.event_ids.length, 1);
   assert.equal(published.at(-1)!.value.value, 5);
   published.pop();
   const tooMany = Array.from({ length: 1001 }, () => ({ completion_id: 'mine-1', type: 'thumbs', value: 1 }));
-  const e = await expectGatewayError(service.submitBatch(caller, { events: tooMany }), 422, 'events');
+  const e = await expectGatewayError(service.submitBatch(caller, { events: tooMany }), 400, 'events');
   assert.match(e.message, /at most 1000/);
   assert.equal(published.length, 3);
 });
 
 test('recent index is a bounded LRU and the layered directory falls back to the store for misses only', async () => {
   const recent = new RecentCompletionIndex(2);
-  recent.remember('a', 'k');
-  recent.remember('b', 'k');
-  recent.remember('c', 'k');
+  recent.remember(owner('a', 'k'));
+  recent.remember(owner('b', 'k'));
+  recent.remember(owner('c', 'k'));
   assert.equal(recent.size, 2);
   assert.deepEqual([...(await recent.lookup(['a', 'b', 'c'])).keys()], ['b', 'c']);
   const asked: string[][] = [];
   const store: CompletionDirectory = {
     lookup: async (ids) => {
       asked.push([...ids]);
-      return new Map(ids.filter((id) => id === 'a').map((id) => [id, { completionId: id, apiKeyId: 'k2' }]));
+      return new Map(ids.filter((id) => id === 'a').map((id) => [id, owner(id, 'k2')]));
     },
   };
   const layered = new LayeredCompletionDirectory(recent, store);
@@ -146,7 +172,7 @@ test('recent index is a bounded LRU and the layered directory falls back to the 
 
 test('LayeredCompletionDirectory: concurrent misses share one store query per event-loop turn; an id in flight is not asked twice', async () => {
   const recent = new RecentCompletionIndex(100);
-  recent.remember('known', 'k');
+  recent.remember(owner('known', 'k'));
   const asked: string[][] = [];
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
@@ -154,7 +180,7 @@ test('LayeredCompletionDirectory: concurrent misses share one store query per ev
     lookup: async (ids) => {
       asked.push([...ids]);
       await gate;
-      return new Map(ids.filter((id) => id !== 'missing').map((id) => [id, { completionId: id, apiKeyId: `owner-of-${id}` }]));
+      return new Map(ids.filter((id) => id !== 'missing').map((id) => [id, owner(id, `owner-of-${id}`)]));
     },
   };
   const layered = new LayeredCompletionDirectory(recent, store);
@@ -168,7 +194,7 @@ test('LayeredCompletionDirectory: concurrent misses share one store query per ev
   assert.deepEqual(asked, [['a', 'b', 'missing'], ['c']]);
   release();
   const [r1, r2, r3] = await Promise.all(first);
-  assert.deepEqual([...r1!.entries()].sort(), [['a', { completionId: 'a', apiKeyId: 'owner-of-a' }], ['known', { completionId: 'known', apiKeyId: 'k' }]]);
+  assert.deepEqual([...r1!.entries()].sort(), [['a', owner('a', 'owner-of-a')], ['known', owner('known', 'k')]]);
   assert.equal(r2!.get('b')?.apiKeyId, 'owner-of-b');
   assert.equal(r2!.get('a')?.apiKeyId, 'owner-of-a');
   assert.equal(r3!.size, 0);
@@ -184,7 +210,7 @@ test('LayeredCompletionDirectory: a failed store query fails every request waiti
   const store: CompletionDirectory = {
     lookup: async (ids) => {
       if (fail) throw GatewayError.unavailable('completion lookup failed: connection refused', 1, 'completion_store_unavailable');
-      return new Map(ids.map((id) => [id, { completionId: id, apiKeyId: null }]));
+      return new Map(ids.map((id) => [id, owner(id, null)]));
     },
   };
   const layered = new LayeredCompletionDirectory(new RecentCompletionIndex(10), store);

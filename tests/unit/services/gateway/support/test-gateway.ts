@@ -21,7 +21,8 @@ import { AdmissionQueue } from '../../../../../src/services/gateway/admission/ad
 import { ModelPool } from '../../../../../src/services/gateway/routing/model-pool.js';
 import { StaticDeploymentSource, type ResolvedDeployment } from '../../../../../src/services/gateway/routing/deployment-source.js';
 import { DeploymentWatcher } from '../../../../../src/services/gateway/routing/deployment-watcher.js';
-import { FakeBackend } from './fake-backend.js';
+import { httpServerOptions, type HttpServerLimits } from '../../../../../src/services/gateway/http/server-options.js';
+import { FakeBackend, type FakeBackendOptions } from './fake-backend.js';
 import { MemoryBus } from './memory-bus.js';
 
 export class MapKeyStore implements ApiKeyStore {
@@ -64,7 +65,9 @@ export async function startTestGateway(o: {
   /** a real bus (integration tests); replaces the MemoryBus */
   realBus?: EventBus;
   bodyLimit?: number;
-  backend?: { tokenDelayMs?: number; tokensPerAnswer?: number };
+  /** the HTTP server's timeouts (the production defaults otherwise) */
+  http?: Partial<HttpServerLimits>;
+  backend?: FakeBackendOptions;
   dataDir?: string;
 } = {}): Promise<TestGateway> {
   configureLogging({ format: 'json', level: 'error' });
@@ -75,6 +78,7 @@ export async function startTestGateway(o: {
   const deployments = new StaticDeploymentSource(o.deployment ?? ONE_VERSION);
   const options: GatewayOptions = {
     auth: 'open',
+    loopbackHostsOnly: false,
     maxConcurrent: 8,
     maxWaiting: 16,
     deadlineMs: 30_000,
@@ -107,7 +111,7 @@ export async function startTestGateway(o: {
   @Module({ imports: [TestPlatform], ...gatewayModuleMetadata(infra) })
   class TestGatewayModule {}
 
-  const app = await NestFactory.create<NestFastifyApplication>(TestGatewayModule, new FastifyAdapter({ bodyLimit: o.bodyLimit ?? 1024 * 1024 }), {
+  const app = await NestFactory.create<NestFastifyApplication>(TestGatewayModule, new FastifyAdapter(httpServerOptions({ deadlineMs: options.deadlineMs, bodyLimit: o.bodyLimit ?? 1024 * 1024, ...o.http })), {
     logger: false,
     abortOnError: false,
   });
