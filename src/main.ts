@@ -11,6 +11,7 @@ import { configureLogging, Logger, NestLoggerAdapter } from './platform/logging/
 import { instrumentHttp } from './platform/metrics/metrics.js';
 import { METRICS } from './platform/tokens.js';
 import { AppModule } from './services/app.module.js';
+import { httpServerOptions } from './services/gateway/http/server-options.js';
 
 const log = new Logger('outerloop');
 
@@ -30,7 +31,7 @@ configuration: environment variables OUTERLOOP_* (see README).`;
 export async function startServer(config: OuterloopConfig): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoles(config),
-    new FastifyAdapter({ bodyLimit: 8 * 1024 * 1024, return503OnClosing: true }),
+    new FastifyAdapter(httpServerOptions({ deadlineMs: config.gateway.deadlineMs })),
     { logger: new NestLoggerAdapter(), abortOnError: false },
   );
   instrumentHttp(app.getHttpAdapter().getInstance(), app.get<Registry>(METRICS));

@@ -48,7 +48,8 @@ export class GatewayError extends Error {
     return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
   }
 
-  static invalid(param: string | null, message: string, code: string | null = null): GatewayError {
+  /** A validation error: 400 everywhere (chat, models, feedback), naming the field; code 'invalid_value' unless more specific. */
+  static invalid(param: string | null, message: string, code = 'invalid_value'): GatewayError {
     return new GatewayError(400, 'invalid_request_error', message, param, code);
   }
   static unauthenticated(message: string): GatewayError {

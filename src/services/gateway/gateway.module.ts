@@ -28,6 +28,7 @@ import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { RegistryDeploymentSource, type DeploymentSource } from './routing/deployment-source.js';
 import { DeploymentWatcher } from './routing/deployment-watcher.js';
 import { ModelPool } from './routing/model-pool.js';
+import { OpenApiController } from './openapi/openapi.controller.js';
 import { OpenAIErrorFilter } from './openai-error.filter.js';
 
 export const POLICY_LOADER = Symbol('POLICY_LOADER');
@@ -158,7 +159,7 @@ export const GATEWAY_CORE: Provider[] = [
 export const GATEWAY_EXPORTS = [AuthService, CompletionLog, GatewayMetrics, ModelPool, AdmissionQueue, GATEWAY_OPTIONS];
 
 export function gatewayModuleMetadata(infrastructure: Provider[]): ModuleMetadata {
-  return { controllers: [ChatController], providers: [...GATEWAY_CORE, ...infrastructure], exports: GATEWAY_EXPORTS };
+  return { controllers: [ChatController, OpenApiController], providers: [...GATEWAY_CORE, ...infrastructure], exports: GATEWAY_EXPORTS };
 }
 
 @Module(gatewayModuleMetadata(GATEWAY_INFRASTRUCTURE))

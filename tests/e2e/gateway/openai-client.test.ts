@@ -29,6 +29,19 @@ describe('gateway with the official openai client', () => {
     assert.match(ids[1]!, /^policy-[0-9a-f]{16}$/);
   });
 
+  it('retrieves a model by id; an unknown id is NotFoundError', async () => {
+    assert.equal((await client.models.retrieve('outerloop')).id, 'outerloop');
+    await assert.rejects(client.models.retrieve('no-such-model'), (err: unknown) => err instanceof OpenAI.NotFoundError && err.code === 'model_not_found');
+  });
+
+  it('a prompt over the context with stream: true is a BadRequestError from create(), not an error inside a 200 stream', async () => {
+    const long = [{ role: 'user' as const, content: 'kill the process '.repeat(400) }];
+    await assert.rejects(
+      client.chat.completions.create({ model: 'outerloop', messages: long, stream: true }),
+      (err: unknown) => err instanceof OpenAI.BadRequestError && err.code === 'context_length_exceeded',
+    );
+  });
+
   it('non-streaming: text, usage, completion id and version', async () => {
     const r = await client.chat.completions.create({ model: 'outerloop', messages, max_tokens: 16, seed: 3 });
     assert.equal(r.object, 'chat.completion');

@@ -20,6 +20,7 @@ import type { EventBus } from '../../../src/platform/messaging/event-bus.js';
 import { PlatformModule } from '../../../src/platform/platform.module.js';
 import { DATA_SOURCE, EVENT_BUS } from '../../../src/platform/tokens.js';
 import { GatewayModule } from '../../../src/services/gateway/gateway.module.js';
+import { httpServerOptions } from '../../../src/services/gateway/http/server-options.js';
 import { ModelPool } from '../../../src/services/gateway/routing/model-pool.js';
 import { randomParameters, tinyConfig, tinyTokenizer } from '../../unit/engine/runtime/fixture.js';
 
@@ -64,7 +65,7 @@ export async function startGateway(opts: { basePolicy?: string; env?: Record<str
   @Module({ imports: [PlatformModule.forRoot(config), GatewayModule] })
   class E2eRoot {}
 
-  const app = await NestFactory.create<NestFastifyApplication>(E2eRoot, new FastifyAdapter({ bodyLimit: 8 * 1024 * 1024 }), { logger: false, abortOnError: false });
+  const app = await NestFactory.create<NestFastifyApplication>(E2eRoot, new FastifyAdapter(httpServerOptions({ deadlineMs: config.gateway.deadlineMs })), { logger: false, abortOnError: false });
   await app.listen(0, '127.0.0.1');
   const port = (app.getHttpServer().address() as { port: number }).port;
   await app.get(Dependencies).ready;

@@ -84,9 +84,7 @@ export function parseChatCompletionRequest(body: unknown): ChatCompletionRequest
   const first = r.error.issues[0]!;
   const param = paramName(first.path) || null;
   const all = r.error.issues.map((i) => `${paramName(i.path) || '(body)'}: ${i.message}`).join('; ');
-  return (() => {
-    throw GatewayError.invalid(param, all);
-  })();
+  throw GatewayError.invalid(param, all);
 }
 
 /** Text of a message's content (string or text parts joined). */

@@ -3,6 +3,7 @@
 // as `completion_id` / `model_version` on each choice; clients that do not know
 // them ignore them.
 import type { TokenEvent } from '../engine/policy-backend.js';
+import type { ChatCompletionResponse } from '../openapi/response.schemas.js';
 import type { ChatPlan, ChoiceOutcome, ChoicePlan } from './chat.service.js';
 
 export interface LogprobEntry {
@@ -25,7 +26,7 @@ export function logprobEntries(tokens: TokenEvent[]): LogprobEntry[] {
   }));
 }
 
-export function outerloopBlock(plan: ChatPlan): Record<string, unknown> {
+export function outerloopBlock(plan: ChatPlan): ChatCompletionResponse['outerloop'] {
   return {
     completion_id: plan.choices[0]!.completionId,
     model_version: plan.choices[0]!.version,
@@ -40,7 +41,7 @@ export function responseId(plan: ChatPlan): string {
   return plan.choices[0]!.completionId;
 }
 
-export function chatCompletionBody(plan: ChatPlan, outcomes: ChoiceOutcome[]) {
+export function chatCompletionBody(plan: ChatPlan, outcomes: ChoiceOutcome[]): ChatCompletionResponse {
   const promptTokens = outcomes[0]?.result.promptTokens ?? 0;
   const completionTokens = outcomes.reduce((s, o) => s + o.result.completionTokens, 0);
   return {

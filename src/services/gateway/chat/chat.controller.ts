@@ -5,14 +5,15 @@ import { Controller, Get, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { callerOf } from '../auth/request-caller.js';
 import { HttpChatReply } from './chat-http-reply.js';
-import { ChatService, type ModelObject } from './chat.service.js';
+import type { ModelList, ModelObject } from '../openapi/response.schemas.js';
+import { ChatService } from './chat.service.js';
 
 @Controller('v1')
 export class ChatController {
   constructor(@Inject(ChatService) private readonly chat: ChatService) {}
 
   @Get('models')
-  models(): { object: 'list'; data: ModelObject[] } {
+  models(): ModelList {
     return this.chat.listModels();
   }
 

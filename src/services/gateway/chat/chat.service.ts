@@ -25,6 +25,7 @@ import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { ModelNotServedError, type Lease, type ModelPool } from '../routing/model-pool.js';
 import { assignVersion, ROUTED_MODEL_ALIASES, type Arm } from '../routing/router.js';
 import { messageText, parseChatCompletionRequest, type ChatCompletionRequest } from './chat-request.schema.js';
+import type { ModelList, ModelObject } from '../openapi/response.schemas.js';
 import { ChunkWriter, chatCompletionBody } from './chat-response.js';
 
 export interface SamplingPlan {
@@ -111,14 +112,6 @@ function versionHeaders(plan: ChatPlan): Record<string, string> {
     'x-outerloop-model-version': [...new Set(plan.choices.map((c) => c.version))].join(','),
     'x-outerloop-completion-id': plan.choices.map((c) => c.completionId).join(','),
   };
-}
-
-export interface ModelObject {
-  id: string;
-  object: 'model';
-  created: number;
-  owned_by: string;
-  outerloop: Record<string, unknown>;
 }
 
 export interface ServiceSettings {
@@ -217,7 +210,7 @@ export class ChatService {
     return model;
   }
 
-  listModels(): { object: 'list'; data: ModelObject[] } {
+  listModels(): ModelList {
     const created = Math.floor(Date.now() / 1000);
     const spec = this.pool.isReady() ? this.pool.deployment() : null;
     const data: ModelObject[] = [];

@@ -9,7 +9,9 @@ import { metric } from '../../../platform/metrics/metrics.js';
 import { BusError, type BusRecord, type EventBus } from '../../../platform/messaging/event-bus.js';
 import { Topic, type EventInput } from '../../../platform/messaging/events.js';
 import { Logger } from '../../../platform/logging/logger.js';
+import type { z } from 'zod';
 import { GatewayError } from '../errors.js';
+import type { FeedbackAcceptedSchema } from '../openapi/response.schemas.js';
 import { CoalescingPublisher } from './coalescing-publisher.js';
 import type { CompletionDirectory, CompletionOwner } from './completion-directory.js';
 import {
@@ -21,10 +23,8 @@ import {
 
 type FeedbackInput = EventInput<typeof Topic.feedback>;
 
-export interface FeedbackAccepted {
-  /** server event ids, in request order; the ingest tables are keyed by them */
-  event_ids: string[];
-}
+/** server event ids, in request order; the ingest tables are keyed by them */
+export type FeedbackAccepted = z.input<typeof FeedbackAcceptedSchema>;
 
 /** How long a client should wait before retrying after the bus refused a publish. */
 const BUS_RETRY_AFTER_SECONDS = 1;
@@ -208,7 +208,7 @@ export class FeedbackService {
   private invalid(param: string, message: string): GatewayError {
     this.metrics.rejected.inc({ reason: 'invalid' });
     // 400 like every validation error of the API (OpenAI's convention; chat's too)
-    return GatewayError.invalid(param, message, 'invalid_feedback');
+    return GatewayError.invalid(param, message);
   }
 
   /** for the benchmark and tests: how well concurrent requests coalesce */

@@ -76,6 +76,9 @@ export class GatewayHooks implements OnModuleInit {
       try {
         await this.onRequest(request, reply);
       } catch (err) {
+        // Refused before the body was read: close the connection after the answer rather
+        // than let Node read (and discard) a body nobody wants — up to 8 MB per request.
+        if (request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined) void reply.header('connection', 'close');
         sendGatewayError(reply, err);
         return reply;
       }
