@@ -71,9 +71,15 @@ describe('OpenAPI document and schemathesis fuzz run against the built gateway',
         '--request-timeout', '60',
         '--suppress-health-check', 'too_slow',
         '--report-dir', join(work, 'report'),
+        // nothing left in the checkout: no example database between runs (the seed reproduces a run)
+        '--generation-database', 'none',
       ],
-      // no colours in the captured report; the hooks keep most chat bodies on the served model
-      { NO_COLOR: '1', SCHEMATHESIS_HOOKS: join(repoRoot, 'tests/e2e/gateway/fuzz_hooks.py') },
+      {
+        // no colours in the captured report; the hooks keep most chat bodies on the served model
+        env: { NO_COLOR: '1', SCHEMATHESIS_HOOKS: join(repoRoot, 'tests/e2e/gateway/fuzz_hooks.py') },
+        // schemathesis and hypothesis keep state in the working directory: not in the checkout
+        cwd: work,
+      },
     );
     assert.equal(r.code, 0, `schemathesis found problems:\n${r.output.slice(-12_000)}\n--- gateway output ---\n${gw.output().slice(-3000)}`);
     assert.match(r.output, /passed/i);

@@ -31,9 +31,9 @@ export interface ToolRun {
 }
 
 /** Run a tool of the venv to completion, collecting stdout and stderr together (async: the gateway under test shares this process's event loop). */
-export function runTool(bin: string, tool: string, args: string[], env: Record<string, string> = {}): Promise<ToolRun> {
+export function runTool(bin: string, tool: string, args: string[], o: { env?: Record<string, string>; cwd?: string } = {}): Promise<ToolRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(join(bin, tool), args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(join(bin, tool), args, { cwd: o.cwd, env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
