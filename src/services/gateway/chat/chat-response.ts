@@ -4,7 +4,7 @@
 // them ignore them.
 import type { TokenEvent } from '../engine/policy-backend.js';
 import type { ChatCompletionResponse } from '../openapi/response.schemas.js';
-import type { ChatPlan, ChoiceOutcome, ChoicePlan } from './chat.service.js';
+import type { ChatPlan, ChoiceOutcome, ChoicePlan } from './chat-plan.js';
 
 export interface LogprobEntry {
   token: string;

@@ -26,50 +26,8 @@ import { ModelNotServedError, type Lease, type ModelPool } from '../routing/mode
 import { assignVersion, ROUTED_MODEL_ALIASES, type Arm } from '../routing/router.js';
 import { messageText, parseChatCompletionRequest, type ChatCompletionRequest } from './chat-request.schema.js';
 import type { ModelList, ModelObject } from '../openapi/response.schemas.js';
+import type { ChatPlan, ChoiceOutcome, ChoicePlan, SamplingPlan } from './chat-plan.js';
 import { ChunkWriter, chatCompletionBody } from './chat-response.js';
-
-export interface SamplingPlan {
-  temperature: number;
-  topP: number;
-  maxTokens: number;
-  stop: string[];
-  logprobs: boolean;
-  topLogprobs: number;
-}
-
-export interface ChoicePlan {
-  index: number;
-  completionId: string;
-  version: string;
-  arm: Arm | 'pinned';
-  seed: number;
-}
-
-export interface ChatPlan {
-  receivedAt: number;
-  created: number;
-  requestedModel: string;
-  messages: ChatMessage[];
-  sampling: SamplingPlan;
-  choices: ChoicePlan[];
-  comparisonId: string | null;
-  comparisonMode: 'versions' | 'samples' | null;
-  conversationId: string;
-  caller: Caller;
-  userId: string | null;
-  shadowVersion: string | null;
-  stream: boolean;
-  includeUsage: boolean;
-}
-
-export interface ChoiceOutcome {
-  plan: ChoicePlan;
-  result: GenerateResult;
-  /** what the client sees: 'cancelled' becomes 'length' when the deadline cut it */
-  finishReason: 'stop' | 'length';
-  ttftMs: number;
-  latencyMs: number;
-}
 
 /** Per-choice streaming callbacks; text arrives already cut before any stop sequence (by the engine). */
 export interface ChoiceStreamSink {
