@@ -3,7 +3,7 @@
 // initialisation and the batch order all derive from --seed, and the step count is
 // fixed (--minutes turns a time budget into steps on this machine instead, which
 // is convenient but not reproducible elsewhere).
-import { runTrainBase } from '../engine/train-base.js';
+import { runTrainBase } from '../rlhf/sft/train-base.js';
 import { Logger } from '../platform/logging/logger.js';
 import { generateSftCorpus, renderSftExample } from '../scenario/sft-corpus.js';
 import { numberFlag, stringFlag, takeFlags, type ParsedArgs } from './args.js';

@@ -16,6 +16,7 @@ import { Trainer } from '../../src/engine/train/trainer.js';
 import { Batch } from '../../src/engine/train/train-step.js';
 import { defaultIntraOpThreads } from '../../src/engine/graph/session.js';
 import { Rng } from '../../src/engine/rng.js';
+import { sftLoss } from '../../src/rlhf/sft/sft.loss.js';
 
 export interface BenchTrainingOptions {
   config?: GptConfig;
@@ -131,7 +132,7 @@ export async function benchTraining(opts: BenchTrainingOptions = {}): Promise<Re
   const initial = params.clone(); // tfjs starts from the same weights
   const ortWarmup = opts.ortWarmupSteps ?? 2;
   const ortSteps = opts.ortSteps ?? 5;
-  const trainer = await Trainer.create(config, 'sft', params, {
+  const trainer = await Trainer.create(config, sftLoss, params, {
     schedule: { maxLr: 1e-3, warmupSteps: 0, totalSteps: ortWarmup + ortSteps },
     intraOpThreads: threads,
   });

@@ -1,6 +1,7 @@
 // The training-step graph: weights as graph INPUTS (so one ORT session serves every
 // step — the weights change, the graph does not) + a batch → loss, metrics and the
-// gradient of the loss with respect to every parameter tensor.
+// gradient of the loss with respect to every parameter tensor. The loss is a parameter
+// (a LossBuilder, loss.ts): the engine derives the backward of whatever loss it is given.
 //
 // Outputs: `loss` (), one output per metric (), and `grad.<param name>` with each
 // parameter's shape. The scoring graph is the same forward without a loss: per-token
@@ -11,32 +12,33 @@ import { FloatType, Graph } from '../graph/builder.js';
 import { gradients } from '../graph/autodiff.js';
 import { GptConfig, gptParameterLayout } from '../gpt/config.js';
 import { gptTrunkForward, lmHeadForward, rewardHeadForward, targetLogprobsForward, valueHeadForward, weightInputs } from '../gpt/model.js';
-import { LOSS_BUILDERS, LossKind } from './losses.js';
+import type { LossBuilder } from './loss.js';
 
 export const GRAD_PREFIX = 'grad.';
 
 export interface TrainGraph {
   graph: Graph;
-  kind: LossKind;
+  /** The LossBuilder's name. */
+  lossName: string;
   /** Names of the batch inputs (everything but the weights), in declaration order. */
   batchInputs: string[];
   metricNames: string[];
   paramNames: string[];
 }
 
-export function buildTrainGraph(config: GptConfig, kind: LossKind, floatType: FloatType = 'float32'): TrainGraph {
-  const g = new Graph(floatType, `gpt_train_${kind}`);
+export function buildTrainGraph(config: GptConfig, loss: LossBuilder, floatType: FloatType = 'float32'): TrainGraph {
+  const g = new Graph(floatType, `gpt_train_${loss.name}`);
   const weights = weightInputs(g, config);
   const paramNames = gptParameterLayout(config).map((s) => s.name);
-  const { loss, metrics } = LOSS_BUILDERS[kind](g, weights, config);
-  const grads = gradients(g, [loss], paramNames.map((n) => weights.get(n)!));
-  g.output('loss', loss);
+  const { loss: lossValue, metrics } = loss.build(g, weights, config);
+  const grads = gradients(g, [lossValue], paramNames.map((n) => weights.get(n)!));
+  g.output('loss', lossValue);
   for (const [name, v] of Object.entries(metrics)) g.output(name, v);
   paramNames.forEach((n, i) => g.output(GRAD_PREFIX + n, grads[i]!));
   const weightSet = new Set(paramNames);
   return {
     graph: g,
-    kind,
+    lossName: loss.name,
     batchInputs: g.inputs.map((v) => v.name).filter((n) => !weightSet.has(n)),
     metricNames: Object.keys(metrics),
     paramNames,

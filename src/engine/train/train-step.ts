@@ -6,7 +6,7 @@ import { FloatType } from '../graph/builder.js';
 import { EngineSessionOptions, getSession, ort } from '../graph/session.js';
 import { ShapeError, TokenRangeError } from '../errors.js';
 import { GptConfig, ParameterSpec, gptParameterLayout } from '../gpt/config.js';
-import { LossKind } from './losses.js';
+import type { LossBuilder } from './loss.js';
 import { GRAD_PREFIX, TrainGraph, buildTrainGraph } from './train-graph.js';
 
 /** A batch tensor: int64 ids/lengths as BigInt64Array, everything else float32; scalars as numbers. */
@@ -89,8 +89,8 @@ export class TrainStep {
     this.layout = gptParameterLayout(config);
   }
 
-  static async create(config: GptConfig, kind: LossKind, opts: EngineSessionOptions & { floatType?: FloatType } = {}): Promise<TrainStep> {
-    const train = buildTrainGraph(config, kind, opts.floatType ?? 'float32');
+  static async create(config: GptConfig, loss: LossBuilder, opts: EngineSessionOptions & { floatType?: FloatType } = {}): Promise<TrainStep> {
+    const train = buildTrainGraph(config, loss, opts.floatType ?? 'float32');
     const session = await getSession(train.graph, opts);
     return new TrainStep(config, train, session);
   }

@@ -12,7 +12,7 @@ import { GptConfig, ParameterSet, ParameterSpec } from '../gpt/config.js';
 import { AdamW, AdamWOptions } from '../optim/adamw.js';
 import { clipGlobalNorm } from '../optim/clip.js';
 import { CosineScheduleOptions, cosineWithWarmup } from '../optim/schedule.js';
-import { LossKind } from './losses.js';
+import type { LossBuilder } from './loss.js';
 import { Batch, TrainStep } from './train-step.js';
 
 export interface TrainProgress {
@@ -54,11 +54,12 @@ export class Trainer {
     this.optimizer = new AdamW(params.layout, opts.adamw);
   }
 
-  static async create(config: GptConfig, kind: LossKind, params: ParameterSet, opts: TrainerOptions): Promise<Trainer> {
+  /** `loss`: the algorithm's loss (src/rlhf: sftLoss, rewardLoss, ppoLoss, dpoLoss). */
+  static async create(config: GptConfig, loss: LossBuilder, params: ParameterSet, opts: TrainerOptions): Promise<Trainer> {
     const sessionOpts: EngineSessionOptions = {};
     if (opts.intraOpThreads !== undefined) sessionOpts.intraOpThreads = opts.intraOpThreads;
     if (opts.optimization !== undefined) sessionOpts.optimization = opts.optimization;
-    return new Trainer(params, await TrainStep.create(config, kind, sessionOpts), opts);
+    return new Trainer(params, await TrainStep.create(config, loss, sessionOpts), opts);
   }
 
   /** The NonFiniteError that stopped training, if any. */

@@ -15,6 +15,7 @@ import { AdamW } from '../../../../src/engine/optim/adamw.js';
 import { clipGlobalNorm } from '../../../../src/engine/optim/clip.js';
 import { cosineWithWarmup } from '../../../../src/engine/optim/schedule.js';
 import { Rng } from '../../../../src/engine/rng.js';
+import { sftLoss } from '../../../../src/rlhf/sft/sft.loss.js';
 import { numericGradients, referenceSftLoss, splitParams } from './reference-gpt.js';
 
 const CONFIG: GptConfig = { vocabSize: 16, maxSeqLen: 8, channels: 8, layers: 2, heads: 2 };
@@ -61,7 +62,7 @@ describe('GPT reference (llm.c test_gpt2 style)', () => {
     // float64: the graph must agree with the reference to FD precision; float32: to single precision.
     const tol = floatType === 'float64' ? { loss: 1e-10, grad: 1e-7 } : { loss: 2e-5, grad: 5e-5 };
     it(`${floatType} training graph: loss and every gradient tensor match the independent reference`, async () => {
-      const { graph } = buildTrainGraph(CONFIG, 'sft', floatType);
+      const { graph } = buildTrainGraph(CONFIG, sftLoss, floatType);
       const session = await getSession(graph, { intraOpThreads: 1 });
       const feeds: Record<string, ort.Tensor> = {};
       for (const s of params.layout) {
@@ -96,7 +97,7 @@ describe('GPT reference (llm.c test_gpt2 style)', () => {
     const schedule = { maxLr: 1e-2, warmupSteps: 2, totalSteps: steps };
     const batch = toBatch(data);
     const trained = fixedParams();
-    const trainer = await Trainer.create(CONFIG, 'sft', trained, { schedule, maxGradNorm: 1.0, intraOpThreads: 1 });
+    const trainer = await Trainer.create(CONFIG, sftLoss, trained, { schedule, maxGradNorm: 1.0, intraOpThreads: 1 });
     const losses: number[] = [];
     for (let s = 0; s < steps; s++) losses.push((await trainer.trainStep([batch])).loss);
 

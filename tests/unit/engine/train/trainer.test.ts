@@ -7,6 +7,8 @@ import { Batch, TrainStep, validateBatch } from '../../../../src/engine/train/tr
 import { buildTrainGraph } from '../../../../src/engine/train/train-graph.js';
 import { NonFiniteError, ShapeError, TokenRangeError } from '../../../../src/engine/errors.js';
 import { Rng } from '../../../../src/engine/rng.js';
+import { sftLoss } from '../../../../src/rlhf/sft/sft.loss.js';
+import { rewardLoss } from '../../../../src/rlhf/reward/reward.loss.js';
 
 const CONFIG: GptConfig = { vocabSize: 20, maxSeqLen: 8, channels: 8, layers: 1, heads: 2 };
 const SCHEDULE = { maxLr: 1e-2, warmupSteps: 1, totalSteps: 10 };
@@ -30,7 +32,7 @@ function rows(batch: Batch, from: number, to: number, T: number): Batch {
 }
 
 describe('batch validation at the boundary', () => {
-  const train = buildTrainGraph(CONFIG, 'sft');
+  const train = buildTrainGraph(CONFIG, sftLoss);
   it('names the tensor with an out-of-range token id', () => {
     const b = sftBatch(2, 4, 1);
     (b.targets as { data: BigInt64Array }).data[5] = 20n;
@@ -48,7 +50,7 @@ describe('batch validation at the boundary', () => {
     assert.throws(() => validateBatch(train, CONFIG, b), (e: unknown) => e instanceof ShapeError && e.tensor === 'loss_mask');
   });
   it('reward batches need an even number of rows and lengths within T', () => {
-    const rm = buildTrainGraph(CONFIG, 'reward');
+    const rm = buildTrainGraph(CONFIG, rewardLoss);
     const ok: Batch = { tokens: { data: new BigInt64Array(4 * 3), shape: [4, 3] }, lengths: { data: BigInt64Array.of(3n, 2n, 1n, 3n), shape: [4] }, margin: { data: new Float32Array(2), shape: [2] } };
     validateBatch(rm, CONFIG, ok);
     assert.throws(() => validateBatch(rm, CONFIG, { ...ok, lengths: { data: BigInt64Array.of(3n, 4n, 1n, 3n), shape: [4] } }), (e: unknown) => e instanceof ShapeError && e.tensor === 'lengths');
@@ -59,7 +61,7 @@ describe('batch validation at the boundary', () => {
 describe('Trainer', () => {
   it('reports progress through the callback and lowers the loss on a fixed batch', async () => {
     const seen: TrainProgress[] = [];
-    const trainer = await Trainer.create(CONFIG, 'sft', initGptParameters(CONFIG, 1), { schedule: SCHEDULE, intraOpThreads: 1, onProgress: (p) => seen.push(p) });
+    const trainer = await Trainer.create(CONFIG, sftLoss, initGptParameters(CONFIG, 1), { schedule: SCHEDULE, intraOpThreads: 1, onProgress: (p) => seen.push(p) });
     const batch = sftBatch(2, 8, 2);
     for (let s = 0; s < 10; s++) await trainer.trainStep([batch]);
     assert.equal(seen.length, 10);
@@ -71,11 +73,11 @@ describe('Trainer', () => {
 
   it('gradient accumulation over two half batches equals one full batch (equal mask counts)', async () => {
     const batch = sftBatch(4, 6, 3);
-    const full = await TrainStep.create(CONFIG, 'sft', { intraOpThreads: 1 });
+    const full = await TrainStep.create(CONFIG, sftLoss, { intraOpThreads: 1 });
     const p = initGptParameters(CONFIG, 5);
     const gFull = new Float32Array(gptParameterCount(CONFIG));
     await full.run(p.data, batch, gFull);
-    const a = await Trainer.create(CONFIG, 'sft', p.clone(), { schedule: SCHEDULE, maxGradNorm: 0, intraOpThreads: 1 });
+    const a = await Trainer.create(CONFIG, sftLoss, p.clone(), { schedule: SCHEDULE, maxGradNorm: 0, intraOpThreads: 1 });
     await a.trainStep([rows(batch, 0, 2, 6), rows(batch, 2, 4, 6)]);
     let maxdiff = 0;
     for (let i = 0; i < gFull.length; i++) maxdiff = Math.max(maxdiff, Math.abs(a.grads[i]! - gFull[i]!));
@@ -86,7 +88,7 @@ describe('Trainer', () => {
     const params: ParameterSet = initGptParameters(CONFIG, 1);
     params.view('h.0.mlp.fc.b')[3] = Number.NaN;
     const before = params.data.slice();
-    const trainer = await Trainer.create(CONFIG, 'sft', params, { schedule: SCHEDULE, intraOpThreads: 1 });
+    const trainer = await Trainer.create(CONFIG, sftLoss, params, { schedule: SCHEDULE, intraOpThreads: 1 });
     await assert.rejects(trainer.trainStep([sftBatch(1, 4, 1)]), (e: unknown) => e instanceof NonFiniteError && e.tensor === 'loss' && e.retriable === false);
     assert.deepEqual(Array.from(params.data.subarray(0, 50)), Array.from(before.subarray(0, 50)));
     let written = false;
@@ -109,7 +111,7 @@ describe('GptScorer', () => {
       batch: 2,
       seqLen: 5,
     });
-    const step = await TrainStep.create(CONFIG, 'sft', { intraOpThreads: 1 });
+    const step = await TrainStep.create(CONFIG, sftLoss, { intraOpThreads: 1 });
     const out = await step.run(p.data, batch, new Float32Array(gptParameterCount(CONFIG)));
     const meanNll = -s.logprobs.reduce((a, b) => a + b, 0) / s.logprobs.length;
     assert.ok(Math.abs(meanNll - out.loss) < 1e-5, `scorer mean NLL ${meanNll} vs SFT loss ${out.loss}`);

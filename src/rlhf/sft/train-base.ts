@@ -10,14 +10,15 @@
 // records it in the manifest, so a rerun with that step count reproduces the artifact.
 
 import { createHash } from 'node:crypto';
-import type { PromptSegment } from './chat-template.js';
-import { writeArtifact, type ArtifactManifest } from './artifact/artifact.js';
-import { REFERENCE_GPT_CONFIG, type GptConfig, type ParameterSet } from './gpt/config.js';
-import { initGptParameters } from './gpt/params.js';
-import { Rng } from './rng.js';
-import { BpeTokenizer, trainBpeTokenizer } from './tokenizer/bpe-tokenizer.js';
-import { Trainer, type TrainProgress } from './train/trainer.js';
-import type { Batch } from './train/train-step.js';
+import type { PromptSegment } from '../../engine/chat-template.js';
+import { writeArtifact, type ArtifactManifest } from '../../engine/artifact/artifact.js';
+import { REFERENCE_GPT_CONFIG, type GptConfig, type ParameterSet } from '../../engine/gpt/config.js';
+import { initGptParameters } from '../../engine/gpt/params.js';
+import { Rng } from '../../engine/rng.js';
+import { BpeTokenizer, trainBpeTokenizer } from '../../engine/tokenizer/bpe-tokenizer.js';
+import { Trainer, type TrainProgress } from '../../engine/train/trainer.js';
+import type { Batch } from '../../engine/train/train-step.js';
+import { sftLoss } from './sft.loss.js';
 
 export interface BasePolicyExample {
   prompt: PromptSegment[];
@@ -146,7 +147,7 @@ export async function trainBasePolicy(opts: TrainBasePolicyOptions): Promise<Tra
   const { tokenizer, config, examples, dropped, batchSize } = prepare(opts);
   const params = initGptParameters(config, opts.seed);
   const maxLr = opts.maxLr ?? 2e-3;
-  const trainer = await Trainer.create(config, 'sft', params, {
+  const trainer = await Trainer.create(config, sftLoss, params, {
     schedule: { maxLr, warmupSteps: Math.min(100, Math.ceil(opts.steps / 10)), totalSteps: opts.steps },
     ...(opts.intraOpThreads !== undefined ? { intraOpThreads: opts.intraOpThreads } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
@@ -160,7 +161,7 @@ export async function trainBasePolicy(opts: TrainBasePolicyOptions): Promise<Tra
 
 /** Seconds per SFT step on this machine for this corpus (timed on a throwaway model). */
 async function measureStepSeconds(prep: ReturnType<typeof prepare>, seed: number, intraOpThreads?: number): Promise<number> {
-  const trainer = await Trainer.create(prep.config, 'sft', initGptParameters(prep.config, seed), {
+  const trainer = await Trainer.create(prep.config, sftLoss, initGptParameters(prep.config, seed), {
     schedule: { maxLr: 1e-4, warmupSteps: 0, totalSteps: 10 },
     ...(intraOpThreads !== undefined ? { intraOpThreads } : {}),
   });

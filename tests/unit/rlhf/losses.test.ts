@@ -1,16 +1,21 @@
-// The four loss graphs (SFT, reward model, PPO, DPO) on a tiny GPT in float64:
+// The four losses of src/rlhf (SFT, reward model, PPO, DPO), each built into the engine's
+// training graph, on a tiny GPT in float64:
 //  1. each loss value equals the formula computed in plain TS from the scoring graph's
 //     per-token log-probs, values and rewards (so the graph implements the paper's loss);
 //  2. the gradient of each loss with respect to EVERY parameter tensor (sampled elements)
 //     matches central finite differences of the same graph.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { GptConfig, ParameterSet } from '../../../../src/engine/gpt/config.js';
-import { initGptParameters } from '../../../../src/engine/gpt/params.js';
-import { buildScoringGraph, buildTrainGraph, GRAD_PREFIX } from '../../../../src/engine/train/train-graph.js';
-import { LossKind } from '../../../../src/engine/train/losses.js';
-import { getSession, ort } from '../../../../src/engine/graph/session.js';
-import { Rng } from '../../../../src/engine/rng.js';
+import { GptConfig, ParameterSet } from '../../../src/engine/gpt/config.js';
+import { initGptParameters } from '../../../src/engine/gpt/params.js';
+import { buildScoringGraph, buildTrainGraph, GRAD_PREFIX } from '../../../src/engine/train/train-graph.js';
+import type { LossBuilder } from '../../../src/engine/train/loss.js';
+import { sftLoss } from '../../../src/rlhf/sft/sft.loss.js';
+import { rewardLoss } from '../../../src/rlhf/reward/reward.loss.js';
+import { ppoLoss } from '../../../src/rlhf/ppo/ppo.loss.js';
+import { dpoLoss } from '../../../src/rlhf/dpo/dpo.loss.js';
+import { getSession, ort } from '../../../src/engine/graph/session.js';
+import { Rng } from '../../../src/engine/rng.js';
 
 const CONFIG: GptConfig = { vocabSize: 12, maxSeqLen: 8, channels: 8, layers: 2, heads: 2 };
 const B = 2, T = 5;
@@ -35,6 +40,9 @@ async function score(weights: Record<string, ort.Tensor>, tokens: number[], targ
 }
 
 /** Batch feeds for a loss kind and the expected loss computed in TS from the scoring graph. */
+type LossKind = 'sft' | 'reward' | 'ppo' | 'dpo';
+const LOSSES: Record<LossKind, LossBuilder> = { sft: sftLoss, reward: rewardLoss, ppo: ppoLoss, dpo: dpoLoss };
+
 async function batchAndExpectedLoss(kind: LossKind, weights: Record<string, ort.Tensor>): Promise<{ feeds: Record<string, ort.Tensor>; expected: number }> {
   const rng = new Rng(11);
   const rows = kind === 'reward' || kind === 'dpo' ? 2 * B : B;
@@ -119,7 +127,7 @@ describe('loss graphs on a tiny GPT (float64)', () => {
         weights[s.name] = new ort.Tensor('float64', arr, [...s.shape]);
       }
       const { feeds, expected } = await batchAndExpectedLoss(kind, weights);
-      const session = await getSession(buildTrainGraph(CONFIG, kind, 'float64').graph, { intraOpThreads: 1 });
+      const session = await getSession(buildTrainGraph(CONFIG, LOSSES[kind], 'float64').graph, { intraOpThreads: 1 });
       const run = async (): Promise<Record<string, ort.Tensor>> => session.run({ ...weights, ...feeds });
       const base = await run();
       const loss = Number(base.loss!.data[0]);

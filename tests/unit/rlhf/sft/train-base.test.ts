@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readArtifact } from '../../../../src/engine/artifact/artifact.js';
 import { BatchEngine } from '../../../../src/engine/runtime/index.js';
-import { runTrainBase, sftBatch, type BasePolicyExample } from '../../../../src/engine/train-base.js';
+import { runTrainBase, sftBatch, type BasePolicyExample } from '../../../../src/rlhf/sft/train-base.js';
 import { renderChatExample } from '../../../../src/engine/chat-template.js';
 
 const QA: Array<[string, string]> = [
