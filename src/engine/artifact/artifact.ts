@@ -138,7 +138,13 @@ export async function writeArtifact(
     await writeFileAtomic(join(dir, name), data);
     entries[name] = { sha256: sha256Hex(data), bytes: typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength };
   }
-  const manifest: ArtifactManifest = {
+  const manifest = describeArtifact(config, params, tokenizer, meta, entries);
+  await writeFileAtomic(join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
+  return manifest;
+}
+
+function describeArtifact(config: GptConfig, params: ParameterSet, tokenizer: BpeTokenizer, meta: ArtifactMeta, files: Record<string, ArtifactFileEntry>): ArtifactManifest {
+  return {
     formatVersion: ARTIFACT_FORMAT_VERSION,
     artifactId: sha256Hex(paramBytes(params.data)),
     kind: meta.kind,
@@ -148,11 +154,22 @@ export async function writeArtifact(
     trainingRunId: meta.trainingRunId ?? null,
     datasetSnapshotId: meta.datasetSnapshotId ?? null,
     createdAt: meta.createdAt ?? new Date().toISOString(),
-    files: entries,
+    files,
     notes: meta.notes ?? {},
   };
-  await writeFileAtomic(join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
-  return manifest;
+}
+
+/**
+ * The manifest the artifact of these weights would have — same artifactId (the sha256 of
+ * the blob), config, tokenizer hash and lineage — but listing no files: nothing is on
+ * disk. For engines built from weights in memory (BatchEngine.fromParameters).
+ */
+export function inMemoryManifest(params: ParameterSet, tokenizer: BpeTokenizer, meta: ArtifactMeta): ArtifactManifest {
+  validateGptConfig(params.config);
+  if (tokenizer.vocabSize > params.config.vocabSize) {
+    throw new ArtifactError(`tokenizer has ${tokenizer.vocabSize} ids but config.vocabSize is ${params.config.vocabSize}`);
+  }
+  return describeArtifact(params.config, params, tokenizer, meta, {});
 }
 
 /** Read and validate manifest.json only (no hashing of the other files). */

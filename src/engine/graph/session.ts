@@ -13,10 +13,51 @@ export interface EngineSessionOptions {
   intraOpThreads?: number;
   /** ORT graph optimization level; 'all' for inference, 'extended' is the default. */
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /**
+   * Whether ORT's pool threads spin between runs (ORT's default: true). false when the
+   * session shares the cores with others — serving, or training beside serving (see
+   * servingSessionOptions for what spinning cost there).
+   */
+  spinning?: boolean;
 }
 
 export function defaultIntraOpThreads(): number {
   return availableParallelism();
+}
+
+/**
+ * The one place ORT session options are made, for the training/scoring sessions of
+ * getSession and the serving sessions of the BatchEngine: one inter-op thread, sequential
+ * execution, and only ORT's errors logged — its warnings (e.g. 'Removing initializer
+ * reward_head.b': the scalar heads are not part of the serving graphs) go straight to
+ * stderr, unstructured, and production logs must stay one JSON object per line.
+ */
+export function ortSessionOptions(options: EngineSessionOptions = {}): ort.InferenceSession.SessionOptions {
+  const sessionOptions: ort.InferenceSession.SessionOptions = {
+    logSeverityLevel: 3,
+    intraOpNumThreads: options.intraOpThreads ?? defaultIntraOpThreads(),
+    interOpNumThreads: 1,
+    graphOptimizationLevel: options.optimization ?? 'extended',
+    executionMode: 'sequential',
+  };
+  if (options.spinning === false) sessionOptions.extra = { session: { intra_op: { allow_spinning: '0' } } };
+  return sessionOptions;
+}
+
+/**
+ * Options of the serving sessions (prefill and decode): every graph optimization, and no
+ * spinning. ORT's pool threads spin between runs by default, and each session has its own
+ * pool. Serving alternates prefill and decode, so the idle pool's spinning threads took
+ * the cores from the running one: on 2 cores a decode step right after a prefill took
+ * 10.9 ms instead of 5.5 ms (batch 30, P = 64), 4.8 ms without spinning. They also took a
+ * core from the event loop that feeds the engine: `npm run bench -- serve`, 32 streams,
+ * 2,350 tokens/s without spinning, 1,586–1,831 with the decode pool spinning,
+ * 1,167–1,335 with both (same window). Back-to-back decode steps alone are no faster
+ * with spinning (batch 32: 7.1–7.4 vs 7.1–7.4 ms/step; batch 1 slower: 1.69–1.86 vs
+ * 1.48–1.61 ms).
+ */
+export function servingSessionOptions(intraOpThreads?: number): ort.InferenceSession.SessionOptions {
+  return ortSessionOptions({ ...(intraOpThreads !== undefined ? { intraOpThreads } : {}), optimization: 'all', spinning: false });
 }
 
 const cache = new Map<string, Promise<ort.InferenceSession>>();
@@ -24,18 +65,11 @@ const cache = new Map<string, Promise<ort.InferenceSession>>();
 /** A cached InferenceSession for `model` (bytes or a Graph) with `options`. */
 export function getSession(model: Uint8Array | Graph, options: EngineSessionOptions = {}): Promise<ort.InferenceSession> {
   const bytes = model instanceof Uint8Array ? model : model.serialize();
-  const intraOpNumThreads = options.intraOpThreads ?? defaultIntraOpThreads();
-  const graphOptimizationLevel = options.optimization ?? 'extended';
-  const key = createHash('sha256').update(bytes).digest('hex') + `|${intraOpNumThreads}|${graphOptimizationLevel}`;
+  const sessionOptions = ortSessionOptions(options);
+  const key = createHash('sha256').update(bytes).digest('hex') + `|${sessionOptions.intraOpNumThreads}|${sessionOptions.graphOptimizationLevel}|${options.spinning !== false}`;
   let session = cache.get(key);
   if (!session) {
-    session = ort.InferenceSession.create(bytes, {
-      intraOpNumThreads,
-      interOpNumThreads: 1,
-      graphOptimizationLevel,
-      executionMode: 'sequential',
-      logSeverityLevel: 3, // ORT warnings bypass our structured logs (see runtime/batch-engine.ts)
-    });
+    session = ort.InferenceSession.create(bytes, sessionOptions);
     // A failed creation must not poison the cache: drop it so a retry rebuilds.
     session.catch(() => cache.delete(key));
     cache.set(key, session);

@@ -8,33 +8,30 @@
 // Dimension legend: S slots (max batch), n active rows, NH heads, P cache capacity
 // (= maxSeqLen), HS head size, V vocabulary, L layers.
 //
-// KV cache: per layer one preallocated Float32Array of S·NH·maxSeqLen·HS floats for K and
-// one for V, used as (S, NH, P, HS) with a stride P that follows the longest active row
-// (16, 32, then multiples of 32; see `stride`). Active rows are kept COMPACT in slots 0..n-1 (a leaving
-// row's slot is filled by the last row), so the decode graph's past_k/past_v inputs are
-// plain prefixes of those arrays — (n, NH, P, HS) views, no gather, no copy, no
-// allocation per step. Positions
-// beyond a row's length hold stale values that `past_mask` (-1e9) hides. The ORT tensor
-// wrappers for each n are created once and reused, and outputs are pre-allocated too
-// (ORT writes logits and new K/V into engine buffers passed as fetches).
+// KV cache (kv-cache.ts): preallocated (S, NH, P, HS) arrays per layer with active rows
+// kept COMPACT in slots 0..n-1, so the decode graph's past_k/past_v inputs are plain
+// prefixes — (n, NH, P, HS) views, no gather, no copy, no allocation per step. The ORT
+// tensor wrappers for each (stride, n) are created once and reused, and outputs are
+// pre-allocated too (ORT writes logits and new K/V into engine buffers passed as fetches).
 //
 // Prefill runs the rows admitted at one boundary together (right-padded, `lengths`
 // tells the graph each row's last real token); its present_k/v are copied into the
 // rows' slots once.
 
 import { randomInt } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import ort from 'onnxruntime-node';
 import { END_OF_TURN, type PromptSegment } from '../chat-template.js';
 import { ArtifactError, EngineError, TokenRangeError } from '../errors.js';
-import { headSize, type GptConfig } from '../gpt/config.js';
-import { DECODE_FILE, PREFILL_FILE, readArtifact, readVerifiedFile, type ArtifactManifest } from '../artifact/artifact.js';
+import { headSize, ParameterSet, type GptConfig } from '../gpt/config.js';
+import { exportInferenceGraphs } from '../gpt/inference-graphs.js';
+import { DECODE_FILE, inMemoryManifest, PREFILL_FILE, readArtifact, readVerifiedFile, type ArtifactManifest, type ArtifactMeta } from '../artifact/artifact.js';
+import { ort, servingSessionOptions } from '../graph/session.js';
 import { Rng } from '../rng.js';
 import { graphInvTemperature, Sampler, SamplingParamsError, validateSamplingParams, type TopCandidates } from '../sampling/sampler.js';
 import { StopMatcher } from '../sampling/stop-matcher.js';
 import type { BpeTokenizer } from '../tokenizer/bpe-tokenizer.js';
 import { StreamingDecoder } from '../tokenizer/stream-decoder.js';
+import { KvCache } from './kv-cache.js';
 
 export interface GenerateParams {
   /** Chat-template segments (encoded with the artifact's tokenizer) or token ids. */
@@ -126,14 +123,6 @@ export interface BatchEngineProfile {
 }
 
 export const MAX_TOP_LOGPROBS = 20;
-const MASK_IGNORE = -1e9;
-/**
- * Stride buckets above 32 grow by 32 positions, not by doubling: a decode step reads the
- * whole (n, NH, P, HS) cache, so with 16·2^k buckets a batch of rows at length 129 paid for
- * P = 256. Measured on the base policy (prompt 32 + 128 tokens, batch 32 vs 1, same run):
- * speedup 6.1× → 7.4×; the extra re-layouts (one per 32 steps) cost less than the padding.
- */
-const STRIDE_STEP = 32;
 
 /** The prompt does not fit the model's context. Not retriable: the request must change. */
 export class ContextLengthError extends EngineError {
@@ -198,9 +187,7 @@ export class BatchEngine {
   private readonly sampledVocab: number;
   private readonly endTokenId: number;
   private readonly padTokenId: number;
-  private readonly cacheK: Float32Array[];
-  private readonly cacheV: Float32Array[];
-  private readonly pastMask: Float32Array;
+  private readonly cache: KvCache;
   private readonly stepTokens: BigInt64Array;
   private readonly stepPositions: BigInt64Array;
   private readonly stepLogits: Float32Array;
@@ -219,14 +206,6 @@ export class BatchEngine {
   private readonly graphSampling: { K: number; topLogprobs: Float32Array; topIds: BigInt64Array; cdf: Float32Array } | null;
   /** Decode feeds/fetches per (stride, batch size), created once each. */
   private readonly feedsByShape = new Map<number, DecodeFeeds>();
-  /**
-   * Current cache stride P (positions per (row, head) block) — the P the decode graph
-   * sees. It follows the longest active row, in buckets (see STRIDE_STEP) up to maxSeqLen, because
-   * a decode step's cost grows with P, not with the real lengths (measured on the base
-   * policy, batch 32: 6.4 ms at P = 64, 7.7 ms at P = 128, 14.9 ms at P = 256). Changing it
-   * re-lays out the active rows (at bucket crossings: once per 32 steps at most).
-   */
-  private stride: number;
   private readonly sampler: Sampler;
   /** Display text of each id alone, for top-logprob alternatives. */
   private readonly tokenText: string[];
@@ -262,16 +241,12 @@ export class BatchEngine {
     this.cacheCapacity = this.config.maxSeqLen;
     this.endTokenId = tokenizer.specialId(END_OF_TURN);
     this.padTokenId = tokenizer.specialId('<|pad|>');
-    const rowFloats = this.NH * this.cacheCapacity * this.HS;
-    this.cacheK = Array.from({ length: this.L }, () => new Float32Array(maxBatch * rowFloats));
-    this.cacheV = Array.from({ length: this.L }, () => new Float32Array(maxBatch * rowFloats));
-    this.pastMask = new Float32Array(maxBatch * this.cacheCapacity).fill(MASK_IGNORE);
+    this.cache = new KvCache(this.L, this.NH, this.HS, maxBatch, this.cacheCapacity);
     this.stepTokens = new BigInt64Array(maxBatch);
     this.stepPositions = new BigInt64Array(maxBatch);
     this.stepLogits = new Float32Array(maxBatch * this.V);
     this.stepNewK = Array.from({ length: this.L }, () => new Float32Array(maxBatch * this.NH * this.HS));
     this.stepNewV = Array.from({ length: this.L }, () => new Float32Array(maxBatch * this.NH * this.HS));
-    this.stride = this.strideFor(1);
     this.sampler = new Sampler(this.sampledVocab, MAX_TOP_LOGPROBS);
     this.stepInvTemperature = sampling.invTemperature ? new Float32Array(maxBatch) : null;
     const VS = this.sampledVocab;
@@ -292,47 +267,61 @@ export class BatchEngine {
 
   /** Load and verify an artifact directory (every sha256 is checked) and open its ORT sessions. */
   static async load(artifactDir: string, opts: BatchEngineOptions = {}): Promise<BatchEngine> {
-    const maxBatch = opts.maxBatch ?? 32;
-    if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a positive integer, got ${maxBatch}`);
+    const maxBatch = checkedMaxBatch(opts);
     const artifact = await readArtifact(artifactDir);
     const { manifest } = artifact;
     for (const f of [PREFILL_FILE, DECODE_FILE]) {
       if (!manifest.files[f]) throw new ArtifactError(`${join(artifactDir, f)}: artifact ${manifest.artifactId} has no serving graph (training-only artifact)`);
     }
-    const sessionOptions: ort.InferenceSession.SessionOptions = {
-      // ORT's own warnings (e.g. 'Removing initializer reward_head.b' — the scalar heads
-      // are not part of the serving graphs) go straight to stderr, unstructured; keep
-      // only its errors so production logs stay one JSON object per line.
-      logSeverityLevel: 3,
-      intraOpNumThreads: opts.intraOpThreads ?? availableParallelism(),
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-      executionMode: 'sequential',
-      // ORT's pool threads spin between runs by default, and each session has its own
-      // pool. Serving alternates prefill and decode, so the idle pool's spinning threads
-      // took the cores from the running one: on 2 cores a decode step right after a
-      // prefill took 10.9 ms instead of 5.5 ms (batch 30, P = 64), 4.8 ms without
-      // spinning. They also took a core from the event loop that feeds the engine:
-      // `npm run bench -- serve`, 32 streams, 2,350 tokens/s without spinning,
-      // 1,586–1,831 with the decode pool spinning, 1,167–1,335 with both (same window).
-      // Back-to-back decode steps alone are no faster with spinning (batch 32: 7.1–7.4
-      // vs 7.1–7.4 ms/step; batch 1 slower: 1.69–1.86 vs 1.48–1.61 ms).
-      extra: { session: { intra_op: { allow_spinning: '0' } } },
-    };
     // readArtifact verified the files; reading them again through readVerifiedFile keeps
     // the check honest if the directory changed in between.
-    const prefill = await ort.InferenceSession.create(await readVerifiedFile(artifactDir, manifest, PREFILL_FILE), sessionOptions);
-    const decode = await ort.InferenceSession.create(await readVerifiedFile(artifactDir, manifest, DECODE_FILE), sessionOptions);
+    const prefill = await readVerifiedFile(artifactDir, manifest, PREFILL_FILE);
+    const decode = await readVerifiedFile(artifactDir, manifest, DECODE_FILE);
+    return BatchEngine.open(manifest, artifact.tokenizer, { prefill, decode }, maxBatch, opts, join(artifactDir, DECODE_FILE));
+  }
+
+  /**
+   * An engine over weights in memory — the parameters being trained — with no artifact
+   * written: PPO rollouts and evaluation generate from the current policy this way. The
+   * serving graphs are exported exactly as writeArtifact exports them, and run on this
+   * same runtime (sampler, KV cache, scheduling), so the tokens and log-probs equal those
+   * of an engine loaded from the artifact of the same parameters. `manifest` describes the
+   * weights as their artifact would (artifactId = sha256 of the blob) but lists no files.
+   * The parameters are copied into the graphs: training may go on changing `params`.
+   */
+  static async fromParameters(
+    params: ParameterSet,
+    tokenizer: BpeTokenizer,
+    opts: BatchEngineOptions & { meta?: ArtifactMeta } = {},
+  ): Promise<BatchEngine> {
+    const maxBatch = checkedMaxBatch(opts);
+    const manifest = inMemoryManifest(params, tokenizer, opts.meta ?? { kind: 'policy' });
+    const graphs = exportInferenceGraphs(params.config, params, { sampledVocab: tokenizer.vocabSize });
+    return BatchEngine.open(manifest, tokenizer, graphs, maxBatch, opts, `in-memory parameters ${manifest.artifactId}`);
+  }
+
+  /** Open the serving sessions of `graphs`, check the decode graph's contract, build the engine. */
+  private static async open(
+    manifest: ArtifactManifest,
+    tokenizer: BpeTokenizer,
+    graphs: { prefill: Uint8Array; decode: Uint8Array },
+    maxBatch: number,
+    opts: BatchEngineOptions,
+    decodeSource: string,
+  ): Promise<BatchEngine> {
+    const sessionOptions = servingSessionOptions(opts.intraOpThreads);
+    const prefill = await ort.InferenceSession.create(graphs.prefill, sessionOptions);
+    const decode = await ort.InferenceSession.create(graphs.decode, sessionOptions);
     let sampling: DecodeSamplingIo;
     try {
-      checkDecodeCacheLayout(decode, manifest.config, join(artifactDir, DECODE_FILE));
-      sampling = decodeSamplingIo(decode, join(artifactDir, DECODE_FILE));
+      checkDecodeCacheLayout(decode, manifest.config, decodeSource);
+      sampling = decodeSamplingIo(decode, decodeSource);
       if (opts.graphSampling === false) sampling = { ...sampling, topK: 0 };
     } catch (e) {
       await Promise.all([prefill.release(), decode.release()]);
       throw e;
     }
-    return new BatchEngine(manifest, artifact.tokenizer, prefill, decode, maxBatch, sampling);
+    return new BatchEngine(manifest, tokenizer, prefill, decode, maxBatch, sampling);
   }
 
   stats(): BatchEngineStats {
@@ -493,9 +482,13 @@ export class BatchEngine {
     }
     const logits = out.logits.data as Float32Array; // (B, V)
     // the new rows' next writes go to position promptLength: the stride must exceed it
-    this.ensureStride(Math.max(this.activeNeed(), ...rows.map((r) => r.promptIds.length + 1)), true);
-    const P = this.stride;
-    const rowFloats = this.NH * P * this.HS;
+    this.cache.ensureStride(Math.max(this.activeNeed(), ...rows.map((r) => r.promptIds.length + 1)), true, this.active);
+    const presentK: Float32Array[] = [];
+    const presentV: Float32Array[] = [];
+    for (let l = 0; l < this.L; l++) {
+      presentK.push(out[`present_k_${l}`].data as Float32Array); // (B, NH, T, HS)
+      presentV.push(out[`present_v_${l}`].data as Float32Array);
+    }
     rows.forEach((row, b) => {
       if (row.done) return;
       if (row.cancelRequested) {
@@ -508,19 +501,7 @@ export class BatchEngine {
       row.slot = slot;
       this.active.push(row);
       const len = row.promptIds.length;
-      for (let l = 0; l < this.L; l++) {
-        const pk = out[`present_k_${l}`].data as Float32Array; // (B, NH, T, HS)
-        const pv = out[`present_v_${l}`].data as Float32Array;
-        for (let h = 0; h < this.NH; h++) {
-          const src = (b * this.NH + h) * T * this.HS;
-          const dst = slot * rowFloats + h * P * this.HS;
-          this.cacheK[l].set(pk.subarray(src, src + len * this.HS), dst);
-          this.cacheV[l].set(pv.subarray(src, src + len * this.HS), dst);
-        }
-      }
-      const mask = this.pastMask.subarray(slot * P, (slot + 1) * P);
-      mask.fill(0, 0, len);
-      mask.fill(MASK_IGNORE, len);
+      this.cache.writePrompt(slot, presentK, presentV, b, T, len);
       row.length = len;
       this.acceptToken(row, logits.subarray(b * this.V, b * this.V + this.sampledVocab));
     });
@@ -533,21 +514,21 @@ export class BatchEngine {
   // ---- decode --------------------------------------------------------------
 
   private decodeFeeds(n: number): DecodeFeeds {
-    const P = this.stride;
+    const P = this.cache.stride;
     const key = P * (this.maxBatch + 1) + n;
     let f = this.feedsByShape.get(key);
     if (!f) {
-      const rowFloats = this.NH * P * this.HS;
+      const rowFloats = this.cache.slotFloats;
       const dims = [n, this.NH, P, this.HS];
       const feeds: Record<string, ort.Tensor> = {
         tokens: new ort.Tensor('int64', this.stepTokens.subarray(0, n), [n]),
         positions: new ort.Tensor('int64', this.stepPositions.subarray(0, n), [n]),
-        past_mask: new ort.Tensor('float32', this.pastMask.subarray(0, n * P), [n, P]),
+        past_mask: new ort.Tensor('float32', this.cache.mask.subarray(0, n * P), [n, P]),
       };
       if (this.stepInvTemperature) feeds.inv_temperature = new ort.Tensor('float32', this.stepInvTemperature.subarray(0, n), [n]);
       for (let l = 0; l < this.L; l++) {
-        feeds[`past_k_${l}`] = new ort.Tensor('float32', this.cacheK[l].subarray(0, n * rowFloats), dims);
-        feeds[`past_v_${l}`] = new ort.Tensor('float32', this.cacheV[l].subarray(0, n * rowFloats), dims);
+        feeds[`past_k_${l}`] = new ort.Tensor('float32', this.cache.keys[l]!.subarray(0, n * rowFloats), dims);
+        feeds[`past_v_${l}`] = new ort.Tensor('float32', this.cache.values[l]!.subarray(0, n * rowFloats), dims);
       }
       const fetches: Record<string, ort.Tensor> = { logits: new ort.Tensor('float32', this.stepLogits.subarray(0, n * this.V), [n, this.V]) };
       const newDims = [n, this.NH, 1, this.HS];
@@ -577,7 +558,7 @@ export class BatchEngine {
       this.stepPositions[i] = BigInt(rows[i].length);
       if (invT) invT[i] = graphInvTemperature(rows[i].params.temperature);
     }
-    this.ensureStride(this.activeNeed(), false);
+    this.cache.ensureStride(this.activeNeed(), false, rows);
     const { feeds, fetches } = this.decodeFeeds(n);
     const r0 = process.hrtime.bigint();
     try {
@@ -589,30 +570,10 @@ export class BatchEngine {
       return;
     }
     const r1 = process.hrtime.bigint();
-    const P = this.stride;
-    const HS = this.HS;
-    const rowFloats = this.NH * P * HS;
-    for (let l = 0; l < this.L; l++) {
-      const nk = this.stepNewK[l]; // (n, NH, 1, HS)
-      const nv = this.stepNewV[l];
-      const ck = this.cacheK[l];
-      const cv = this.cacheV[l];
-      for (let i = 0; i < n; i++) {
-        const pos = rows[i].length;
-        for (let h = 0; h < this.NH; h++) {
-          const src = (i * this.NH + h) * HS;
-          const dst = i * rowFloats + (h * P + pos) * HS;
-          for (let d = 0; d < HS; d++) {
-            ck[dst + d] = nk[src + d];
-            cv[dst + d] = nv[src + d];
-          }
-        }
-      }
-    }
+    this.cache.appendStep(this.stepNewK, this.stepNewV, rows);
     const r2 = process.hrtime.bigint();
     for (let i = 0; i < n; i++) {
       const row = rows[i];
-      this.pastMask[i * P + row.length] = 0;
       row.length++;
       if (row.done || row.cancelRequested) continue;
       this.acceptToken(row, this.slotLogits[i]!, this.slotCandidates?.[i] ?? null);
@@ -698,12 +659,6 @@ export class BatchEngine {
     }
   }
 
-  /** Smallest stride bucket (16, 32, then multiples of STRIDE_STEP; capped at maxSeqLen) holding `need` positions. */
-  private strideFor(need: number): number {
-    const p = need <= 16 ? 16 : Math.ceil(need / STRIDE_STEP) * STRIDE_STEP;
-    return Math.min(p, this.cacheCapacity);
-  }
-
   /** Positions the active rows need: each writes its next key at index `length`. */
   private activeNeed(): number {
     let need = 1;
@@ -711,44 +666,8 @@ export class BatchEngine {
     return need;
   }
 
-  /** Re-lay out the cache at the bucket for `need` (growing only, unless `growOnly` is false). */
-  private ensureStride(need: number, growOnly: boolean): void {
-    const target = this.strideFor(need);
-    if (target === this.stride || (growOnly && target < this.stride)) return;
-    const from = this.stride;
-    const HS = this.HS;
-    const rows = this.active;
-    const blocks = rows.length * this.NH;
-    // Block b = (slot, head) moves from b·from·HS to b·target·HS. Growing moves blocks
-    // up, so go last to first; shrinking moves them down, so go first to last — either
-    // way no block overwrites one that has not moved yet.
-    const move = (b: number): void => {
-      const len = rows[Math.floor(b / this.NH)].length * HS;
-      for (let l = 0; l < this.L; l++) {
-        this.cacheK[l].copyWithin(b * target * HS, b * from * HS, b * from * HS + len);
-        this.cacheV[l].copyWithin(b * target * HS, b * from * HS, b * from * HS + len);
-      }
-    };
-    if (target > from) for (let b = blocks - 1; b >= 0; b--) move(b);
-    else for (let b = 0; b < blocks; b++) move(b);
-    for (let i = 0; i < rows.length; i++) {
-      this.pastMask.fill(0, i * target, i * target + rows[i].length);
-      this.pastMask.fill(MASK_IGNORE, i * target + rows[i].length, (i + 1) * target);
-    }
-    this.stride = target;
-  }
-
   private moveRow(row: Row, toSlot: number): void {
-    const from = row.slot;
-    const P = this.stride;
-    const rowFloats = this.NH * P * this.HS;
-    // only positions < row.length matter, but a row is NH separate (P, HS) blocks; one
-    // contiguous copy of the whole slot is simpler and costs ~0.1 ms at the reference size
-    for (let l = 0; l < this.L; l++) {
-      this.cacheK[l].copyWithin(toSlot * rowFloats, from * rowFloats, (from + 1) * rowFloats);
-      this.cacheV[l].copyWithin(toSlot * rowFloats, from * rowFloats, (from + 1) * rowFloats);
-    }
-    this.pastMask.copyWithin(toSlot * P, from * P, (from + 1) * P);
+    this.cache.moveSlot(row.slot, toSlot);
     this.active[toSlot] = row;
     row.slot = toSlot;
   }
@@ -819,6 +738,12 @@ function decodeSamplingIo(decode: ort.InferenceSession, file: string): DecodeSam
     return d;
   };
   return { invTemperature, topK: dim('top_logprobs'), sampledVocab: dim('cdf') };
+}
+
+function checkedMaxBatch(opts: BatchEngineOptions): number {
+  const maxBatch = opts.maxBatch ?? 32;
+  if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a positive integer, got ${maxBatch}`);
+  return maxBatch;
 }
 
 function emptyProfile(): BatchEngineProfile {
