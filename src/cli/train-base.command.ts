@@ -3,7 +3,13 @@
 // initialisation and the batch order all derive from --seed, and the step count is
 // fixed (--minutes turns a time budget into steps on this machine instead, which
 // is convenient but not reproducible elsewhere).
-import { runTrainBase } from '../rlhf/sft/train-base.js';
+//
+// Training runs on a worker thread (TrainThread); this thread logs its progress. Ctrl-C
+// cancels at the next step boundary and writes nothing; --checkpoint-on-cancel writes the
+// artifact of the steps completed instead.
+import type { TrainProgress } from '../engine/train/trainer.js';
+import { TrainingCancelledError } from '../engine/train/training-program.js';
+import { startTrainBase } from '../rlhf/sft/train-base.program.js';
 import { Logger } from '../platform/logging/logger.js';
 import { generateSftCorpus, renderSftExample } from '../scenario/sft-corpus.js';
 import { numberFlag, stringFlag, takeFlags, type ParsedArgs } from './args.js';
@@ -12,7 +18,7 @@ import { numberFlag, stringFlag, takeFlags, type ParsedArgs } from './args.js';
 export const TRAIN_BASE_DEFAULTS = { out: 'models/base-policy', seed: 1, corpusSize: 20_000, steps: 1600 } as const;
 
 export async function trainBaseCommand(args: ParsedArgs): Promise<void> {
-  const f = takeFlags(args, ['out', 'seed', 'steps', 'minutes', 'corpus-size', 'batch-size', 'lr']);
+  const f = takeFlags(args, ['out', 'seed', 'steps', 'minutes', 'corpus-size', 'batch-size', 'lr', 'checkpoint-on-cancel']);
   const log = new Logger('train-base');
   const seed = numberFlag(f.seed, 'seed', TRAIN_BASE_DEFAULTS.seed);
   const outDir = stringFlag(f.out, 'out', TRAIN_BASE_DEFAULTS.out)!;
@@ -21,8 +27,7 @@ export async function trainBaseCommand(args: ParsedArgs): Promise<void> {
   const minutes = f.minutes === undefined ? undefined : numberFlag(f.minutes, 'minutes', 10);
   const steps = minutes === undefined ? numberFlag(f.steps, 'steps', TRAIN_BASE_DEFAULTS.steps) : undefined;
   log.info('training the base policy', { outDir, seed, corpusSize, steps: steps ?? `${minutes} min budget` });
-  let lastLog = 0;
-  const { manifest, result } = await runTrainBase({
+  const params = {
     outDir,
     seed,
     corpus,
@@ -33,19 +38,35 @@ export async function trainBaseCommand(args: ParsedArgs): Promise<void> {
     // weights live only in the serving graphs: the artifact stays small in git and
     // readArtifact rebuilds the parameter blob bit-exactly (models/README.md)
     paramsBlob: false,
-    onProgress: (p) => {
-      const now = Date.now();
-      if (now - lastLog < 5000 && p.step !== p.totalSteps) return;
-      lastLog = now;
-      log.info('step', {
-        step: `${p.step}/${p.totalSteps}`,
-        loss: Number(p.loss.toFixed(4)),
-        lr: Number(p.lr.toExponential(2)),
-        gradNorm: Number(p.gradNorm.toFixed(3)),
-        tokensPerSecond: Math.round(p.tokensPerSecond),
-        etaSeconds: Math.round(p.etaSeconds),
-      });
-    },
-  });
-  log.info('base policy written', { outDir, artifactId: manifest.artifactId ?? null, steps: result.steps, finalLoss: result.finalLoss });
+    checkpointOnCancel: f['checkpoint-on-cancel'] !== undefined,
+  };
+  let lastLog = 0;
+  const onProgress = (p: TrainProgress): void => {
+    const now = Date.now();
+    if (now - lastLog < 5000 && p.step !== p.totalSteps) return;
+    lastLog = now;
+    log.info('step', {
+      step: `${p.step}/${p.totalSteps}`,
+      loss: Number(p.loss.toFixed(4)),
+      lr: Number(p.lr.toExponential(2)),
+      gradNorm: Number(p.gradNorm.toFixed(3)),
+      tokensPerSecond: Math.round(p.tokensPerSecond),
+      etaSeconds: Math.round(p.etaSeconds),
+    });
+  };
+  const run = startTrainBase(params, { onProgress });
+  const onInterrupt = (): void => {
+    log.info('cancelling at the next step boundary');
+    run.cancel();
+  };
+  process.once('SIGINT', onInterrupt);
+  try {
+    const summary = await run.done;
+    log.info(summary.cancelled ? 'cancelled; the steps completed were written' : 'base policy written', { outDir, artifactId: summary.manifest.artifactId, steps: summary.steps, finalLoss: summary.finalLoss });
+  } catch (e) {
+    if (!(e instanceof TrainingCancelledError)) throw e;
+    log.info('cancelled; nothing written', { outDir, stepsCompleted: e.step });
+  } finally {
+    process.off('SIGINT', onInterrupt);
+  }
 }

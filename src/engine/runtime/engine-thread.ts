@@ -22,10 +22,11 @@
 
 import { Worker } from 'node:worker_threads';
 import type { ArtifactManifest } from '../artifact/artifact.js';
-import { ArtifactError, NonFiniteError, ShapeError, TokenRangeError } from '../errors.js';
 import type { GptConfig } from '../gpt/config.js';
-import { SamplingParamsError } from '../sampling/sampler.js';
-import { ContextLengthError, EngineClosedError, EngineRunError, type BatchEngineOptions, type BatchEngineStats, type GenerateParams, type GenerateResult, type TokenEvent } from './batch-engine.js';
+import { EngineClosedError, EngineRunError, type BatchEngineOptions, type BatchEngineStats, type GenerateParams, type GenerateResult, type TokenEvent } from './batch-engine.js';
+import { deserializeError, type SerializedError } from './thread-errors.js';
+
+export { deserializeError, serializeError, type SerializedError } from './thread-errors.js';
 
 /** What the worker reports once loaded (the config and context are in the manifest). */
 export interface EngineThreadInfo {
@@ -48,48 +49,6 @@ export type WorkerToMain =
   | { type: 'load-failed'; error: SerializedError }
   | { type: 'batch'; outcomes: EngineOutcome[]; stats: BatchEngineStats }
   | { type: 'closed' };
-
-/** An error as it crosses the thread boundary: its class name and own fields. */
-export interface SerializedError {
-  name: string;
-  message: string;
-  stack?: string;
-  fields: Record<string, unknown>;
-}
-
-export function serializeError(e: unknown): SerializedError {
-  if (!(e instanceof Error)) return { name: 'Error', message: String(e), fields: {} };
-  const fields: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(e)) if (v === null || ['string', 'number', 'boolean'].includes(typeof v)) fields[k] = v;
-  return { name: e.name, message: e.message, stack: e.stack, fields };
-}
-
-/** The classes an engine call can throw, rebuilt as themselves so callers can branch on instanceof. */
-const ERROR_CLASSES: Record<string, { prototype: Error }> = {
-  ArtifactError,
-  ContextLengthError,
-  EngineClosedError,
-  EngineRunError,
-  NonFiniteError,
-  SamplingParamsError,
-  ShapeError,
-  TokenRangeError,
-  RangeError,
-  TypeError,
-};
-
-export function deserializeError(s: SerializedError): Error {
-  const cls = ERROR_CLASSES[s.name];
-  const e = (cls ? Object.create(cls.prototype) : new Error(s.message)) as Error & Record<string, unknown>;
-  Object.defineProperty(e, 'message', { value: s.message, writable: true, configurable: true });
-  Object.defineProperty(e, 'stack', { value: s.stack ?? `${s.name}: ${s.message}`, writable: true, configurable: true });
-  for (const [k, v] of Object.entries(s.fields)) {
-    // class fields such as `retriable` are read-only on some classes: define, don't assign
-    Object.defineProperty(e, k, { value: v, writable: true, enumerable: true, configurable: true });
-  }
-  if (!cls) e.name = s.name;
-  return e;
-}
 
 interface Pending {
   resolve: (r: GenerateResult) => void;

@@ -5,7 +5,8 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { BatchEngine, type BatchEngineOptions } from './batch-engine.js';
-import { serializeError, type EngineOutcome, type MainToWorker, type WorkerToMain } from './engine-thread.js';
+import type { EngineOutcome, MainToWorker, WorkerToMain } from './engine-thread.js';
+import { serializeError } from './thread-errors.js';
 
 const port = parentPort;
 if (!port) throw new Error('engine-worker.js runs as a worker thread of EngineThread');

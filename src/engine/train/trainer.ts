@@ -24,6 +24,8 @@ export interface TrainProgress {
   /** Global gradient norm before clipping. */
   gradNorm: number;
   tokensPerSecond: number;
+  /** Wall time of this optimizer step (all its micro-batches, clipping and the update). */
+  stepMs: number;
   /** Estimated seconds to finish totalSteps at the mean step time so far. */
   etaSeconds: number;
 }
@@ -107,6 +109,7 @@ export class Trainer {
       lr,
       gradNorm,
       tokensPerSecond: tokens / (ms / 1000),
+      stepMs: ms,
       etaSeconds: (Math.max(0, this.opts.schedule.totalSteps - this.step) * this.elapsedMs) / this.step / 1000,
     };
     this.opts.onProgress?.(progress);

@@ -17,6 +17,7 @@ import { initGptParameters } from '../../engine/gpt/params.js';
 import { Rng } from '../../engine/rng.js';
 import { BpeTokenizer, trainBpeTokenizer } from '../../engine/tokenizer/bpe-tokenizer.js';
 import { Trainer, type TrainProgress } from '../../engine/train/trainer.js';
+import { TrainingCancelledError } from '../../engine/train/training-program.js';
 import type { Batch } from '../../engine/train/train-step.js';
 import { sftLoss } from './sft.loss.js';
 
@@ -42,13 +43,18 @@ export interface TrainBasePolicyOptions {
   maxLr?: number;
   intraOpThreads?: number;
   onProgress?: (p: TrainProgress) => void;
+  /** Read before every optimizer step; true stops the run there (cooperative cancel). */
+  cancelRequested?: () => boolean;
 }
 
 export interface TrainBasePolicyResult {
   tokenizer: BpeTokenizer;
   config: GptConfig;
   params: ParameterSet;
+  /** Optimizer steps completed (fewer than asked when cancelled). */
   steps: number;
+  /** True when cancelRequested stopped the run early. */
+  cancelled: boolean;
   finalLoss: number;
   /** Loss of every step, in order. */
   losses: number[];
@@ -155,8 +161,15 @@ export async function trainBasePolicy(opts: TrainBasePolicyOptions): Promise<Tra
   // a separate stream for data order, so changing the init scheme does not reorder batches
   const sampler = new BatchSampler(examples, batchSize, new Rng(opts.seed ^ 0x5f7d), tokenizer.specialId('<|pad|>'));
   const losses: number[] = [];
-  for (let s = 0; s < opts.steps; s++) losses.push((await trainer.trainStep([sampler.next()])).loss);
-  return { tokenizer, config, params: trainer.params, steps: opts.steps, finalLoss: losses[losses.length - 1], losses, examplesUsed: examples.length, examplesDropped: dropped };
+  let cancelled = false;
+  for (let s = 0; s < opts.steps; s++) {
+    if (opts.cancelRequested?.()) {
+      cancelled = true;
+      break;
+    }
+    losses.push((await trainer.trainStep([sampler.next()])).loss);
+  }
+  return { tokenizer, config, params: trainer.params, steps: losses.length, cancelled, finalLoss: losses[losses.length - 1] ?? Number.NaN, losses, examplesUsed: examples.length, examplesDropped: dropped };
 }
 
 /** Seconds per SFT step on this machine for this corpus (timed on a throwaway model). */
@@ -188,6 +201,14 @@ export interface RunTrainBaseOptions {
   /** Write params.bin (default true). false: weights only in the .onnx files (smaller; see artifact.ts). */
   paramsBlob?: boolean;
   onProgress?: (p: TrainProgress) => void;
+  /** Read between optimizer steps; true stops the run (see checkpointOnCancel). */
+  cancelRequested?: () => boolean;
+  /**
+   * What a cancelled run leaves behind: false (default) — nothing, the run rejects with
+   * TrainingCancelledError; true — the artifact of the steps completed, its manifest
+   * noting `cancelledAtStep`.
+   */
+  checkpointOnCancel?: boolean;
 }
 
 /** Train the base policy and write it as a servable artifact (what `outerloop train-base` runs). */
@@ -202,6 +223,9 @@ export async function runTrainBase(opts: RunTrainBaseOptions): Promise<{ manifes
     steps = Math.max(1, Math.floor((minutes * 60) / stepSeconds));
   }
   const result = await trainBasePolicy({ ...opts, tokenizer: prep.tokenizer, steps });
+  if (result.cancelled && !opts.checkpointOnCancel) throw new TrainingCancelledError(result.steps);
+  if (result.steps === 0) throw new TrainingCancelledError(0);
+  steps = result.steps;
   const manifest = await writeArtifact(opts.outDir, {
     config: result.config,
     params: result.params,
@@ -224,6 +248,7 @@ export async function runTrainBase(opts: RunTrainBaseOptions): Promise<{ manifes
         examplesUsed: result.examplesUsed,
         examplesDropped: result.examplesDropped,
         ...(stepSeconds !== null ? { measuredStepSeconds: stepSeconds, minutesBudget: opts.minutes ?? 10 } : {}),
+        ...(result.cancelled ? { cancelledAtStep: result.steps } : {}),
       },
     },
   });
