@@ -28,7 +28,7 @@ function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
 }
 
-interface Sample {
+export interface Sample {
   ttftMs: number;
   tpotMs: number | null;
   tokens: number;
@@ -38,7 +38,7 @@ interface Sample {
 // undici's web-stream body costs noticeably more CPU per SSE chunk.
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
-function streamOnce(url: string, body: Record<string, unknown>): Promise<Sample> {
+export function streamOnce(url: string, body: Record<string, unknown>): Promise<Sample> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     let first: number | null = null;
@@ -84,7 +84,7 @@ function streamOnce(url: string, body: Record<string, unknown>): Promise<Sample>
  * Closed-loop load: `streams` workers, each sending its next request (worker w, its i-th)
  * as soon as the previous one ends, until `seconds` have passed. Returns the wall seconds.
  */
-async function closedLoop(streams: number, seconds: number, send: (w: number, i: number) => Promise<void>): Promise<number> {
+export async function closedLoop(streams: number, seconds: number, send: (w: number, i: number) => Promise<void>): Promise<number> {
   const deadline = performance.now() + seconds * 1000;
   const t0 = performance.now();
   await Promise.all(

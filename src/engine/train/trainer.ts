@@ -61,6 +61,7 @@ export class Trainer {
     const sessionOpts: EngineSessionOptions = {};
     if (opts.intraOpThreads !== undefined) sessionOpts.intraOpThreads = opts.intraOpThreads;
     if (opts.optimization !== undefined) sessionOpts.optimization = opts.optimization;
+    if (opts.spinning !== undefined) sessionOpts.spinning = opts.spinning;
     return new Trainer(params, await TrainStep.create(config, loss, sessionOpts), opts);
   }
 

@@ -42,6 +42,8 @@ export interface TrainBasePolicyOptions {
   /** Peak learning rate (warm-up then cosine to maxLr/10). Default 2e-3. */
   maxLr?: number;
   intraOpThreads?: number;
+  /** ORT pool threads spin between runs (default true); false beside serving (see graph/session.ts). */
+  spinning?: boolean;
   onProgress?: (p: TrainProgress) => void;
   /** Read before every optimizer step; true stops the run there (cooperative cancel). */
   cancelRequested?: () => boolean;
@@ -156,6 +158,7 @@ export async function trainBasePolicy(opts: TrainBasePolicyOptions): Promise<Tra
   const trainer = await Trainer.create(config, sftLoss, params, {
     schedule: { maxLr, warmupSteps: Math.min(100, Math.ceil(opts.steps / 10)), totalSteps: opts.steps },
     ...(opts.intraOpThreads !== undefined ? { intraOpThreads: opts.intraOpThreads } : {}),
+    ...(opts.spinning !== undefined ? { spinning: opts.spinning } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
   });
   // a separate stream for data order, so changing the init scheme does not reorder batches
@@ -198,6 +201,7 @@ export interface RunTrainBaseOptions {
   batchSize?: number;
   maxLr?: number;
   intraOpThreads?: number;
+  spinning?: boolean;
   /** Write params.bin (default true). false: weights only in the .onnx files (smaller; see artifact.ts). */
   paramsBlob?: boolean;
   onProgress?: (p: TrainProgress) => void;
