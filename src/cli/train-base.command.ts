@@ -66,6 +66,7 @@ export async function trainBaseCommand(args: ParsedArgs): Promise<void> {
   } catch (e) {
     if (!(e instanceof TrainingCancelledError)) throw e;
     log.info('cancelled; nothing written', { outDir, stepsCompleted: e.step });
+    process.exitCode = 130; // interrupted, as a shell reports Ctrl-C
   } finally {
     process.off('SIGINT', onInterrupt);
   }
