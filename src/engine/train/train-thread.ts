@@ -46,7 +46,6 @@ export class TrainThread<Result> {
   /** Settles with the program's result, or its error (TrainingCancelledError after a cancel). */
   readonly done: Promise<Result>;
   private readonly cancelFlag: Int32Array;
-  private readonly worker: Worker;
   private latest: TrainProgress | null = null;
 
   private constructor(programUrl: URL, params: unknown, opts: TrainThreadOptions) {
@@ -54,7 +53,6 @@ export class TrainThread<Result> {
     this.cancelFlag = new Int32Array(shared);
     const data: TrainWorkerData = { programUrl: programUrl.href, params, cancelFlag: shared };
     const worker = new Worker(new URL('./train-worker.js', import.meta.url), { workerData: data });
-    this.worker = worker;
     const abort = (): void => this.cancel();
     if (opts.signal?.aborted) this.cancel();
     else opts.signal?.addEventListener('abort', abort, { once: true });
@@ -89,18 +87,14 @@ export class TrainThread<Result> {
     return new TrainThread<Result>(programUrl, params, opts);
   }
 
-  /** Ask the program to stop at its next step boundary. Idempotent. */
+  /**
+   * Ask the program to stop at its next step boundary. Idempotent. There is deliberately
+   * no hard stop: terminating the worker while onnxruntime runs a step aborts the whole
+   * process ('terminate called after throwing an instance of Napi::Error'), so a caller
+   * that must give up (a lost job lease) cancels and ignores the outcome.
+   */
   cancel(): void {
     Atomics.store(this.cancelFlag, 0, 1);
-  }
-
-  /**
-   * Stop the thread now, inside a step if need be (e.g. a job whose lease was lost):
-   * `done` rejects with EngineRunError, and whatever the program was writing is abandoned
-   * mid-way. Prefer cancel(), which stops between steps.
-   */
-  async terminate(): Promise<void> {
-    await this.worker.terminate();
   }
 
   /** The last progress received, or null before the first step ends. */
