@@ -7,6 +7,9 @@
 // worker and the main thread free for I/O — the split vLLM makes between its API server
 // and its engine core.
 //
+// The worker serves an artifact directory (load) or weights handed over in memory
+// (fromParameters: the blob is copied once and transferred, the tokenizer as its JSON).
+//
 // Protocol (structured clone over the worker's message port):
 //   main → worker  { type: 'generate', id, params }   (params without the AbortSignal)
 //                  { type: 'cancel', id }             (the caller's signal aborted)
@@ -21,8 +24,9 @@
 // from the streamed events instead of receiving them again with the result.
 
 import { Worker } from 'node:worker_threads';
-import type { ArtifactManifest } from '../artifact/artifact.js';
-import type { GptConfig } from '../gpt/config.js';
+import type { ArtifactManifest, ArtifactMeta } from '../artifact/artifact.js';
+import type { GptConfig, ParameterSet } from '../gpt/config.js';
+import type { BpeTokenizer } from '../tokenizer/bpe-tokenizer.js';
 import { EngineClosedError, EngineRunError, type BatchEngineOptions, type BatchEngineStats, type GenerateParams, type GenerateResult, type TokenEvent } from './batch-engine.js';
 import { deserializeError, type SerializedError } from './thread-errors.js';
 
@@ -32,6 +36,16 @@ export { deserializeError, serializeError, type SerializedError } from './thread
 export interface EngineThreadInfo {
   manifest: ArtifactManifest;
   maxBatch: number;
+}
+
+/** What the worker serves: an artifact directory, or weights in memory (plain data for the clone). */
+export type EngineSource =
+  | { kind: 'artifact'; dir: string }
+  | { kind: 'parameters'; config: GptConfig; data: Float32Array; tokenizer: string; meta: ArtifactMeta };
+
+export interface EngineWorkerData {
+  source: EngineSource;
+  options: BatchEngineOptions;
 }
 
 export type MainToWorker =
@@ -88,9 +102,25 @@ export class EngineThread {
 
   /** Start a worker thread, load and verify the artifact there (see BatchEngine.load). */
   static async load(artifactDir: string, options: BatchEngineOptions = {}): Promise<EngineThread> {
-    const worker = new Worker(new URL('./engine-worker.js', import.meta.url), { workerData: { artifactDir, options } });
+    return EngineThread.start({ source: { kind: 'artifact', dir: artifactDir }, options }, artifactDir);
+  }
+
+  /**
+   * Start a worker thread serving weights in memory (see BatchEngine.fromParameters): for
+   * generating from the weights being trained (PPO rollouts, evaluation) off the event
+   * loop. The parameter blob is copied to the worker; `params` stays the caller's.
+   */
+  static async fromParameters(params: ParameterSet, tokenizer: BpeTokenizer, options: BatchEngineOptions & { meta?: ArtifactMeta } = {}): Promise<EngineThread> {
+    const { meta, ...engineOptions } = options;
+    const source: EngineSource = { kind: 'parameters', config: params.config, data: params.data.slice(), tokenizer: tokenizer.serialize(), meta: meta ?? { kind: 'policy' } };
+    return EngineThread.start({ source, options: engineOptions }, 'in-memory parameters');
+  }
+
+  private static async start(data: EngineWorkerData, what: string): Promise<EngineThread> {
+    const transfer = data.source.kind === 'parameters' ? [data.source.data.buffer as ArrayBuffer] : [];
+    const worker = new Worker(new URL('./engine-worker.js', import.meta.url), { workerData: data, transferList: transfer });
     const info = await new Promise<EngineThreadInfo>((resolve, reject) => {
-      const onExit = (code: number): void => reject(new EngineRunError(`the engine thread exited (code ${code}) while loading ${artifactDir}`));
+      const onExit = (code: number): void => reject(new EngineRunError(`the engine thread exited (code ${code}) while loading ${what}`));
       const onError = (e: Error): void => reject(e);
       worker.once('exit', onExit);
       worker.once('error', onError);

@@ -4,19 +4,21 @@
 // than one per token — with the engine's stats as of that moment.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { BatchEngine, type BatchEngineOptions } from './batch-engine.js';
-import type { EngineOutcome, MainToWorker, WorkerToMain } from './engine-thread.js';
+import { ParameterSet } from '../gpt/config.js';
+import { BpeTokenizer } from '../tokenizer/bpe-tokenizer.js';
+import { BatchEngine } from './batch-engine.js';
+import type { EngineOutcome, EngineSource, EngineWorkerData, MainToWorker, WorkerToMain } from './engine-thread.js';
 import { serializeError } from './thread-errors.js';
 
 const port = parentPort;
 if (!port) throw new Error('engine-worker.js runs as a worker thread of EngineThread');
-const { artifactDir, options } = workerData as { artifactDir: string; options: BatchEngineOptions };
+const { source, options } = workerData as EngineWorkerData;
 
 const send = (m: WorkerToMain): void => port.postMessage(m);
 
 let engine: BatchEngine;
 try {
-  engine = await BatchEngine.load(artifactDir, options);
+  engine = await open(source);
 } catch (e) {
   send({ type: 'load-failed', error: serializeError(e) });
   port.close();
@@ -63,3 +65,8 @@ port.on('message', (m: MainToWorker) => {
     });
   }
 });
+
+async function open(from: EngineSource): Promise<BatchEngine> {
+  if (from.kind === 'artifact') return BatchEngine.load(from.dir, options);
+  return BatchEngine.fromParameters(new ParameterSet(from.config, from.data), BpeTokenizer.fromJson(from.tokenizer), { ...options, meta: from.meta });
+}

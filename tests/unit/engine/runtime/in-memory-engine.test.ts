@@ -4,7 +4,7 @@
 // run the same exported graphs on the same runtime (sampler, KV cache, scheduling).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BatchEngine, type GenerateParams, type GenerateResult } from '../../../../src/engine/runtime/index.js';
+import { BatchEngine, EngineThread, type GenerateParams, type GenerateResult } from '../../../../src/engine/runtime/index.js';
 import { greedy, tinyArtifact } from './fixture.js';
 
 describe('BatchEngine.fromParameters', () => {
@@ -55,6 +55,28 @@ describe('BatchEngine.fromParameters', () => {
       assert.deepEqual(a.tokens.map((t) => t.tokenId), b.tokens.map((t) => t.tokenId));
     } finally {
       await engine.close();
+    }
+  });
+});
+
+describe('EngineThread.fromParameters', () => {
+  it('serves weights in memory on a worker: the same tokens and log-probs as the artifact, on this thread', async () => {
+    const fixture = await tinyArtifact({ maxSeqLen: 48, seed: 8 });
+    const params = fixture.params.clone();
+    const [thread, disk] = await Promise.all([
+      EngineThread.fromParameters(params, fixture.tokenizer, { maxBatch: 2, intraOpThreads: 1 }),
+      BatchEngine.load(fixture.dir, { maxBatch: 2, intraOpThreads: 1 }),
+    ]);
+    try {
+      params.data.fill(0); // the worker has its own copy
+      assert.equal(thread.manifest.artifactId, disk.manifest.artifactId);
+      const request = greedy('fox', 16, { temperature: 0.8, topP: 0.9, seed: 5, topLogprobs: 2 });
+      const [a, b] = [await thread.generate(request), await disk.generate(request)];
+      assert.ok(a.tokens.length >= 8, `only ${a.tokens.length} tokens`);
+      assert.deepEqual(a.tokens, b.tokens);
+      assert.equal(a.text, b.text);
+    } finally {
+      await Promise.all([thread.close(), disk.close()]);
     }
   });
 });
