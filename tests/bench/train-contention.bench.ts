@@ -1,4 +1,4 @@
-// `npm run bench -- train-contention [--seconds 15] [--streams 4] [--max-tokens 32] [--train-threads N] [--batch B] [--no-spinning] [--no-main]`
+// `npm run bench -- train-contention [--seconds 15] [--streams 4] [--max-tokens 32] [--train-threads N] [--batch B] [--spinning] [--no-main]`
 // Chat latency of the embedded gateway while a training job runs in the same process.
 // Starts the gateway (embedded mode, temp data dir, the shipped base policy or a tiny
 // random artifact) and drives it with a closed loop of streaming chat requests, in phases
@@ -121,7 +121,7 @@ export async function run(args: string[]): Promise<void> {
     vocabSize: REFERENCE_GPT_CONFIG.vocabSize,
     batchSize: batch,
     intraOpThreads: trainThreads,
-    spinning: !args.includes('--no-spinning'),
+    spinning: args.includes('--spinning'),
   });
 
   const load = async (phase: string, job: TrainingJob | null): Promise<Phase> => {
@@ -194,7 +194,7 @@ export async function run(args: string[]): Promise<void> {
       streams,
       maxTokens,
       secondsPerPhase: seconds,
-      training: { model: REFERENCE_GPT_CONFIG, loss: 'sft', batch, intraOpThreads: trainThreads, spinning: !args.includes('--no-spinning') },
+      training: { model: REFERENCE_GPT_CONFIG, loss: 'sft', batch, intraOpThreads: trainThreads, spinning: args.includes('--spinning') },
       servingIntraOpThreads: gw.config.intraOpThreads || 'default',
       cores: machine().cores,
     },

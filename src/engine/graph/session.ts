@@ -14,9 +14,12 @@ export interface EngineSessionOptions {
   /** ORT graph optimization level; 'all' for inference, 'extended' is the default. */
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
   /**
-   * Whether ORT's pool threads spin between runs (ORT's default: true). false when the
-   * session shares the cores with others — serving, or training beside serving (see
-   * servingSessionOptions for what spinning cost there).
+   * Let ORT's pool threads spin-wait between runs and parallel sections (ORT's default;
+   * ours is false). A spinning pool thread holds a core that the thread running the next
+   * kernel, the serving sessions, the event loop and every other process could use: see
+   * servingSessionOptions for what it cost serving, and `npm run bench -- train-contention`
+   * for SFT beside serving (1.1 s per step without spinning on one thread, 1.9 s spinning
+   * on two, with chat TTFT p50 41 vs 81 ms).
    */
   spinning?: boolean;
 }
@@ -33,21 +36,19 @@ export function defaultIntraOpThreads(): number {
  * stderr, unstructured, and production logs must stay one JSON object per line.
  */
 export function ortSessionOptions(options: EngineSessionOptions = {}): ort.InferenceSession.SessionOptions {
-  const sessionOptions: ort.InferenceSession.SessionOptions = {
+  return {
     logSeverityLevel: 3,
     intraOpNumThreads: options.intraOpThreads ?? defaultIntraOpThreads(),
     interOpNumThreads: 1,
     graphOptimizationLevel: options.optimization ?? 'extended',
     executionMode: 'sequential',
+    extra: { session: { intra_op: { allow_spinning: options.spinning ? '1' : '0' } } },
   };
-  if (options.spinning === false) sessionOptions.extra = { session: { intra_op: { allow_spinning: '0' } } };
-  return sessionOptions;
 }
 
 /**
  * Options of the serving sessions (prefill and decode): every graph optimization, and no
- * spinning. ORT's pool threads spin between runs by default, and each session has its own
- * pool. Serving alternates prefill and decode, so the idle pool's spinning threads took
+ * spinning. Each session has its own ORT pool. Serving alternates prefill and decode, so the idle pool's spinning threads took
  * the cores from the running one: on 2 cores a decode step right after a prefill took
  * 10.9 ms instead of 5.5 ms (batch 30, P = 64), 4.8 ms without spinning. They also took a
  * core from the event loop that feeds the engine: `npm run bench -- serve`, 32 streams,
@@ -57,7 +58,7 @@ export function ortSessionOptions(options: EngineSessionOptions = {}): ort.Infer
  * 1.48–1.61 ms).
  */
 export function servingSessionOptions(intraOpThreads?: number): ort.InferenceSession.SessionOptions {
-  return ortSessionOptions({ ...(intraOpThreads !== undefined ? { intraOpThreads } : {}), optimization: 'all', spinning: false });
+  return ortSessionOptions({ ...(intraOpThreads !== undefined ? { intraOpThreads } : {}), optimization: 'all' });
 }
 
 const cache = new Map<string, Promise<ort.InferenceSession>>();
@@ -66,7 +67,7 @@ const cache = new Map<string, Promise<ort.InferenceSession>>();
 export function getSession(model: Uint8Array | Graph, options: EngineSessionOptions = {}): Promise<ort.InferenceSession> {
   const bytes = model instanceof Uint8Array ? model : model.serialize();
   const sessionOptions = ortSessionOptions(options);
-  const key = createHash('sha256').update(bytes).digest('hex') + `|${sessionOptions.intraOpNumThreads}|${sessionOptions.graphOptimizationLevel}|${options.spinning !== false}`;
+  const key = createHash('sha256').update(bytes).digest('hex') + `|${sessionOptions.intraOpNumThreads}|${sessionOptions.graphOptimizationLevel}|${options.spinning === true}`;
   let session = cache.get(key);
   if (!session) {
     session = ort.InferenceSession.create(bytes, sessionOptions);

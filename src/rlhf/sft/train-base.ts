@@ -42,7 +42,7 @@ export interface TrainBasePolicyOptions {
   /** Peak learning rate (warm-up then cosine to maxLr/10). Default 2e-3. */
   maxLr?: number;
   intraOpThreads?: number;
-  /** ORT pool threads spin between runs (default true); false beside serving (see graph/session.ts). */
+  /** Let ORT's pool threads spin between runs (default false; see graph/session.ts). */
   spinning?: boolean;
   onProgress?: (p: TrainProgress) => void;
   /** Read before every optimizer step; true stops the run there (cooperative cancel). */
