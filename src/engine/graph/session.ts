@@ -17,9 +17,9 @@ export interface EngineSessionOptions {
    * Let ORT's pool threads spin-wait between runs and parallel sections (ORT's default;
    * ours is false). A spinning pool thread holds a core that the thread running the next
    * kernel, the serving sessions, the event loop and every other process could use: see
-   * servingSessionOptions for what it cost serving, and `npm run bench -- train-contention`
-   * for SFT beside serving (1.1 s per step without spinning on one thread, 1.9 s spinning
-   * on two, with chat TTFT p50 41 vs 81 ms).
+   * servingSessionOptions for what it cost serving; `npm run bench -- train-contention`,
+   * SFT of the reference GPT (8 × 256) on two threads beside serving: 1.9 s per step and
+   * chat TTFT p50 81 ms spinning, 0.55 s and 48 ms not (separate runs, same machine).
    */
   spinning?: boolean;
 }
