@@ -24,6 +24,8 @@ export type EngineErrorCode =
   | 'engine_closed'
   /** onnxruntime failed during a step */
   | 'engine_run_failed'
+  /** a training run was cancelled between steps (train/training-program.ts) */
+  | 'training_cancelled'
   /** an engine error without a more specific code */
   | 'engine_error';
 

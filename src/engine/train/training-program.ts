@@ -29,6 +29,7 @@ export interface TrainingProgram<Params, Result> {
 /** The run was cancelled between steps; `step` optimizer steps had completed. Nothing was written. */
 export class TrainingCancelledError extends EngineError {
   readonly retriable = false;
+  override readonly code = 'training_cancelled';
   constructor(readonly step: number) {
     super(`training cancelled after step ${step}; no checkpoint written`);
   }

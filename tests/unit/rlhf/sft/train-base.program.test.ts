@@ -84,7 +84,7 @@ describe('train-base on a TrainThread', () => {
         if (p.step === 1) run.cancel();
       },
     });
-    await assert.rejects(run.done, (e: unknown) => e instanceof TrainingCancelledError && e.step >= 1 && e.step < 100_000 && e.retriable === false);
+    await assert.rejects(run.done, (e: unknown) => e instanceof TrainingCancelledError && e.code === 'training_cancelled' && e.step >= 1 && e.step < 100_000 && e.retriable === false);
     assert.equal(await isArtifactDir(outDir), false, 'no checkpoint from a cancelled run');
     assert.equal(seen[0], 1);
   });
@@ -104,7 +104,7 @@ describe('train-base on a TrainThread', () => {
     const outDir = await dir('nan');
     // a learning rate no model survives: the weights overflow within a few steps
     const run = startTrainBase(params(outDir, { steps: 50, maxLr: 1e30 }));
-    await assert.rejects(run.done, (e: unknown) => e instanceof NonFiniteError && (e.tensor === 'loss' || e.tensor.startsWith('grad.')) && typeof e.step === 'number' && e.retriable === false);
+    await assert.rejects(run.done, (e: unknown) => e instanceof NonFiniteError && e.code === 'non_finite' && (e.tensor === 'loss' || e.tensor.startsWith('grad.')) && typeof e.step === 'number' && e.retriable === false);
     assert.equal(await isArtifactDir(outDir), false, 'no checkpoint from a NaN run');
   });
 
