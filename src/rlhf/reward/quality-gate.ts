@@ -3,12 +3,16 @@
 //
 // The configuration is validated once at load (zod, strict: a typo is an error, not an
 // ignored key), and every error names the rule's path ("rmQualityGate.ece.max: ...").
-// The verdict stores each rule's value, threshold and result. A metric the gate needs but
-// did not get is `missing` and makes the verdict `needs_review` — never a silent pass. The
-// one exception is stated, not silent: rules that compare with the previous production RM
-// are `not_applicable` when the caller says there is no previous RM (the first one).
+// It is a policy on the evaluation layer's one rule engine (src/evaluation/gate), the
+// same engine as the promotion gate: the verdict stores each rule's value, threshold and
+// result; a metric the gate needs but did not get is `missing` and makes the verdict
+// `needs_review` — never a silent pass. The one exception is stated, not silent: rules
+// that compare with the previous production RM are `not_applicable` when the caller says
+// there is no previous RM (the first one).
 
 import { z } from 'zod';
+import { describeZodIssues } from '../../evaluation/gate/config-errors.js';
+import { type GateRule, type GateVerdict, type MetricValue, type RuleDecision, type RuleOutcome, evaluateRules } from '../../evaluation/gate/rule-engine.js';
 import type { Estimate } from '../../evaluation/statistics/index.js';
 import type { HardPairReport } from './hard-pairs.js';
 import type { RewardModelReport } from './report.js';
@@ -50,25 +54,9 @@ export class RmQualityGateConfigError extends Error {
 /** Validates a gate configuration; `at` is where it sits in the configuration, for the error paths. */
 export function parseRmQualityGate(input: unknown, at = 'rmQualityGate'): RmQualityGateConfig {
   const parsed = rmQualityGateSchema.safeParse(input);
-  if (!parsed.success) {
-    throw new RmQualityGateConfigError(parsed.error.issues.map((issue) => {
-      const path = [at, ...issue.path.map(String)];
-      if (issue.code === 'unrecognized_keys') return issue.keys.map((k) => `${[...path, k].join('.')}: unknown rule (known here: ${knownKeys(issue.path.map(String)).join(', ')})`).join('\n  ');
-      return `${path.join('.')}: ${issue.message}`;
-    }));
-  }
-  if (RULES.every((r) => r.threshold(parsed.data) === undefined)) throw new RmQualityGateConfigError([`${at}: sets no threshold; a gate without rules would pass every RM`]);
+  if (!parsed.success) throw new RmQualityGateConfigError(describeZodIssues(rmQualityGateSchema, parsed.error.issues, [at], 'rule'));
+  if (rmGateRules(parsed.data).length === 0) throw new RmQualityGateConfigError([`${at}: sets no threshold; a gate without rules would pass every RM`]);
   return parsed.data;
-}
-
-function knownKeys(path: readonly string[]): string[] {
-  let schema: z.ZodType = rmQualityGateSchema;
-  for (const key of path) {
-    const inner: z.ZodType = schema instanceof z.ZodOptional ? schema.unwrap() as z.ZodType : schema;
-    schema = (inner as z.ZodObject).shape[key] as z.ZodType;
-  }
-  const obj = (schema instanceof z.ZodOptional ? schema.unwrap() : schema) as z.ZodObject;
-  return Object.keys(obj.shape);
 }
 
 /** What the gate sees. `'no_previous'`: there is no previous production RM to compare with. */
@@ -93,12 +81,10 @@ export function rmGateMetrics(report: RewardModelReport | null, hardPairs: HardP
   };
 }
 
-type Statistic = 'value' | 'lower';
-
 interface RuleDefinition {
   rule: string;
   metric: keyof RmGateMetrics;
-  statistic: Statistic;
+  statistic: 'value' | 'lower';
   comparator: '>=' | '<=';
   threshold: (config: RmQualityGateConfig) => number | undefined;
 }
@@ -113,52 +99,27 @@ const RULES: readonly RuleDefinition[] = [
   { rule: 'hardPairs.minDeltaVsPrevious', metric: 'hardPairDeltaVsPrevious', statistic: 'value', comparator: '>=', threshold: (c) => c.hardPairs?.minDeltaVsPrevious },
 ];
 
-export type RuleResult = 'pass' | 'fail' | 'missing' | 'not_applicable';
-
-export interface RmGateRuleOutcome {
-  rule: string;
-  metric: keyof RmGateMetrics;
-  /** which figure of the metric's estimate is compared: the point value or the CI's lower bound */
-  statistic: Statistic;
-  comparator: '>=' | '<=';
-  threshold: number;
-  /** the compared figure; null when missing or not applicable */
-  value: number | null;
-  interval: { lower: number; upper: number; level: number } | null;
-  result: RuleResult;
-  reason?: string;
+/** The configured thresholds as rules of the evaluation layer's rule engine. */
+export function rmGateRules(config: RmQualityGateConfig): GateRule[] {
+  return RULES.flatMap(({ threshold, ...rule }) => {
+    const t = threshold(config);
+    return t === undefined ? [] : [{ ...rule, threshold: t }];
+  });
 }
 
-export type RmGateVerdict = 'pass' | 'fail' | 'needs_review';
-
-export interface RmGateDecision {
-  verdict: RmGateVerdict;
-  rules: RmGateRuleOutcome[];
+export type { RuleResult } from '../../evaluation/gate/rule-engine.js';
+export type RmGateRuleOutcome = RuleOutcome;
+export type RmGateVerdict = GateVerdict;
+export interface RmGateDecision extends RuleDecision {
   /** metrics a configured rule needed and did not get */
   missing: (keyof RmGateMetrics)[];
 }
 
+const NO_PREVIOUS = { notApplicable: 'there is no previous production reward model to compare with' };
+
 /** `fail` if any rule fails; else `needs_review` if any metric is missing; else `pass`. */
 export function decideRmQualityGate(config: RmQualityGateConfig, metrics: RmGateMetrics): RmGateDecision {
-  const rules: RmGateRuleOutcome[] = [];
-  for (const def of RULES) {
-    const threshold = def.threshold(config);
-    if (threshold === undefined) continue;
-    const base = { rule: def.rule, metric: def.metric, statistic: def.statistic, comparator: def.comparator, threshold };
-    const m = metrics[def.metric];
-    if (m === 'no_previous') {
-      rules.push({ ...base, value: null, interval: null, result: 'not_applicable', reason: 'there is no previous production reward model to compare with' });
-      continue;
-    }
-    const value = m?.[def.statistic];
-    if (m === undefined || m === null || value === undefined || !Number.isFinite(value)) {
-      rules.push({ ...base, value: null, interval: null, result: 'missing', reason: `metric ${def.metric} was not provided (or is undefined for this data)` });
-      continue;
-    }
-    const ok = def.comparator === '>=' ? value >= threshold : value <= threshold;
-    rules.push({ ...base, value, interval: { lower: m.lower, upper: m.upper, level: m.level }, result: ok ? 'pass' : 'fail' });
-  }
-  const missing = [...new Set(rules.filter((r) => r.result === 'missing').map((r) => r.metric))];
-  const verdict: RmGateVerdict = rules.some((r) => r.result === 'fail') ? 'fail' : missing.length > 0 ? 'needs_review' : 'pass';
-  return { verdict, rules, missing };
+  const values: Record<string, MetricValue> = {};
+  for (const [name, m] of Object.entries(metrics)) values[name] = m === 'no_previous' ? NO_PREVIOUS : m;
+  return evaluateRules(rmGateRules(config), values) as RmGateDecision;
 }
