@@ -16,8 +16,8 @@ export function formatConfigPath(path: ConfigPath): string {
 function unwrap(schema: z.ZodType): z.ZodType {
   let s = schema;
   for (;;) {
-    if (s instanceof z.ZodOptional || s instanceof z.ZodNullable) s = s.unwrap() as z.ZodType;
-    else if (s instanceof z.ZodDefault) s = s.def.innerType as z.ZodType;
+    if (s instanceof z.ZodOptional || s instanceof z.ZodNullable || s instanceof z.ZodLazy) s = s.unwrap() as z.ZodType;
+    else if (s instanceof z.ZodDefault || s instanceof z.ZodPipe) s = (s instanceof z.ZodDefault ? s.def.innerType : s.def.in) as z.ZodType;
     else return s;
   }
 }
@@ -27,6 +27,7 @@ export function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): st
   let s = unwrap(schema);
   for (const key of path) {
     if (s instanceof z.ZodArray && typeof key === 'number') s = unwrap(s.element as z.ZodType);
+    else if (s instanceof z.ZodRecord && typeof key === 'string') s = unwrap(s.valueType as z.ZodType);
     else if (s instanceof z.ZodObject && typeof key === 'string' && key in s.shape) s = unwrap(s.shape[key] as z.ZodType);
     else return [];
   }
