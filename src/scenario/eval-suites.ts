@@ -18,7 +18,7 @@
 
 import {
   type EvalPromptLike, type EvalSuiteConfig, type ResolvedSuite, type ScorerFactory, type ScorerRegistry,
-  builtinScorerRegistry, distinctN, parseEvalSuite, resolveSuite,
+  builtinScorerRegistry, distinctOfGrams, ngramKeys, parseEvalSuite, resolveSuite,
 } from '../evaluation/suites/index.js';
 import { z } from 'zod';
 import { type EvalPrompt, buildEvalSets } from './eval-sets.js';
@@ -68,13 +68,22 @@ export const scenarioDiversityScorer: ScorerFactory<Record<string, never>> = {
   type: 'scenario_diversity',
   description: "distinct-2 across the set's answers with the world's names masked (per response: within the answer)",
   options: noOptions,
-  create: () => ({
-    score: (_prompt, response) => {
-      const d = distinctN([maskWorldNames(response)], 2);
-      return Number.isNaN(d) ? 0 : d;
-    },
-    aggregate: (_values, responses) => distinctN(responses.map(maskWorldNames), 2),
-  }),
+  create: () => {
+    // the aggregate runs on every bootstrap resample: mask and cut each response once
+    const bigramCache = new Map<string, string[]>();
+    const bigrams = (response: string): string[] => {
+      let grams = bigramCache.get(response);
+      if (grams === undefined) bigramCache.set(response, (grams = ngramKeys(maskWorldNames(response).split(' ').filter((w) => w !== ''), 2)));
+      return grams;
+    };
+    return {
+      score: (_prompt, response) => {
+        const d = distinctOfGrams([bigrams(response)]);
+        return Number.isNaN(d) ? 0 : d;
+      },
+      aggregate: (_values, responses) => distinctOfGrams(responses.map(bigrams)),
+    };
+  },
 };
 
 /** The built-in scorers and the scenario's. */

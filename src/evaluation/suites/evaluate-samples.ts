@@ -71,8 +71,11 @@ interface ScoredSide {
   words: Float64Array;
   tokens: Float64Array | null;
   repetition: Float64Array;
-  unigrams: string[][];
-  bigrams: string[][];
+  /** each sample's word unigrams and bigrams as ids (one id per distinct n-gram of the side) */
+  unigrams: Int32Array[];
+  bigrams: Int32Array[];
+  /** distinct n-gram ids of the side, for sizing the distinct-n counters */
+  gramIds: number;
   kl: { k1: Float64Array; k3: Float64Array } | null;
 }
 
@@ -105,9 +108,15 @@ function validateSamples(field: string, samples: readonly EvalSample[], promptIn
   }
 }
 
-function ngramsOf(words: readonly string[], n: number): string[] {
-  const out: string[] = [];
-  for (let i = 0; i + n <= words.length; i++) out.push(words.slice(i, i + n).join(' '));
+/** Word n-grams as integer ids from `ids` (shared by every sample of a side), so distinct-n per resample counts integers, not strings. */
+function ngramIds(words: readonly string[], n: number, ids: Map<string, number>): Int32Array {
+  const out = new Int32Array(Math.max(0, words.length - n + 1));
+  for (let i = 0; i + n <= words.length; i++) {
+    const key = `${n}\u0000${words.slice(i, i + n).join(' ')}`;
+    let id = ids.get(key);
+    if (id === undefined) ids.set(key, (id = ids.size));
+    out[i] = id;
+  }
   return out;
 }
 
@@ -134,6 +143,9 @@ async function scoreSide(suite: ResolvedSuite, field: string, input: readonly Ev
     scores.set(name, values);
   }
   const words = samples.map((s) => wordsOf(s.response));
+  const ids = new Map<string, number>();
+  const unigrams = words.map((w) => ngramIds(w, 1, ids));
+  const bigrams = words.map((w) => ngramIds(w, 2, ids));
   const withKl = samples.every((s) => s.logprobs !== undefined);
   const klOf = (f: (lp: number, ref: number) => number): Float64Array => Float64Array.from(samples, (s) => {
     let sum = 0;
@@ -149,8 +161,9 @@ async function scoreSide(suite: ResolvedSuite, field: string, input: readonly Ev
     words: Float64Array.from(samples, (s) => rawWordCount(s.response)),
     tokens: samples.every((s) => s.tokens !== undefined) ? Float64Array.from(samples, (s) => s.tokens!) : null,
     repetition: Float64Array.from(samples, (s) => repeatedNgramShare(s.response, 3)),
-    unigrams: words,
-    bigrams: words.map((w) => ngramsOf(w, 2)),
+    unigrams,
+    bigrams,
+    gramIds: ids.size,
     kl: withKl ? { k1: klOf(k1), k3: klOf(k3) } : null,
   };
 }
@@ -158,14 +171,29 @@ async function scoreSide(suite: ResolvedSuite, field: string, input: readonly Ev
 /** A metric as a function of the sample indices a resample selects. */
 type SampleStatistic = (samples: readonly number[]) => number;
 
-const pick = (values: Float64Array, idx: readonly number[]): Float64Array => Float64Array.from(idx, (i) => values[i]!);
-const p90 = (values: Float64Array): number => quantileSorted(values.sort(), 0.9);
-const distinct = (grams: readonly string[][], idx: readonly number[]): number => {
-  const seen = new Set<string>();
-  let total = 0;
-  for (const i of idx) for (const g of grams[i]!) { seen.add(g); total++; }
-  return total === 0 ? Number.NaN : seen.size / total;
+// Float64Array.from with a mapping function was 70% of an evaluation's time (measured); a plain loop is not.
+const pick = (values: Float64Array, idx: readonly number[]): Float64Array => {
+  const out = new Float64Array(idx.length);
+  for (let k = 0; k < idx.length; k++) out[k] = values[idx[k]!]!;
+  return out;
 };
+const p90 = (values: Float64Array): number => quantileSorted(values.sort(), 0.9);
+/** distinct-n over the selected samples; `seen` is a reusable stamp array (an id is seen in this call when seen[id] === stamp). */
+function distinctCounter(grams: readonly Int32Array[], ids: number): (idx: readonly number[]) => number {
+  const seen = new Uint32Array(ids);
+  let stamp = 0;
+  return (idx) => {
+    stamp++;
+    let total = 0, distinct = 0;
+    for (const i of idx) {
+      for (const g of grams[i]!) {
+        total++;
+        if (seen[g] !== stamp) { seen[g] = stamp; distinct++; }
+      }
+    }
+    return total === 0 ? Number.NaN : distinct / total;
+  };
+}
 
 function metricStatistics(suite: ResolvedSuite, side: ScoredSide): Map<string, SampleStatistic> {
   const m = new Map<string, SampleStatistic>();
@@ -181,8 +209,8 @@ function metricStatistics(suite: ResolvedSuite, side: ScoredSide): Map<string, S
     m.set('length.tokens.mean', (idx) => mean(pick(tokens, idx)));
     m.set('length.tokens.p90', (idx) => p90(pick(tokens, idx)));
   }
-  m.set('distinct1', (idx) => distinct(side.unigrams, idx));
-  m.set('distinct2', (idx) => distinct(side.bigrams, idx));
+  m.set('distinct1', distinctCounter(side.unigrams, side.gramIds));
+  m.set('distinct2', distinctCounter(side.bigrams, side.gramIds));
   m.set('repetition', (idx) => mean(pick(side.repetition, idx)));
   if (side.kl) {
     const { k1: s1, k3: s3 } = side.kl;

@@ -31,7 +31,8 @@ export function countPhrases(text: string, phrases: readonly string[]): number {
   return count;
 }
 
-function ngramKeys(words: readonly string[], n: number): string[] {
+/** The word n-grams of a word list, each as one space-joined string. */
+export function ngramKeys(words: readonly string[], n: number): string[] {
   const out: string[] = [];
   for (let i = 0; i + n <= words.length; i++) out.push(words.slice(i, i + n).join(' '));
   return out;
@@ -43,13 +44,16 @@ function ngramKeys(words: readonly string[], n: number): string[] {
  * when the set has no n-gram. A policy collapsing onto one phrasing drives it down.
  */
 export function distinctN(responses: readonly string[], n: number): number {
+  return distinctOfGrams(responses.map((r) => ngramKeys(wordsOf(r), n)));
+}
+
+/** distinct-n of n-grams already cut (one list per response). */
+export function distinctOfGrams(grams: readonly (readonly string[])[]): number {
   const seen = new Set<string>();
   let total = 0;
-  for (const r of responses) {
-    for (const g of ngramKeys(wordsOf(r), n)) {
-      seen.add(g);
-      total++;
-    }
+  for (const list of grams) {
+    for (const g of list) seen.add(g);
+    total += list.length;
   }
   return total === 0 ? Number.NaN : seen.size / total;
 }
