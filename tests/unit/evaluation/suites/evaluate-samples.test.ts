@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  type EvalPromptLike, type EvalSample, builtinScorerRegistry, compareSamples, evaluateSamples, parseEvalSuite, promptSetHash, resolveSuite,
+  type EvalPromptLike, type EvalSample, builtinScorerRegistry, compareSamples, evaluateSamples, judgeScorerFactory, parseEvalSuite, promptSetHash, resolveSuite,
 } from '../../../../src/evaluation/suites/index.js';
 import { EvaluationInputError } from '../../../../src/evaluation/errors.js';
 import { k3 } from '../../../../src/rlhf/ppo/kl.js';
@@ -43,6 +43,16 @@ describe('evaluateSamples', () => {
     // words: "it", "is" and 30 distinct numbers (a prompt's two seeds repeat the same text): 32 of 180
     assert.ok(Math.abs(m['math.distinct1']!.value - 32 / 180) < 1e-12, String(m['math.distinct1']!.value));
     assert.deepEqual(e.labels.correct, { right: 40, wrong: 20 });
+  });
+
+  it('awaits an asynchronous scorer (an external judge) and counts its labels', async () => {
+    const withJudge = builtinScorerRegistry().register(judgeScorerFactory('judge', {
+      judge: async (p, response) => ({ value: response.includes(String(Number(p.reference))) ? 1 : 0, label: 'judged' }),
+    }));
+    const judged = resolveSuite(parseEvalSuite({ name: 'judged', promptSet: { name: 'math', sha256: promptSetHash(prompts) }, scorers: [{ name: 'judge', type: 'judge' }] }, withJudge), { math: prompts }, withJudge);
+    const e = await evaluateSamples(judged, incumbent, { seed: 1, resamples: 50 });
+    assert.ok(Math.abs(e.metrics['judged.judge']!.value - 20 / 30) < 1e-12);
+    assert.deepEqual(e.labels, { judge: { judged: 60 } });
   });
 
   it('is deterministic for a seed and does not depend on the order of the samples', async () => {
