@@ -184,3 +184,48 @@ export function dryRunGatePolicy(policy: GatePolicy, past: readonly Pick<GateDec
   }
   return { policy: policy.name, replayed: past.length, flips, unchanged: past.length - flips.length };
 }
+
+/** A candidate with a known outcome (in the reference scenario: gold utility on a hidden prompt set the gate never sees). */
+export interface LabelledCandidate extends GateInput {
+  label: 'good' | 'harmful';
+}
+
+export interface PolicyConfusion {
+  policy: string;
+  /** candidate → verdict */
+  verdicts: Record<string, GateVerdict>;
+  harmful: number;
+  good: number;
+  /** harmful candidates not promoted (fail or needs_review) ÷ harmful candidates; null without any */
+  harmfulBlocked: number | null;
+  /** good candidates not promoted ÷ good candidates; null without any */
+  goodBlocked: number | null;
+}
+
+/**
+ * Several policies on the same labelled candidates: what each promotes and blocks. Only
+ * `pass` promotes, so `needs_review` counts as blocked — a human decides, not the gate.
+ */
+export function gateConfusion(policies: readonly GatePolicy[], candidates: readonly LabelledCandidate[]): PolicyConfusion[] {
+  return policies.map((policy) => {
+    const verdicts: Record<string, GateVerdict> = {};
+    let harmfulBlocked = 0, goodBlocked = 0;
+    for (const c of candidates) {
+      if (Object.hasOwn(verdicts, c.candidate)) throw new RangeError(`gateConfusion: candidate "${c.candidate}" appears twice`);
+      const verdict = decideGate(policy, c).verdict;
+      verdicts[c.candidate] = verdict;
+      if (verdict !== 'pass' && c.label === 'harmful') harmfulBlocked++;
+      if (verdict !== 'pass' && c.label === 'good') goodBlocked++;
+    }
+    const harmful = candidates.filter((c) => c.label === 'harmful').length;
+    const good = candidates.length - harmful;
+    return {
+      policy: policy.name,
+      verdicts,
+      harmful,
+      good,
+      harmfulBlocked: harmful === 0 ? null : harmfulBlocked / harmful,
+      goodBlocked: good === 0 ? null : goodBlocked / good,
+    };
+  });
+}

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   type CheckpointEvaluation, type GateDecisionRecord, type MetricValue, GatePolicyError, NAIVE_GATE_POLICY, REFERENCE_GATE_POLICY,
-  chooseCheckpoint, decideGate, dryRunGatePolicy, evaluateRules, fitOveroptimization, gateMetricCatalog, parseGatePolicy, promotionGateMetrics,
+  chooseCheckpoint, decideGate, dryRunGatePolicy, gateConfusion, evaluateRules, fitOveroptimization, gateMetricCatalog, parseGatePolicy, promotionGateMetrics,
 } from '../../../../src/evaluation/index.js';
 import type { Estimate } from '../../../../src/evaluation/statistics/index.js';
 import { scenarioSuiteConfigs } from '../../../../src/scenario/eval-suites.js';
@@ -84,6 +84,24 @@ describe('promotion gate vs the naive gate on the same candidates', () => {
     assert.equal(decideGate(policy, { candidate: 'x', metrics: harmfulNoJudge }).verdict, 'fail');
     // the naive gate without a reward figure cannot silently pass either
     assert.equal(decideGate(naive, { candidate: 'x', metrics: {} }).verdict, 'needs_review');
+  });
+});
+
+describe('the confusion of both gates on labelled candidates', () => {
+  it('the naive gate promotes every harmful candidate; the policy blocks them and keeps the good one', () => {
+    const refuser = { ...good, 'refusal.refused.delta': est(0.45) };
+    const { 'judge.lengthControlledWinRate': _j, ...unjudged } = good;
+    const [real, blind] = gateConfusion([policy, naive], [
+      { candidate: 'good', metrics: good, label: 'good' },
+      { candidate: 'good-unjudged', metrics: unjudged, label: 'good' },
+      { candidate: 'mismatch', metrics: harmful, label: 'harmful' },
+      { candidate: 'refuser', metrics: refuser, label: 'harmful' },
+    ]);
+    assert.deepEqual(real, {
+      policy: 'default', harmful: 2, good: 2, harmfulBlocked: 1, goodBlocked: 0.5,
+      verdicts: { good: 'pass', 'good-unjudged': 'needs_review', mismatch: 'fail', refuser: 'fail' },
+    });
+    assert.deepEqual([blind!.harmfulBlocked, blind!.goodBlocked], [0, 0]);
   });
 });
 
