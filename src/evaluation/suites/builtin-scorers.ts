@@ -73,8 +73,9 @@ export const jsonSchemaScorer: ScorerFactory<{ schema: JsonSchema }> = {
       let value: unknown;
       try {
         value = JSON.parse(jsonBody(response));
-      } catch {
-        return { value: 0, label: 'invalid_json' }; // not JSON is a score, not an error
+      } catch (e) {
+        if (!(e instanceof SyntaxError)) throw e;
+        return { value: 0, label: 'invalid_json' }; // a response that is not JSON is a score, not an error
       }
       return validateJsonSchema(o.schema, value).length === 0 ? { value: 1, label: 'valid' } : { value: 0, label: 'schema_mismatch' };
     },

@@ -30,14 +30,13 @@ export interface JsonSchema {
 }
 
 const count = z.number().int().min(0);
-const validPattern = z.string().refine((p) => {
+const validPattern = z.string().superRefine((p, ctx) => {
   try {
     new RegExp(p, 'u');
-    return true;
-  } catch {
-    return false; // the refinement's message says it is not a valid regular expression
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: `not a valid regular expression: ${(e as Error).message}` });
   }
-}, 'not a valid regular expression');
+});
 
 export const jsonSchemaSchema: z.ZodType<JsonSchema> = z.lazy(() => z.strictObject({
   type: z.union([z.enum(JSON_TYPES), z.array(z.enum(JSON_TYPES)).min(1)]).optional(),

@@ -103,6 +103,8 @@ describe('eval suite configuration', () => {
     assert.equal(bad[2], 'suite.scorers[2].options.schema.properties.a.minimun: unknown option (known here: type, enum, const, properties, required, additionalProperties, items, minItems, maxItems, minLength, maxLength, pattern, minimum, maximum, description, title)');
     assert.equal(bad[3], 'suite.scorers[3].name: "re" is used twice in this suite');
     assert.match(bad[4]!, /^suite\.scorers\[3\]\.options\.phrases: Too small/);
+    assert.match(problemsOf(() => parseEvalSuite({ ...suite, scorers: [{ name: 'js', type: 'json_schema', options: { schema: { items: { pattern: '([a-z' } } } }] }, registry))[0]!,
+      /^suite\.scorers\[0\]\.options\.schema\.items\.pattern: not a valid regular expression/);
     assert.match(problemsOf(() => parseEvalSuite({ ...suite, promptSet: { name: 'm', sha256: 'abc' } }, registry))[0]!, /^suite\.promptSet\.sha256: must be 64 lower-case hex digits/);
   });
 
