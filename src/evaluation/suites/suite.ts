@@ -11,6 +11,8 @@ import { closestName, describeZodIssues, formatConfigPath } from '../gate/config
 import type { EvalPromptLike, Scorer, ScorerRegistry } from './scorer.js';
 
 const NAME = /^[a-z][a-z0-9_]*$/;
+/** Diagnostic metric names a scorer's name would shadow (the others contain a dot, which a name cannot). */
+const RESERVED_METRIC_NAMES = new Set(['distinct1', 'distinct2', 'repetition', 'length', 'kl']);
 const name = z.string().regex(NAME, 'must be lower_snake_case (a–z, 0–9, _), starting with a letter');
 
 const scorerEntrySchema = z.strictObject({
@@ -58,6 +60,7 @@ export function parseEvalSuite(input: unknown, registry: ScorerRegistry, at: str
   const scorers = parsed.data.scorers.map((entry, i) => {
     const path = [at, 'scorers', i];
     if (seen.has(entry.name)) problems.push(`${formatConfigPath([...path, 'name'])}: "${entry.name}" is used twice in this suite`);
+    if (RESERVED_METRIC_NAMES.has(entry.name)) problems.push(`${formatConfigPath([...path, 'name'])}: "${entry.name}" is a diagnostic every suite reports; name the scorer otherwise`);
     seen.add(entry.name);
     const factory = registry.get(entry.type);
     if (!factory) {

@@ -105,6 +105,8 @@ describe('eval suite configuration', () => {
     assert.match(bad[4]!, /^suite\.scorers\[3\]\.options\.phrases: Too small/);
     assert.match(problemsOf(() => parseEvalSuite({ ...suite, scorers: [{ name: 'js', type: 'json_schema', options: { schema: { items: { pattern: '([a-z' } } } }] }, registry))[0]!,
       /^suite\.scorers\[0\]\.options\.schema\.items\.pattern: not a valid regular expression/);
+    assert.deepEqual(problemsOf(() => parseEvalSuite({ ...suite, scorers: [{ name: 'repetition', type: 'exact_match' }] }, registry)),
+      ['suite.scorers[0].name: "repetition" is a diagnostic every suite reports; name the scorer otherwise']);
     assert.match(problemsOf(() => parseEvalSuite({ ...suite, promptSet: { name: 'm', sha256: 'abc' } }, registry))[0]!, /^suite\.promptSet\.sha256: must be 64 lower-case hex digits/);
   });
 
