@@ -14,3 +14,4 @@ export * from './loadgen/api-client.js';
 export * from './loadgen/latency.js';
 export * from './loadgen/run-load.js';
 export * from './loadgen/cli-args.js';
+export * from './eval-suites.js';
