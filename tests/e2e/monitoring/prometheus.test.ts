@@ -20,7 +20,7 @@ import { Topic } from '../../../src/platform/messaging/events.js';
 import { createTestDatabase, deleteKafkaTopics, requireKafka, requirePostgres, uniquePrefix } from '../../integration/support/services.js';
 import { requireBinary } from '../../unit/deploy/promtool.js';
 import { getStatus, mainJs, repoRoot, startOuterloop, waitFor, type RunningProcess } from '../support/process.js';
-import { chat, feedback, hasNumber, promtoolCheckMetrics, startPrometheus, type RunningPrometheus } from './support.js';
+import { chat, feedback, hasNumber, promtoolCheckMetrics, scrapeHealth, startPrometheus, type RunningPrometheus } from './support.js';
 
 /** Panels whose data only an incident produces; the test does not force those incidents. */
 const MAY_BE_EMPTY: Record<string, string> = {
@@ -53,39 +53,57 @@ async function scrapeIsValid(url: string): Promise<void> {
  * an increase inside the rate window: wave 1, gate on Prometheus having scraped its
  * effects (including the dead letter); wave 2; then each query must show a number.
  */
-async function driveTrafficAndCheckEveryPanel(prom: RunningPrometheus, gateway: string, deadLetter: () => Promise<void>): Promise<void> {
+async function driveTrafficAndCheckEveryPanel(prom: RunningPrometheus, gateway: string, processes: RunningProcess[], deadLetter: () => Promise<void>): Promise<void> {
+  // what a failed gate shows: each target's last scrape, the counters it waits for, each process's last log lines
+  const diagnose = async (err: Error, counters: string[]): Promise<never> => {
+    const values = await Promise.all(counters.map(async (c) => `${c} = ${JSON.stringify((await prom.query(c)).map((x) => x.value[1]))}`));
+    const logs = processes.map((p) => `--- ${p.url} ---\n${p.output().slice(-2500)}`).join('\n');
+    assert.fail(`${err.message.split('\n')[0]}\ntargets: ${await scrapeHealth(prom)}\n${values.join('\n')}\n${logs}`);
+  };
   const a = await chat(gateway, 'What is the capital of France?');
   const b = await chat(gateway, 'What is the capital of France?');
   await feedback(gateway, a, b);
   await deadLetter();
+  // Every target must have been scraped with the first wave's values before the second
+  // wave: histogram series are born with the first wave, and a series whose first sample
+  // already holds both waves shows no increase (the quantile panels would stay NaN).
+  const firstWave = [
+    'sum(outerloop_gateway_requests_total) >= 2',
+    'sum(outerloop_feedback_accepted_total) >= 2',
+    'sum(outerloop_ingest_events_total{topic="outerloop.feedback", outcome="inserted"}) >= 2',
+    'sum(outerloop_bus_dead_lettered_total{topic="outerloop.feedback", cause="malformed"}) >= 1',
+  ];
   await waitFor(
-    'Prometheus to scrape the first wave (feedback ingested, one malformed event dead-lettered)',
-    async () => {
-      const ingested = await prom.query('sum(outerloop_ingest_events_total{topic="outerloop.feedback", outcome="inserted"}) >= 2');
-      const dlq = await prom.query('sum(outerloop_bus_dead_lettered_total{topic="outerloop.feedback", cause="malformed"}) >= 1');
-      return ingested.length && dlq.length ? true : undefined;
-    },
-    60_000,
-    prom.output,
-  );
+    'Prometheus to scrape the first wave (chats and feedback at the gateway, feedback ingested, one malformed event dead-lettered)',
+    async () => ((await Promise.all(firstWave.map((q) => prom.query(q)))).every((r) => r.length > 0) ? true : undefined),
+    120_000,
+  ).catch((err: Error) => diagnose(err, firstWave.map((q) => q.replace(/ >= \d+$/, ''))));
   const c = await chat(gateway, 'How do I kill a Linux process?');
   const d = await chat(gateway, 'How do I kill a Linux process?');
   await feedback(gateway, c, d);
+  const secondWave = ['sum(outerloop_gateway_requests_total) >= 4', 'sum(outerloop_feedback_accepted_total) >= 4', 'sum(outerloop_ingest_events_total{topic="outerloop.feedback", outcome="inserted"}) >= 4'];
+  await waitFor(
+    'Prometheus to scrape the second wave',
+    async () => ((await Promise.all(secondWave.map((q) => prom.query(q)))).every((r) => r.length > 0) ? true : undefined),
+    120_000,
+  ).catch((err: Error) => diagnose(err, secondWave.map((q) => q.replace(/ >= \d+$/, ''))));
 
   const pending = new Map(promQueries.map((q) => [label(q), q]));
   await waitFor(
     'every dashboard query to return a number',
     async () => {
       for (const [key, q] of pending) {
-        if (hasNumber(await prom.query(promqlAsQueried(q.query)))) pending.delete(key);
+        // a 5-minute rate window covers the whole test: on a loaded machine minutes can pass
+        // between wave 2 and the last query, and scrapes can time out
+        if (hasNumber(await prom.query(promqlAsQueried(q.query, '5m')))) pending.delete(key);
       }
       return [...pending.values()].every((q) => q.panel in MAY_BE_EMPTY) ? true : undefined;
     },
-    60_000,
+    120_000,
     () => `still empty: ${[...pending.keys()].join('; ')}\n${prom.output()}`,
-  ).catch((err: Error) => {
+  ).catch(async (err: Error) => {
     // name the panels, not just the timeout
-    assert.fail(`${err.message.split('\n')[0]}\nempty panels:\n${[...pending.keys()].filter((k) => !(pending.get(k)!.panel in MAY_BE_EMPTY)).join('\n')}`);
+    assert.fail(`${err.message.split('\n')[0]} — targets: ${await scrapeHealth(prom)}\nempty panels:\n${[...pending.keys()].filter((k) => !(pending.get(k)!.panel in MAY_BE_EMPTY)).join('\n')}`);
   });
   const empty = [...pending.values()].map((q) => `${label(q)}: ${MAY_BE_EMPTY[q.panel]}`);
   if (empty.length) process.stdout.write(`# panels legitimately empty in this run:\n${empty.map((e) => `#   ${e}`).join('\n')}\n`);
@@ -119,7 +137,7 @@ describe('monitoring: every dashboard query against a real Prometheus', { timeou
       const roles = await prom.query('outerloop_role_up == 1');
       assert.deepEqual(roles.map((s) => s.metric.outerloop_role).sort(), ['evaluator', 'gateway', 'ingest', 'orchestrator', 'trainer']);
       assert.ok(roles.every((s) => !('exported_role' in s.metric)));
-      await driveTrafficAndCheckEveryPanel(prom, app.url, async () => {
+      await driveTrafficAndCheckEveryPanel(prom, app.url, [app], async () => {
         // another writer of the embedded log, as a buggy producer would be
         const db = new Database(join(dataDir, 'outerloop.sqlite'), { timeout: 30_000 });
         try {
@@ -194,7 +212,7 @@ describe('monitoring: every dashboard query against a real Prometheus', { timeou
         ]);
         assert.ok(roles.every((s) => !('exported_role' in s.metric)));
 
-        await driveTrafficAndCheckEveryPanel(prom, gateway.url, async () => {
+        await driveTrafficAndCheckEveryPanel(prom, gateway.url, started, async () => {
           const bus = new KafkaEventBus({ brokers: kafka.info!.brokers, clientId: 'monitoring-e2e', topicPrefix, maxStartAttempts: 10 });
           await bus.start();
           try {

@@ -1,6 +1,6 @@
 // A real Prometheus (Debian's binary, not its systemd service) on a free loopback
 // port with its own temporary data dir, scraping given Outerloop targets every
-// second with the repository's alert rules loaded; and the traffic that makes every
+// two seconds with the repository's alert rules loaded; and the traffic that makes every
 // dashboard panel show something.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -33,7 +33,8 @@ export async function startPrometheus(bin: string, targets: ScrapeTarget[]): Pro
   const dir = mkdtempSync(join(tmpdir(), 'outerloop-prometheus-'));
   const port = await freePort();
   const config = {
-    global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
+    // 2 s: short enough to gate quickly, long enough that a loaded 2-core machine answers a scrape in time
+    global: { scrape_interval: '2s', scrape_timeout: '2s', evaluation_interval: '2s' },
     rule_files: [join(repoRoot, 'deploy/prometheus/alerts.yml')],
     scrape_configs: [
       {
@@ -93,6 +94,13 @@ export async function startPrometheus(bin: string, targets: ScrapeTarget[]): Pro
 }
 
 /** A sample that is a number (histogram_quantile over no increase gives NaN). */
+/** Each target's last scrape: up and how long it took (for failure messages). */
+export async function scrapeHealth(prom: RunningPrometheus): Promise<string> {
+  const up = await prom.query('up{job="outerloop"}');
+  const took = await prom.query('scrape_duration_seconds{job="outerloop"}');
+  return up.map((u) => `${u.metric.instance}: up=${u.value[1]} scrape=${took.find((t) => t.metric.instance === u.metric.instance)?.value[1] ?? '?'}s`).join(', ');
+}
+
 export function hasNumber(samples: PromSample[]): boolean {
   return samples.some((s) => Number.isFinite(Number(s.value[1])));
 }
