@@ -2,13 +2,14 @@
 // bus, local artifacts) or distributed (Postgres, Kafka, shared-volume artifacts).
 // Service modules depend on the tokens only, never on an adapter.
 import { type DynamicModule, Global, Module, type Provider } from '@nestjs/common';
+import type { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import type { OuterloopConfig } from '../config/config.js';
 import { LocalArtifactStore } from './artifacts/local-artifact-store.js';
 import { Dependencies } from './health/dependencies.service.js';
 import { HealthController } from './health/health.controller.js';
 import { createEventBus } from './messaging/index.js';
-import { createMetricsRegistry } from './metrics/metrics.js';
+import { createMetricsRegistry, deadLetterMetrics } from './metrics/metrics.js';
 import { createDataSource } from './persistence/data-source.js';
 import { TypeOrmDatabase } from './persistence/database.js';
 import { createRepositories, type Repositories } from './persistence/repositories/index.js';
@@ -64,8 +65,8 @@ export class PlatformModule {
         ...repositories,
         {
           provide: EVENT_BUS,
-          useFactory: (ds: DataSource) => createEventBus(config, ds),
-          inject: [DATA_SOURCE],
+          useFactory: (ds: DataSource, registry: Registry) => createEventBus(config, ds, deadLetterMetrics(registry)),
+          inject: [DATA_SOURCE, METRICS],
         },
         { provide: ARTIFACT_STORE, useFactory: () => new LocalArtifactStore(config.artifactDir) },
         Dependencies,

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Bring up the integration-test services (PostgreSQL, Kafka KRaft) and write
+# Bring up the integration-test services (PostgreSQL, Kafka KRaft; promtool and
+# prometheus installed for the monitoring tests) and write
 # tests/infra/.env, which tests/run.mjs loads. Idempotent and quick to re-run.
 #
 #   bash tests/infra/up.sh          both services
@@ -33,6 +34,8 @@ status=0
 wait "$pg_pid" || { echo "[up.sh] PostgreSQL failed to start" >&2; status=1; }
 wait "$kafka_pid" || { echo "[up.sh] Kafka failed to start" >&2; status=1; }
 ((status == 0)) || exit 1
+# promtool and prometheus for the alert-rule tests and the monitoring e2e test
+bash "$HERE/prometheus.sh" >/dev/null || { echo "[up.sh] Prometheus failed to install" >&2; exit 1; }
 
 # the browser for the web console's tests (not a service: installed once, nothing runs)
 bash "$HERE/chromium.sh"

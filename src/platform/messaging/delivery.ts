@@ -30,6 +30,16 @@ export interface BackoffPolicy {
 
 export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 200, maxMs: 10_000 };
 
+/** Why a record went to the DLQ: it failed to decode or validate, the handler rejected it, or the handler kept throwing on it. */
+export type DeadLetterCause = 'malformed' | 'rejected' | 'handler_failed';
+
+/** Told about every letter the bus durably wrote (the process's metrics count them). */
+export interface DeadLetterObserver {
+  /** a subscription to `topic` started: start its counts at zero, so the first letter is an increase */
+  watching(topic: TopicName): void;
+  deadLettered(topic: TopicName, cause: DeadLetterCause, count: number): void;
+}
+
 export interface DeliveryContext<T extends TopicName> {
   /** the logical topic (schemas are looked up by it; the DLQ letter names it) */
   topic: T;
@@ -44,6 +54,7 @@ export interface DeliveryContext<T extends TopicName> {
   backoff?: BackoffPolicy;
   /** attempts for errors not marked retriable before isolating message by message (default 3) */
   maxNonRetriableAttempts?: number;
+  observer?: DeadLetterObserver;
 }
 
 /** kafkajs' habit (KafkaJSError.retriable), also used by BusError and DatabaseConnectError */
@@ -103,11 +114,12 @@ export function deadLetterFor(topic: string, record: RawRecord, reason: string):
 }
 
 /** Append letters, retrying while the bus is unavailable. False when stopped before it succeeded. */
-async function deadLetterWithRetry<T extends TopicName>(ctx: DeliveryContext<T>, letters: DeadLetter[]): Promise<boolean> {
+async function deadLetterWithRetry<T extends TopicName>(ctx: DeliveryContext<T>, letters: DeadLetter[], cause: DeadLetterCause): Promise<boolean> {
   const policy = ctx.backoff ?? DEFAULT_BACKOFF;
   for (let attempt = 1; ; attempt++) {
     try {
       await ctx.deadLetter(letters, letters.map((l) => l.key));
+      ctx.observer?.deadLettered(ctx.topic, cause, letters.length);
       for (const l of letters) {
         ctx.logger.warn('event dead-lettered', { topic: ctx.topic, partition: l.partition, offset: l.offset, reason: l.reason });
       }
@@ -138,7 +150,7 @@ export async function deliverBatch<T extends TopicName>(ctx: DeliveryContext<T>,
     }
     else letters.push(deadLetterFor(ctx.topic, record, decoded.reason));
   }
-  if (letters.length > 0 && !(await deadLetterWithRetry(ctx, letters))) return false;
+  if (letters.length > 0 && !(await deadLetterWithRetry(ctx, letters, 'malformed'))) return false;
   if (valid.length === 0) return true;
   return handleWithRetry(ctx, valid, rawByPosition);
 }
@@ -185,7 +197,7 @@ async function handleWithRetry<T extends TopicName>(
       ctx.logger.error('handler keeps failing on one message; dead-lettering it', err, where);
       return deadLetterWithRetry(ctx, [
         deadLetterFor(ctx.topic, rawOf(first), `handler failed: ${describe(err)}`),
-      ]);
+      ], 'handler_failed');
     }
     const rejected = outcome?.rejected ?? [];
     if (rejected.length === 0) return true;
@@ -201,7 +213,7 @@ async function handleWithRetry<T extends TopicName>(
       letters.push(deadLetterFor(ctx.topic, rawOf(m), `rejected by handler: ${r.reason}`));
     }
     if (letters.length === 0) return true;
-    return deadLetterWithRetry(ctx, letters);
+    return deadLetterWithRetry(ctx, letters, 'rejected');
   }
 }
 

@@ -30,6 +30,7 @@ import { DeploymentWatcher } from './routing/deployment-watcher.js';
 import { ModelPool } from './routing/model-pool.js';
 import { OpenApiController } from './openapi/openapi.controller.js';
 import { OpenAIErrorFilter } from './openai-error.filter.js';
+import { roleHeartbeatProvider } from '../role-heartbeat.js';
 
 export const POLICY_LOADER = Symbol('POLICY_LOADER');
 export const DEPLOYMENT_SOURCE = Symbol('DEPLOYMENT_SOURCE');
@@ -152,6 +153,7 @@ export const GATEWAY_CORE: Provider[] = [
   },
   GatewayHooks,
   GatewayLifecycle,
+  roleHeartbeatProvider('gateway'),
   { provide: APP_FILTER, useClass: OpenAIErrorFilter },
 ];
 

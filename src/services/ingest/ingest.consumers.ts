@@ -39,12 +39,6 @@ async function retriableOnDatabaseError<T>(topic: string, metrics: IngestMetrics
   }
 }
 
-function observeLag(metrics: IngestMetrics, topic: string, createdAts: string[], now: number): void {
-  let newest = -Infinity;
-  for (const t of createdAts) newest = Math.max(newest, Date.parse(t));
-  if (Number.isFinite(newest)) metrics.lagSeconds.set({ topic }, Math.max(0, (now - newest) / 1000));
-}
-
 export class CompletionsConsumer {
   constructor(
     private readonly repository: IngestRepository,
@@ -59,7 +53,6 @@ export class CompletionsConsumer {
     timer();
     this.metrics.events.inc({ topic, outcome: 'inserted' }, counts.inserted);
     if (counts.duplicates) this.metrics.events.inc({ topic, outcome: 'duplicate' }, counts.duplicates);
-    observeLag(this.metrics, topic, events.map((e) => e.createdAt), Date.now());
     return {};
   };
 }
@@ -111,7 +104,6 @@ export class FeedbackConsumer {
     for (const m of ready) this.pendingSince.delete(m.value.eventId);
     this.metrics.events.inc({ topic, outcome: 'inserted' }, counts.inserted);
     if (counts.duplicates) this.metrics.events.inc({ topic, outcome: 'duplicate' }, counts.duplicates);
-    if (ready.length) observeLag(this.metrics, topic, ready.map((m) => m.value.createdAt), now);
     this.metrics.waitingForCompletion.set(new Set(waiting.map((m) => m.value.eventId)).size);
 
     if (waiting.length > 0) {

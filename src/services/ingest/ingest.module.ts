@@ -7,6 +7,7 @@ import type { EventBus } from '../../platform/messaging/event-bus.js';
 import type { ICompletionRepository, IFeedbackRepository } from '../../platform/persistence/repositories/index.js';
 import { COMPLETION_REPOSITORY, EVENT_BUS, FEEDBACK_REPOSITORY, METRICS } from '../../platform/tokens.js';
 import { DEFAULT_INGEST_OPTIONS, IngestService } from './ingest.service.js';
+import { roleHeartbeatProvider } from '../role-heartbeat.js';
 
 const log = new Logger('ingest');
 
@@ -45,6 +46,7 @@ class IngestLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdo
       inject: [EVENT_BUS, COMPLETION_REPOSITORY, FEEDBACK_REPOSITORY, METRICS],
     },
     IngestLifecycle,
+    roleHeartbeatProvider('ingest'),
   ],
   exports: [IngestService],
 })

@@ -31,6 +31,7 @@ export class IngestService {
   private readonly subscriptions: Subscription[] = [];
   readonly completions: CompletionsConsumer;
   readonly feedback: FeedbackConsumer;
+  private readonly metrics: IngestMetrics;
 
   constructor(
     private readonly bus: EventBus,
@@ -39,7 +40,7 @@ export class IngestService {
     private readonly options: IngestOptions = DEFAULT_INGEST_OPTIONS,
   ) {
     const repository = new IngestRepository(store.completions, store.feedback);
-    const metrics = new IngestMetrics(registry);
+    const metrics = (this.metrics = new IngestMetrics(registry));
     this.completions = new CompletionsConsumer(repository, metrics);
     this.feedback = new FeedbackConsumer(repository, metrics, { completionGraceMs: options.completionGraceMs });
   }
@@ -49,7 +50,7 @@ export class IngestService {
       await this.bus.subscribe({
         topic: Topic.completions,
         groupId: `${this.options.groupPrefix}ingest.completions`,
-        handleBatch: this.completions.handleBatch,
+        handleBatch: this.metrics.lag.track(Topic.completions, this.completions.handleBatch, (m) => m.value.createdAt),
         maxBatchSize: this.options.maxBatchSize,
       }),
     );
@@ -57,7 +58,7 @@ export class IngestService {
       await this.bus.subscribe({
         topic: Topic.feedback,
         groupId: `${this.options.groupPrefix}ingest.feedback`,
-        handleBatch: this.feedback.handleBatch,
+        handleBatch: this.metrics.lag.track(Topic.feedback, this.feedback.handleBatch, (m) => m.value.createdAt),
         maxBatchSize: this.options.maxBatchSize,
       }),
     );

@@ -21,7 +21,7 @@ test('embedded start: /healthz and /readyz answer 200 within 30 s; SIGTERM exits
     const metrics = await (await fetch(`${p.url}/metrics`)).text();
     assert.match(metrics, /outerloop_process_resident_memory_bytes/);
     assert.match(metrics, /outerloop_http_request_duration_seconds_bucket\{.*route="\/readyz".*status="200"/);
-    assert.match(metrics, /outerloop_role_up\{role="orchestrator"/);
+    assert.match(metrics, /outerloop_role_up\{outerloop_role="orchestrator"/);
   } finally {
     const { code } = await p.stop('SIGTERM');
     assert.equal(code, 0, p.output().slice(-3000));

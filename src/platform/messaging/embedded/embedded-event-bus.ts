@@ -29,6 +29,7 @@ import {
 import { deadLetterTopic, type DeadLetter, type TopicName } from '../events.js';
 import {
   type BackoffPolicy,
+  type DeadLetterObserver,
   backoffDelay,
   chunk,
   DEFAULT_BACKOFF,
@@ -51,6 +52,8 @@ export interface EmbeddedEventBusOptions {
   /** start(): give up after this many attempts (default: keep trying until close()) */
   maxStartAttempts?: number;
   logger?: Logger;
+  /** counts dead letters (the process's metrics) */
+  deadLetters?: DeadLetterObserver;
 }
 
 /** Rows per INSERT: SQLite allows 32766 bound parameters per statement, 4 per row here. */
@@ -180,6 +183,7 @@ export class EmbeddedEventBus implements EventBus, DeadLetterReader {
   async subscribe<T extends TopicName>(options: SubscribeOptions<T>): Promise<Subscription> {
     const maxBatchSize = options.maxBatchSize ?? this.options.maxBatchSize ?? 500;
     chunk([], maxBatchSize); // validates maxBatchSize
+    this.options.deadLetters?.watching(options.topic);
     return this.runLoop(options.topic, options.groupId, options.fromBeginning ?? true, maxBatchSize, (records, loop) =>
       deliverBatch(
         {
@@ -189,6 +193,7 @@ export class EmbeddedEventBus implements EventBus, DeadLetterReader {
           deadLetter: (letters) => this.writeDeadLetters(options.topic, letters),
           shouldContinue: () => !loop.stopped,
           backoff: this.backoff,
+          observer: this.options.deadLetters,
         },
         records,
       ),

@@ -25,6 +25,7 @@ import {
 import { ALL_TOPICS, deadLetterTopic, type DeadLetter, type TopicName } from '../events.js';
 import {
   type BackoffPolicy,
+  type DeadLetterObserver,
   backoffDelay,
   chunk,
   DEFAULT_BACKOFF,
@@ -58,6 +59,8 @@ export interface KafkaEventBusOptions {
   /** consumer session timeout; a SIGKILLed consumer's partitions move after it (default 10 s) */
   sessionTimeoutMs?: number;
   logger?: Logger;
+  /** counts dead letters (the process's metrics) */
+  deadLetters?: DeadLetterObserver;
 }
 
 interface ActiveSubscription {
@@ -272,6 +275,7 @@ export class KafkaEventBus implements EventBus, DeadLetterReader {
   async subscribe<T extends TopicName>(options: SubscribeOptions<T>): Promise<Subscription> {
     const maxBatchSize = options.maxBatchSize ?? this.options.maxBatchSize ?? 500;
     chunk([], maxBatchSize); // validates maxBatchSize before connecting anything
+    this.options.deadLetters?.watching(options.topic);
     return this.runConsumer(options.topic, options.groupId, options.fromBeginning ?? true, async (payload, sub) => {
       const { batch } = payload;
       const records: RawRecord[] = batch.messages.map((m) => ({
@@ -290,6 +294,7 @@ export class KafkaEventBus implements EventBus, DeadLetterReader {
             shouldContinue: () => !sub.stopped && payload.isRunning() && !payload.isStale(),
             heartbeat: () => payload.heartbeat(),
             backoff: this.options.backoff ?? DEFAULT_BACKOFF,
+            observer: this.options.deadLetters,
           },
           part,
         );

@@ -1,0 +1,246 @@
+// Issue 16's acceptance: a real Prometheus scrapes a running Outerloop — embedded
+// (one process, every role) and distributed (a gateway process and a process with
+// the other roles, on the shared Kafka and PostgreSQL) — while the test drives chat,
+// feedback and a malformed event; then every Prometheus query of every generated
+// dashboard must return a number from Prometheus, every SQL query (panels and
+// annotations) must return rows from PostgreSQL, the dead letter must fire its
+// alert, and promtool must accept a real /metrics scrape. Every wait is a gate on
+// what Prometheus or the database reports, never a sleep.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, describe, test, type TestContext } from 'node:test';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { dashboardQueries, promqlAsQueried, sqlAsQueried, type PanelQuery } from '../../../deploy/grafana/build/queries.js';
+import { KafkaEventBus } from '../../../src/platform/messaging/kafka/kafka-event-bus.js';
+import { Topic } from '../../../src/platform/messaging/events.js';
+import { createTestDatabase, deleteKafkaTopics, requireKafka, requirePostgres, uniquePrefix } from '../../integration/support/services.js';
+import { requireBinary } from '../../unit/deploy/promtool.js';
+import { getStatus, mainJs, repoRoot, startOuterloop, waitFor, type RunningProcess } from '../support/process.js';
+import { chat, feedback, hasNumber, promtoolCheckMetrics, scrapeHealth, startPrometheus, type RunningPrometheus } from './support.js';
+
+/** Panels whose data only an incident produces; the test does not force those incidents. */
+const MAY_BE_EMPTY: Record<string, string> = {
+  'Requests refused before generation': 'only when the admission queue is full (overload)',
+  'Generations stopped early': 'only when a client goes away or a deadline passes mid-generation',
+  'Batches retried/s by reason': 'only when the database fails, or feedback overtakes its completion (timing)',
+};
+
+const MALFORMED = '{"v":1,"eventId":"e2e-malformed","type":"thumbs"'; // truncated JSON
+
+const dashboards = readdirSync(join(repoRoot, 'deploy/grafana/dashboards'))
+  .filter((f) => f.endsWith('.json'))
+  .map((f) => JSON.parse(readFileSync(join(repoRoot, 'deploy/grafana/dashboards', f), 'utf8')) as unknown);
+const queries = dashboards.flatMap((d) => dashboardQueries(d));
+const promQueries = queries.filter((q) => q.kind === 'prometheus');
+const sqlQueries = queries.filter((q) => q.kind === 'sql');
+const label = (q: PanelQuery) => `${q.dashboard} / ${q.panel} [${q.refId}]`;
+
+function prometheusBinary(t: TestContext): string | null {
+  return requireBinary(t, 'prometheus') && requireBinary(t, 'promtool') ? 'prometheus' : null;
+}
+
+async function scrapeIsValid(url: string): Promise<void> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  assert.equal(promtoolCheckMetrics(text), '', `promtool check metrics on ${url}/metrics`);
+}
+
+/**
+ * Two waves of traffic with a scrape between them, so counters and histograms have
+ * an increase inside the rate window: wave 1, gate on Prometheus having scraped its
+ * effects (including the dead letter); wave 2; then each query must show a number.
+ */
+async function driveTrafficAndCheckEveryPanel(prom: RunningPrometheus, gateway: string, processes: RunningProcess[], deadLetter: () => Promise<void>): Promise<void> {
+  // what a failed gate shows: each target's last scrape, the counters it waits for, each process's last log lines
+  const diagnose = async (err: Error, counters: string[]): Promise<never> => {
+    const values = await Promise.all(counters.map(async (c) => `${c} = ${JSON.stringify((await prom.query(c)).map((x) => x.value[1]))}`));
+    const logs = processes.map((p) => `--- ${p.url} ---\n${p.output().slice(-2500)}`).join('\n');
+    assert.fail(`${err.message.split('\n')[0]}\ntargets: ${await scrapeHealth(prom)}\n${values.join('\n')}\n${logs}`);
+  };
+  const a = await chat(gateway, 'What is the capital of France?');
+  const b = await chat(gateway, 'What is the capital of France?');
+  await feedback(gateway, a, b);
+  await deadLetter();
+  // Every target must have been scraped with the first wave's values before the second
+  // wave: histogram series are born with the first wave, and a series whose first sample
+  // already holds both waves shows no increase (the quantile panels would stay NaN).
+  const firstWave = [
+    'sum(outerloop_gateway_requests_total) >= 2',
+    'sum(outerloop_feedback_accepted_total) >= 2',
+    'sum(outerloop_ingest_events_total{topic="outerloop.feedback", outcome="inserted"}) >= 2',
+    'sum(outerloop_bus_dead_lettered_total{topic="outerloop.feedback", cause="malformed"}) >= 1',
+  ];
+  await waitFor(
+    'Prometheus to scrape the first wave (chats and feedback at the gateway, feedback ingested, one malformed event dead-lettered)',
+    async () => ((await Promise.all(firstWave.map((q) => prom.query(q)))).every((r) => r.length > 0) ? true : undefined),
+    120_000,
+  ).catch((err: Error) => diagnose(err, firstWave.map((q) => q.replace(/ >= \d+$/, ''))));
+  const c = await chat(gateway, 'How do I kill a Linux process?');
+  const d = await chat(gateway, 'How do I kill a Linux process?');
+  await feedback(gateway, c, d);
+  const secondWave = ['sum(outerloop_gateway_requests_total) >= 4', 'sum(outerloop_feedback_accepted_total) >= 4', 'sum(outerloop_ingest_events_total{topic="outerloop.feedback", outcome="inserted"}) >= 4'];
+  await waitFor(
+    'Prometheus to scrape the second wave',
+    async () => ((await Promise.all(secondWave.map((q) => prom.query(q)))).every((r) => r.length > 0) ? true : undefined),
+    120_000,
+  ).catch((err: Error) => diagnose(err, secondWave.map((q) => q.replace(/ >= \d+$/, ''))));
+
+  const pending = new Map(promQueries.map((q) => [label(q), q]));
+  await waitFor(
+    'every dashboard query to return a number',
+    async () => {
+      for (const [key, q] of pending) {
+        // a 5-minute rate window covers the whole test: on a loaded machine minutes can pass
+        // between wave 2 and the last query, and scrapes can time out
+        if (hasNumber(await prom.query(promqlAsQueried(q.query, '5m')))) pending.delete(key);
+      }
+      return [...pending.values()].every((q) => q.panel in MAY_BE_EMPTY) ? true : undefined;
+    },
+    120_000,
+    () => `still empty: ${[...pending.keys()].join('; ')}\n${prom.output()}`,
+  ).catch(async (err: Error) => {
+    // name the panels, not just the timeout
+    assert.fail(`${err.message.split('\n')[0]} — targets: ${await scrapeHealth(prom)}\nempty panels:\n${[...pending.keys()].filter((k) => !(pending.get(k)!.panel in MAY_BE_EMPTY)).join('\n')}`);
+  });
+  const empty = [...pending.values()].map((q) => `${label(q)}: ${MAY_BE_EMPTY[q.panel]}`);
+  if (empty.length) process.stdout.write(`# panels legitimately empty in this run:\n${empty.map((e) => `#   ${e}`).join('\n')}\n`);
+
+  // the alert rules are loaded and the dead letter fires its alert
+  await waitFor(
+    'OuterloopDeadLetters to fire',
+    async () => ((await prom.query('ALERTS{alertname="OuterloopDeadLetters", alertstate="firing", topic="outerloop.feedback", cause="malformed"}')).length ? true : undefined),
+    30_000,
+    prom.output,
+  );
+}
+
+describe('monitoring: every dashboard query against a real Prometheus', { timeout: 300_000 }, () => {
+  test('the dashboards have queries of both kinds', () => {
+    assert.ok(promQueries.length >= 30, `${promQueries.length} PromQL queries`);
+    assert.ok(sqlQueries.length >= 6, `${sqlQueries.length} SQL queries`);
+  });
+
+  test('embedded: one process, every role, SQLite and the embedded bus', async (t) => {
+    const bin = prometheusBinary(t);
+    if (!bin) return;
+    const dataDir = mkdtempSync(join(tmpdir(), 'outerloop-monitoring-'));
+    const app = await startOuterloop(['start'], { OUTERLOOP_DATA_DIR: dataDir });
+    let prom: RunningPrometheus | null = null;
+    try {
+      await waitFor('/readyz 200', async () => ((await getStatus(`${app.url}/readyz`)) === 200 ? true : undefined), 60_000, app.output);
+      await scrapeIsValid(app.url);
+      prom = await startPrometheus(bin, [{ address: new URL(app.url).host }]);
+      // every role of the process is its own series, none renamed to exported_role
+      const roles = await prom.query('outerloop_role_up == 1');
+      assert.deepEqual(roles.map((s) => s.metric.outerloop_role).sort(), ['evaluator', 'gateway', 'ingest', 'orchestrator', 'trainer']);
+      assert.ok(roles.every((s) => !('exported_role' in s.metric)));
+      await driveTrafficAndCheckEveryPanel(prom, app.url, [app], async () => {
+        // another writer of the embedded log, as a buggy producer would be
+        const db = new Database(join(dataDir, 'outerloop.sqlite'), { timeout: 30_000 });
+        try {
+          db.prepare('INSERT INTO bus_events (topic, key, value, created_at) VALUES (?, ?, ?, ?)').run(Topic.feedback, 'e2e', MALFORMED, new Date().toISOString());
+        } finally {
+          db.close();
+        }
+      });
+      await scrapeIsValid(app.url);
+      // the SQL panels read PostgreSQL; the embedded mode's database is SQLite (see the distributed test)
+    } finally {
+      await prom?.stop();
+      await stopProcess(app);
+    }
+  });
+
+  describe('distributed [kafka+postgres]', () => {
+    let kafka: Awaited<ReturnType<typeof requireKafka>>;
+    let postgres: Awaited<ReturnType<typeof requirePostgres>>;
+    before(async () => {
+      kafka = await requireKafka();
+      postgres = await requirePostgres();
+    });
+
+    test('a gateway process and a process with the other roles, on Kafka and PostgreSQL; every SQL panel has rows', async (t) => {
+      if (kafka.skip || postgres.skip) return t.skip(String(kafka.skip || postgres.skip));
+      const bin = prometheusBinary(t);
+      if (!bin) return;
+      const db = await createTestDatabase(postgres.info!, 'monitoring');
+      const topicPrefix = `${uniquePrefix('monitoring')}.`;
+      const env = {
+        OUTERLOOP_MODE: 'distributed',
+        OUTERLOOP_DATABASE_URL: db.url,
+        OUTERLOOP_KAFKA_BROKERS: kafka.info!.brokers.join(','),
+        OUTERLOOP_TOPIC_PREFIX: topicPrefix,
+        OUTERLOOP_ARTIFACT_DIR: mkdtempSync(join(tmpdir(), 'outerloop-monitoring-artifacts-')),
+        OUTERLOOP_GATEWAY_AUTH: 'open',
+      };
+      const cli = (...args: string[]) => {
+        const r = spawnSync(process.execPath, [mainJs, ...args], { cwd: repoRoot, env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 120_000 });
+        assert.equal(r.status, 0, `outerloop ${args.join(' ')}:\n${r.stdout}${r.stderr}`);
+        return r.stdout;
+      };
+      const client = new pg.Client({ connectionString: db.url });
+      const started: RunningProcess[] = [];
+      let prom: RunningPrometheus | null = null;
+      t.after(async () => {
+        await deleteKafkaTopics(kafka.info!, topicPrefix);
+        await db.drop();
+      });
+      try {
+        cli('migrate');
+        await client.connect();
+        const gateway = await startOuterloop(['start', '--roles', 'gateway'], env);
+        started.push(gateway);
+        const workers = await startOuterloop(['start', '--roles', 'ingest,trainer,evaluator,orchestrator'], env);
+        started.push(workers);
+        for (const p of started) await waitFor(`${p.url} /readyz 200`, async () => ((await getStatus(`${p.url}/readyz`)) === 200 ? true : undefined), 90_000, p.output);
+        for (const p of started) await scrapeIsValid(p.url);
+        prom = await startPrometheus(bin, [
+          { address: new URL(gateway.url).host, labels: { role: 'gateway' } },
+          { address: new URL(workers.url).host, labels: { role: 'workers' } },
+        ]);
+        // the target's role label stays as configured; the process's roles are outerloop_role
+        const roles = await prom.query('outerloop_role_up == 1');
+        assert.deepEqual(roles.map((s) => `${s.metric.role}:${s.metric.outerloop_role}`).sort(), [
+          'gateway:gateway',
+          'workers:evaluator',
+          'workers:ingest',
+          'workers:orchestrator',
+          'workers:trainer',
+        ]);
+        assert.ok(roles.every((s) => !('exported_role' in s.metric)));
+
+        await driveTrafficAndCheckEveryPanel(prom, gateway.url, started, async () => {
+          const bus = new KafkaEventBus({ brokers: kafka.info!.brokers, clientId: 'monitoring-e2e', topicPrefix, maxStartAttempts: 10 });
+          await bus.start();
+          try {
+            await bus.publishRaw(Topic.feedback, 'e2e', MALFORMED);
+          } finally {
+            await bus.close();
+          }
+        });
+
+        // pairs and a snapshot, as an operator makes them
+        await waitFor('feedback in PostgreSQL', async () => (Number((await client.query('SELECT count(*) AS n FROM feedback_events')).rows[0].n) >= 4 ? true : undefined), 60_000);
+        cli('snapshot', '--min-margin', '0');
+        for (const q of sqlQueries) {
+          const { rows, fields } = await client.query(sqlAsQueried(q.query));
+          assert.ok(rows.length > 0, `${label(q)}: no rows`);
+          // a count panel must count something
+          if (fields.length === 1 && /^count/i.test(q.query.replace(/^SELECT\s+/i, ''))) assert.ok(Number(rows[0][fields[0]!.name]) > 0, `${label(q)}: counts 0`);
+        }
+      } finally {
+        await client.end().catch((err: unknown) => process.stderr.write(`closing the test's PostgreSQL client: ${String(err)}\n`));
+        await prom?.stop();
+        for (const p of started.reverse()) await stopProcess(p);
+      }
+    });
+  });
+});
+
+async function stopProcess(p: RunningProcess): Promise<void> {
+  const { code } = await p.stop('SIGTERM');
+  assert.equal(code, 0, `exit ${code}:\n${p.output().slice(-3000)}`);
+}

@@ -1,0 +1,130 @@
+// A real Prometheus (Debian's binary, not its systemd service) on a free loopback
+// port with its own temporary data dir, scraping given Outerloop targets every
+// two seconds with the repository's alert rules loaded; and the traffic that makes every
+// dashboard panel show something.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { freePort, repoRoot, waitFor } from '../support/process.js';
+
+export interface ScrapeTarget {
+  /** host:port */
+  address: string;
+  /** target labels, as deploy/prometheus/prometheus.yml sets `role` */
+  labels?: Record<string, string>;
+}
+
+export interface PromSample {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+export interface RunningPrometheus {
+  url: string;
+  query(expr: string): Promise<PromSample[]>;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export async function startPrometheus(bin: string, targets: ScrapeTarget[]): Promise<RunningPrometheus> {
+  const dir = mkdtempSync(join(tmpdir(), 'outerloop-prometheus-'));
+  const port = await freePort();
+  const config = {
+    // 2 s: short enough to gate quickly, long enough that a loaded 2-core machine answers a scrape in time
+    global: { scrape_interval: '2s', scrape_timeout: '2s', evaluation_interval: '2s' },
+    rule_files: [join(repoRoot, 'deploy/prometheus/alerts.yml')],
+    scrape_configs: [
+      {
+        job_name: 'outerloop',
+        metrics_path: '/metrics',
+        static_configs: targets.map((t) => ({ targets: [t.address], labels: t.labels ?? {} })),
+      },
+    ],
+  };
+  writeFileSync(join(dir, 'prometheus.yml'), stringify(config));
+  const check = spawnSync('promtool', ['check', 'config', join(dir, 'prometheus.yml')], { encoding: 'utf8' });
+  assert.equal(check.status, 0, `${check.stdout}${check.stderr}`);
+  const child = spawn(
+    bin,
+    [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--log.level=warn',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((res) => child.on('exit', () => res()));
+  const url = `http://127.0.0.1:${port}`;
+  const prom: RunningPrometheus = {
+    url,
+    output: () => out,
+    async query(expr) {
+      const r = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`, { signal: AbortSignal.timeout(10_000) });
+      const body = (await r.json()) as { status: string; error?: string; data?: { resultType: string; result: PromSample[] } };
+      if (body.status !== 'success') throw new Error(`Prometheus rejected ${expr}: ${body.error ?? r.status}`);
+      return body.data!.result;
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    await waitFor('Prometheus ready', async () => ((await fetch(`${url}/-/ready`)).ok ? true : undefined), 30_000, prom.output);
+    // gate on the first scrape of every target, not on time
+    await waitFor(
+      `every target up (${targets.map((t) => t.address).join(', ')})`,
+      async () => ((await prom.query('up{job="outerloop"} == 1')).length === targets.length ? true : undefined),
+      30_000,
+      prom.output,
+    );
+  } catch (err) {
+    await prom.stop();
+    throw err;
+  }
+  return prom;
+}
+
+/** A sample that is a number (histogram_quantile over no increase gives NaN). */
+/** Each target's last scrape: up and how long it took (for failure messages). */
+export async function scrapeHealth(prom: RunningPrometheus): Promise<string> {
+  const up = await prom.query('up{job="outerloop"}');
+  const took = await prom.query('scrape_duration_seconds{job="outerloop"}');
+  return up.map((u) => `${u.metric.instance}: up=${u.value[1]} scrape=${took.find((t) => t.metric.instance === u.metric.instance)?.value[1] ?? '?'}s`).join(', ');
+}
+
+export function hasNumber(samples: PromSample[]): boolean {
+  return samples.some((s) => Number.isFinite(Number(s.value[1])));
+}
+
+export async function post(url: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(60_000) });
+  return { status: r.status, json: (await r.json()) as Record<string, unknown> };
+}
+
+/** One chat completion; returns its completion id. */
+export async function chat(gateway: string, content: string): Promise<string> {
+  const r = await post(`${gateway}/v1/chat/completions`, { model: 'outerloop', messages: [{ role: 'user', content }], max_tokens: 8 });
+  assert.equal(r.status, 200, JSON.stringify(r.json));
+  return r.json.id as string;
+}
+
+/** Feedback that is accepted (thumbs, pairwise) and one that is refused (unknown completion). */
+export async function feedback(gateway: string, a: string, b: string): Promise<void> {
+  assert.equal((await post(`${gateway}/v1/feedback`, { completion_id: a, type: 'thumbs', value: 'up' })).status, 202);
+  assert.equal((await post(`${gateway}/v1/feedback`, { completion_id: a, type: 'pairwise', value: 'this', other_completion_id: b })).status, 202);
+  assert.equal((await post(`${gateway}/v1/feedback`, { completion_id: 'no-such-completion', type: 'thumbs', value: 'down' })).status, 404);
+}
+
+export function promtoolCheckMetrics(text: string): string {
+  const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  return r.status === 0 ? `${r.stdout}${r.stderr}`.trim() : `promtool check metrics failed (${r.status}): ${r.stdout}${r.stderr}`;
+}
