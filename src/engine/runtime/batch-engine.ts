@@ -218,6 +218,8 @@ export class BatchEngine {
   private steps = 0;
   private lastBatchSize = 0;
   private profileData: BatchEngineProfile = emptyProfile();
+  /** Awaited before every scheduling step when set (see setStepGate). */
+  private stepGate: (() => Promise<void>) | null = null;
 
   private constructor(
     manifest: ArtifactManifest,
@@ -445,8 +447,18 @@ export class BatchEngine {
       });
   }
 
+  /**
+   * Holds every scheduling step (prefill and/or decode) until `gate` resolves. For tests
+   * that must act between two steps — "the abort arrives before the generation ends" —
+   * without racing the clock on a loaded machine; null (the default) runs freely.
+   */
+  setStepGate(gate: (() => Promise<void>) | null): void {
+    this.stepGate = gate;
+  }
+
   private async loop(): Promise<void> {
     while (!this.closed && (this.active.length > 0 || this.waiting.length > 0)) {
+      if (this.stepGate) await this.stepGate();
       this.removeFinishedRows();
       if (this.waiting.length > 0 && this.active.length < this.maxBatch) {
         const admitted = this.waiting.splice(0, this.maxBatch - this.active.length);

@@ -46,11 +46,23 @@ export type EngineSource =
 export interface EngineWorkerData {
   source: EngineSource;
   options: BatchEngineOptions;
+  /** Steps run only as permitted by permitSteps() (deterministic tests). */
+  gatedSteps?: boolean;
+}
+
+export interface EngineThreadOptions extends BatchEngineOptions {
+  /**
+   * The worker's engine runs a scheduling step only when permitted (`permitSteps(n)`).
+   * Messages reach the worker in order, so a cancel posted before a permit is seen before
+   * the step it permits: a test can act "between token 3 and token 4" deterministically.
+   */
+  gatedSteps?: boolean;
 }
 
 export type MainToWorker =
   | { type: 'generate'; id: number; params: Omit<GenerateParams, 'signal'> }
   | { type: 'cancel'; id: number }
+  | { type: 'permit'; steps: number }
   | { type: 'close' };
 
 export type EngineOutcome =
@@ -101,8 +113,14 @@ export class EngineThread {
   }
 
   /** Start a worker thread, load and verify the artifact there (see BatchEngine.load). */
-  static async load(artifactDir: string, options: BatchEngineOptions = {}): Promise<EngineThread> {
-    return EngineThread.start({ source: { kind: 'artifact', dir: artifactDir }, options }, artifactDir);
+  static async load(artifactDir: string, options: EngineThreadOptions = {}): Promise<EngineThread> {
+    const { gatedSteps, ...engineOptions } = options;
+    return EngineThread.start({ source: { kind: 'artifact', dir: artifactDir }, options: engineOptions, gatedSteps: gatedSteps === true }, artifactDir);
+  }
+
+  /** With `gatedSteps`: lets the worker's engine run `steps` more scheduling steps. */
+  permitSteps(steps: number): void {
+    this.post({ type: 'permit', steps });
   }
 
   /**

@@ -12,7 +12,7 @@ import { serializeError } from './thread-errors.js';
 
 const port = parentPort;
 if (!port) throw new Error('engine-worker.js runs as a worker thread of EngineThread');
-const { source, options } = workerData as EngineWorkerData;
+const { source, options, gatedSteps } = workerData as EngineWorkerData;
 
 const send = (m: WorkerToMain): void => port.postMessage(m);
 
@@ -25,6 +25,17 @@ try {
   process.exit(0);
 }
 send({ type: 'ready', info: { manifest: engine.manifest, maxBatch: engine.maxBatch } });
+
+// gatedSteps: the engine waits for a permit before each step; permits arrive as messages,
+// in order with cancels and requests (EngineThread.permitSteps)
+let permits = 0;
+let permitWaiter: (() => void) | null = null;
+if (gatedSteps) {
+  engine.setStepGate(async () => {
+    while (permits === 0) await new Promise<void>((resolve) => (permitWaiter = resolve));
+    permits--;
+  });
+}
 
 let outbox: EngineOutcome[] = [];
 let flushScheduled = false;
@@ -57,6 +68,12 @@ port.on('message', (m: MainToWorker) => {
       )
       .finally(() => cancels.delete(m.id));
   } else if (m.type === 'cancel') cancels.get(m.id)?.abort();
+  else if (m.type === 'permit') {
+    permits += m.steps;
+    const wake = permitWaiter;
+    permitWaiter = null;
+    wake?.();
+  }
   else if (m.type === 'close') {
     void engine.close().finally(() => {
       flush();

@@ -13,6 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import pg from 'pg';
+import { eventually } from '../../support/eventually.js';
 
 export interface ServiceRequirement<T> {
   /** connection info, or null when the suite is skipped */
@@ -135,16 +136,9 @@ export async function createTestDatabase(info: PostgresInfo, label = 'db'): Prom
   };
 }
 
-/** Poll until `check` returns a truthy value; fails with `what` and the last value seen. */
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 30_000, intervalMs = 50): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  for (;;) {
-    last = await check();
-    if (last) return last as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last value: ${JSON.stringify(last)})`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
+/** Poll until `check` returns a truthy value (tests/support/eventually.ts, polling every 50 ms here). */
+export function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 30_000, intervalMs = 50): Promise<NonNullable<T>> {
+  return eventually(what, check, timeoutMs, intervalMs);
 }
 
 /**

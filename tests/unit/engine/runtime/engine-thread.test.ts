@@ -51,17 +51,29 @@ describe('EngineThread (a BatchEngine on a worker thread)', () => {
   });
 
   it('an abort cancels the row on the worker and frees its slot; an aborted signal never takes one', async () => {
-    const controller = new AbortController();
-    let n = 0;
-    const r = await thread.generate(request('How do I kill a process?', 40, { signal: controller.signal, ignoreEndOfTurn: true }), () => {
-      if (++n === 3) controller.abort();
-    });
-    assert.equal(r.finishReason, 'cancelled');
-    assert.ok(r.completionTokens >= 3 && r.completionTokens < 40, `cancelled after ${r.completionTokens}`);
-    assert.equal(thread.stats().activeRows, 0);
-    const pre = await thread.generate(request('x', 5, { signal: AbortSignal.abort() }));
-    assert.equal(pre.finishReason, 'cancelled');
-    assert.equal(pre.completionTokens, 0);
+    // Gated: the worker runs one step per permit, so the abort is posted while the row is
+    // provably mid-generation (a free-running tiny model can finish 40 tokens before the
+    // abort arrives on a loaded machine).
+    const gated = await EngineThread.load(fixture.dir, { maxBatch: 2, intraOpThreads: 1, gatedSteps: true });
+    try {
+      const controller = new AbortController();
+      let n = 0;
+      gated.permitSteps(1);
+      const r = await gated.generate(request('How do I kill a process?', 40, { signal: controller.signal, ignoreEndOfTurn: true }), () => {
+        if (++n === 3) {
+          controller.abort(); // the cancel message goes out before the permit below
+          gated.permitSteps(1000);
+        } else gated.permitSteps(1);
+      });
+      assert.equal(r.finishReason, 'cancelled');
+      assert.ok(r.completionTokens >= 3 && r.completionTokens < 40, `cancelled after ${r.completionTokens}`);
+      assert.equal(gated.stats().activeRows, 0);
+      const pre = await gated.generate(request('x', 5, { signal: AbortSignal.abort() }));
+      assert.equal(pre.finishReason, 'cancelled');
+      assert.equal(pre.completionTokens, 0);
+    } finally {
+      await gated.close();
+    }
   });
 
   it('a consumer that throws fails its own request only', async () => {

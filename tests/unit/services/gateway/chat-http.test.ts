@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { MapKeyStore, parseSse, startTestGateway, type TestGateway } from './support/test-gateway.js';
+import { eventually } from '../../../support/eventually.js';
 
 const hello = { model: 'outerloop', messages: [{ role: 'user', content: 'How do I kill a Linux process?' }] };
 
@@ -18,13 +19,6 @@ async function post(g: TestGateway, body: unknown, headers: Record<string, strin
   return { res, text, json: res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : null };
 }
 
-async function waitFor(cond: () => boolean, what: string, ms = 3000) {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe('POST /v1/chat/completions (open mode, fake engine)', () => {
   let g: TestGateway;
@@ -211,9 +205,9 @@ describe('admission control and disconnects', () => {
     const g = await startTestGateway({ options: { maxConcurrent: 1, maxWaiting: 1 }, backend: { tokenDelayMs: 20, tokensPerAnswer: 5 } });
     try {
       const first = post(g, hello);
-      await waitFor(() => g.admission.activeSlots === 1, 'first admitted');
+      await eventually('first admitted', () => g.admission.activeSlots === 1);
       const second = post(g, hello);
-      await waitFor(() => g.admission.waiting === 1, 'second queued');
+      await eventually('second queued', () => g.admission.waiting === 1);
       const third = await post(g, hello);
       assert.equal(third.res.status, 429);
       assert.equal(third.res.headers.get('retry-after'), '1');
@@ -245,7 +239,7 @@ describe('admission control and disconnects', () => {
       await gotSomeTokens;
       assert.equal(g.admission.activeSlots, 1);
       req.destroy();
-      await waitFor(() => g.admission.activeSlots === 0 && g.backends[0]!.active === 0, 'slot freed after disconnect');
+      await eventually('slot freed after disconnect', () => g.admission.activeSlots === 0 && g.backends[0]!.active === 0);
       assert.equal(await g.metric('outerloop_gateway_queue_depth'), 0);
       assert.equal(await g.metric('outerloop_gateway_active_generations'), 0);
       await g.completions.whenIdle();
@@ -350,7 +344,7 @@ describe('completion log when the bus is down', () => {
         assert.equal(res.status, 200);
         ids.push(json.id);
       }
-      await waitFor(() => g.completions.spooled() === 5, 'five spooled');
+      await eventually('five spooled', () => g.completions.spooled() === 5);
       assert.equal(await g.metric('outerloop_gateway_completion_spool_size'), 5);
       assert.equal(g.bus.published.length, 0);
       g.bus.down = false;

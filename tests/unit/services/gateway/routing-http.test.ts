@@ -4,6 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestGateway } from './support/test-gateway.js';
+import { eventually } from '../../../support/eventually.js';
 
 const deployment = {
   spec: { id: 'd-canary', production: 'prod', canary: { version: 'can', weight: 0.3 }, shadow: 'shadow' },
@@ -36,10 +37,12 @@ describe('routing over HTTP', () => {
       const share = [...first.values()].filter((v) => v === 'can').length / 100;
       assert.ok(share > 0.15 && share < 0.45, `canary share ${share}`);
       for (let u = 0; u < 10; u++) assert.equal((await chat(g.url, { user: `u${u}` })).json.model, first.get(`u${u}`));
-      await new Promise((r) => setTimeout(r, 50));
-      await g.completions.whenIdle();
-      const shadows = g.bus.published.filter((p) => p.value.shadow);
-      assert.ok(shadows.length > 0, 'shadow completions were logged');
+      // shadow generations run after the user's response: wait for them to be logged
+      const shadows = await eventually('shadow completions to be logged', async () => {
+        await g.completions.whenIdle();
+        const s = g.bus.published.filter((p) => p.value.shadow);
+        return s.length > 0 ? s : undefined;
+      });
       assert.ok(shadows.every((p) => p.value.modelVersion === 'shadow' && p.value.response.startsWith('[shadow]')));
     } finally {
       await g.close();
@@ -83,9 +86,8 @@ describe('routing over HTTP', () => {
         assert.equal(json.usage.completion_tokens, 30);
       }
       assert.equal((await chat(g.url, {})).json.model, 'v2');
-      await new Promise((r) => setTimeout(r, 20));
       const v1 = g.backends.find((b) => b.version === 'v1')!;
-      assert.equal(v1.closed, true, 'old engine closed once drained');
+      await eventually('the old engine to be closed once drained', () => v1.closed);
     } finally {
       await g.close();
     }

@@ -11,16 +11,8 @@ import { CompletionEntity, FeedbackEventEntity } from '../../../../src/platform/
 import { Topic, EVENT_VERSION, type DeadLetter } from '../../../../src/platform/messaging/events.js';
 import { IngestService, DEFAULT_INGEST_OPTIONS } from '../../../../src/services/ingest/ingest.service.js';
 import { createRepositories } from '../../../../src/platform/persistence/repositories/index.js';
+import { eventually } from '../../../support/eventually.js';
 
-async function until<T>(what: string, check: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(v)})`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 test('embedded bus → ingest → SQLite: persisted once; orphans dead-lettered with a reason', async () => {
   const ds = createDataSource({ type: 'better-sqlite3', path: ':memory:' });
@@ -48,12 +40,12 @@ test('embedded bus → ingest → SQLite: persisted once; orphans dead-lettered 
     await bus.publish(Topic.completions, [{ key: 'conv', value: completion }, { key: 'conv', value: completion }]);
     await bus.publish(Topic.feedback, [feedback('orphan', 'never-served'), feedback('f2', 'c1')]);
 
-    await until('f1 and f2 persisted', async () => (await ds.getRepository(FeedbackEventEntity).countBy({ completionId: 'c1' })) === 2);
+    await eventually('f1 and f2 persisted', async () => (await ds.getRepository(FeedbackEventEntity).countBy({ completionId: 'c1' })) === 2);
     assert.equal(await ds.getRepository(CompletionEntity).count(), 1);
 
     const letters: DeadLetter[] = [];
     const sub = await bus.subscribeDeadLetters({ topic: Topic.feedback, groupId: 'test-dlq', handleBatch: async (b) => void letters.push(...b.map((m) => m.letter)) });
-    await until('orphan dead-lettered', async () => letters.length >= 1);
+    await eventually('orphan dead-lettered', async () => letters.length >= 1);
     await sub.stop();
     assert.equal(letters.length, 1);
     assert.match(letters[0]!.reason, /unknown completion: completionId 'never-served'/);

@@ -7,6 +7,7 @@ import { configureLogging } from '../../../../../src/platform/logging/logger.js'
 import { CompletionLog } from '../../../../../src/services/gateway/completion-log/completion-log.js';
 import { CompletionSpool } from '../../../../../src/platform/spool/completion-spool.js';
 import { MemoryBus } from '../support/memory-bus.js';
+import { eventually } from '../../../../support/eventually.js';
 
 configureLogging({ format: 'json', level: 'error' });
 const opts = { batchSize: 3, publishTimeoutMs: 200, retryMinMs: 5, retryMaxMs: 20, maxInMemory: 100 };
@@ -47,8 +48,7 @@ describe('CompletionLog', () => {
       await log.whenIdle();
       bus.down = true;
       for (let i = 4; i < 14; i++) log.record(completion(i));
-      await new Promise((r) => setTimeout(r, 50));
-      assert.ok(log.spooled() >= 9, `spooled ${log.spooled()}`);
+      await eventually('the spool to take the completions the bus refused', () => log.spooled() >= 9);
       bus.down = false;
       for (let i = 14; i < 20; i++) log.record(completion(i));
       await log.whenIdle();
@@ -92,7 +92,7 @@ describe('CompletionLog', () => {
       let dropped = 0;
       const log = new CompletionLog(bus, new CompletionSpool(join(dir, 's.sqlite'), 5), { onDropped: (n) => (dropped += n) }, opts);
       for (let i = 0; i < 8; i++) log.record(completion(i));
-      await new Promise((r) => setTimeout(r, 30));
+      await eventually('the spool to fill and count the rest as dropped', () => dropped === 3);
       assert.equal(log.spooled(), 5);
       assert.equal(dropped, 3);
       bus.down = false;

@@ -77,7 +77,7 @@ describe('ModelPool hot swap', () => {
     made[0]!.die();
     const t0 = Date.now();
     while (pool.acquire('v1').backend === first.backend) {
-      assert.ok(Date.now() - t0 < 5000, 'v1 was not reloaded');
+      assert.ok(Date.now() - t0 < 60_000, 'v1 was not reloaded'); // a safety net, not a speed claim: the reload comes after a 500 ms backoff
       await new Promise((r) => setTimeout(r, 20));
     }
     const lease = pool.acquire('v1');
