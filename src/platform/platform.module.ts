@@ -8,6 +8,7 @@ import type { OuterloopConfig } from '../config/config.js';
 import { LocalArtifactStore } from './artifacts/local-artifact-store.js';
 import { Dependencies } from './health/dependencies.service.js';
 import { HealthController } from './health/health.controller.js';
+import { JobsModule } from './jobs/jobs.module.js';
 import { createEventBus } from './messaging/index.js';
 import { createMetricsRegistry, deadLetterMetrics } from './metrics/metrics.js';
 import { createDataSource } from './persistence/data-source.js';
@@ -56,6 +57,7 @@ export class PlatformModule {
     return {
       module: PlatformModule,
       global: true,
+      imports: [JobsModule],
       controllers: [HealthController],
       providers: [
         { provide: CONFIG, useValue: config },
@@ -71,7 +73,7 @@ export class PlatformModule {
         { provide: ARTIFACT_STORE, useFactory: () => new LocalArtifactStore(config.artifactDir) },
         Dependencies,
       ],
-      exports: [CONFIG, METRICS, DATABASE, ...REPOSITORY_TOKENS.map(([token]) => token), EVENT_BUS, ARTIFACT_STORE, Dependencies],
+      exports: [CONFIG, METRICS, DATABASE, ...REPOSITORY_TOKENS.map(([token]) => token), EVENT_BUS, ARTIFACT_STORE, Dependencies, JobsModule],
     };
   }
 }
