@@ -59,3 +59,48 @@ export class JobEventPublisher {
     }
   }
 }
+
+/**
+ * One attempt's progress events, published in order without making the handler
+ * wait for the bus: progress() returns once the row is written, so a slow or absent
+ * broker never slows training. During an outage at most `capacity` reports wait;
+ * older ones are dropped (the row keeps the latest either way).
+ */
+export class ProgressStream {
+  private readonly queue: JobProgress[] = [];
+  private draining: Promise<void> | null = null;
+  private dropped = 0;
+
+  constructor(
+    private readonly publish: (progress: JobProgress) => Promise<void>,
+    private readonly log: Logger,
+    private readonly jobId: string,
+    private readonly capacity = 1000,
+  ) {}
+
+  push(progress: JobProgress): void {
+    this.queue.push(progress);
+    if (this.queue.length > this.capacity) {
+      this.queue.shift();
+      if (this.dropped++ === 0) this.log.warn('progress events backing up; dropping the oldest', { jobId: this.jobId, capacity: this.capacity });
+    }
+    this.draining ??= this.drain();
+  }
+
+  /** resolves once every pushed report was published (or given up on) */
+  flush(): Promise<void> {
+    return this.draining ?? Promise.resolve();
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      for (let next = this.queue.shift(); next; next = this.queue.shift()) await this.publish(next);
+    } catch (err) {
+      // a non-retriable publish error is a bug in the event; the row still has the progress
+      this.log.error('progress event not publishable; the rest of this stream is dropped', err, { jobId: this.jobId });
+      this.queue.length = 0;
+    } finally {
+      this.draining = null;
+    }
+  }
+}

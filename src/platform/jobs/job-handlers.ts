@@ -29,9 +29,10 @@ export interface JobContext<K extends JobKind = JobKind> {
    * for every attempt, so attempt 2 resumes from what attempt 1 saved.
    */
   readonly checkpoint: { readonly prefix: string };
-  /** Record progress on the row and stream it on `outerloop.job-events`. Rejects with
-   *  the signal's reason once the lease is lost. Call it at a human rate (per step of
-   *  a training loop is fine; per token is not). */
+  /** Record progress on the row (awaited) and stream it on `outerloop.job-events`
+   *  (in order, without waiting for the bus). Rejects with the signal's reason once
+   *  the job must stop. One database write per call: per training step is fine, per
+   *  token is not. */
   progress(report: JobProgressInput): Promise<void>;
   readonly log: Logger;
 }

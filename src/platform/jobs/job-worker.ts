@@ -16,7 +16,7 @@ import { backoffDelay, type BackoffPolicy } from '../messaging/delivery.js';
 import type { EventBus, Subscription } from '../messaging/event-bus.js';
 import { Topic, validateJobProgress, validateJobSpec, type JobProgress, type JobProgressInput, type JobWakeUp } from '../messaging/events.js';
 import { JobCancelledError, JobError, LeaseLostError, WorkerStoppingError } from './errors.js';
-import { JobEventPublisher } from './job-events.js';
+import { JobEventPublisher, ProgressStream } from './job-events.js';
 import type { JobContext, JobHandlers } from './job-handlers.js';
 import type { JobRecord, JobRepository, Lease } from './job-repository.js';
 
@@ -291,6 +291,7 @@ export class JobWorker {
     await this.events.state(job, attempt, 'running');
     const startedAt = Date.now();
     const eta = new EtaEstimator();
+    const progressEvents = new ProgressStream((p) => this.events.progress(job, attempt, p), log, job.id);
     const signal = keeper.abort.signal;
     const context: JobContext = {
       job: { id: job.id, kind: job.kind, params: spec.value.params, idempotencyKey: job.idempotencyKey, maxAttempts: job.maxAttempts },
@@ -305,7 +306,7 @@ export class JobWorker {
           keeper.markLost('progress could not be recorded under the lease');
           signal.throwIfAborted();
         }
-        await this.events.progress(job, attempt, progress);
+        progressEvents.push(progress);
       },
     };
 
@@ -318,6 +319,7 @@ export class JobWorker {
       outcome = { ok: false, error };
     }
 
+    await progressEvents.flush(); // the stream's progress comes before the attempt's end
     let state: JobState | null;
     const reason = keeper.stopReason;
     if (keeper.lost) {

@@ -58,7 +58,7 @@ export class JobEntity {
   @JsonColumn('result', { nullable: true })
   result!: JsonObject | null;
 
-  /** the last attempt's error (kept when a retry succeeds, cleared never) */
+  /** the last failed attempt's error; kept on record when a later attempt succeeds */
   @TextColumn('error', { nullable: true })
   error!: string | null;
 
