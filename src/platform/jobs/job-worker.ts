@@ -167,7 +167,8 @@ export class JobWorker {
 
   /** Subscribe to wake-ups and start claiming. The bus must be started. */
   async start(): Promise<void> {
-    if (this.loopDone) throw new Error('JobWorker.start() called twice');
+    if (this.loopDone || this.subscription) throw new Error('JobWorker.start() called twice');
+    if (this.stopping) return; // stopped before it started (shutdown during start-up)
     const kinds = this.kinds;
     if (kinds.length === 0) throw new Error('JobWorker: no handler registered; nothing to run');
     this.subscription = await this.bus.subscribe({
@@ -183,6 +184,11 @@ export class JobWorker {
         this.poke();
       },
     });
+    if (this.stopping) {
+      // stop() was called while subscribing (shutdown during start-up)
+      await this.subscription.stop();
+      return;
+    }
     this.loopDone = this.claimLoop();
     this.log.info('job worker started', { owner: this.owner, kinds, leaseMs: this.leaseMs, pollIntervalMs: this.pollIntervalMs, concurrency: this.concurrency });
   }

@@ -22,7 +22,6 @@ const log = new Logger('jobs');
 @Injectable()
 class JobWorkerLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private worker: JobWorker | null = null;
-  private starting: Promise<void> | null = null;
 
   constructor(
     @Inject(JOB_REPOSITORY) private readonly repository: JobRepository,
@@ -36,14 +35,15 @@ class JobWorkerLifecycle implements OnApplicationBootstrap, BeforeApplicationShu
     if (this.handlers.kinds().length === 0) return;
     const worker = new JobWorker(this.repository, this.bus, this.handlers);
     this.worker = worker;
-    this.starting = this.dependencies.ready.then(() => worker.start());
-    this.starting.catch((err: unknown) => log.error('job worker failed to start', err));
+    // not awaited: the database and bus come up in the background (Dependencies)
+    this.dependencies.ready
+      .then(() => worker.start())
+      .catch((err: unknown) => log.error('job worker failed to start', err));
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    if (!this.worker) return;
-    await this.starting?.catch(() => undefined); // already logged
-    await this.worker.stop();
+    // also when the dependencies never came up: the worker then never starts
+    await this.worker?.stop();
   }
 }
 
