@@ -5,5 +5,5 @@ export * from './job-handlers.js';
 export * from './job-queue.js';
 export * from './job-repository.js';
 export * from './job-worker.js';
-export { TypeormJobRepository } from './typeorm-job-repository.js';
+export { TypeOrmJobRepository } from './typeorm-job-repository.js';
 export { JobsModule } from './jobs.module.js';

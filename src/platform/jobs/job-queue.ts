@@ -8,7 +8,7 @@ import type { EventBus } from '../messaging/event-bus.js';
 import { validateJobSpec, type JobParamsInput } from '../messaging/events.js';
 import { InvalidJobError, JobNotFoundError } from './errors.js';
 import { JobEventPublisher } from './job-events.js';
-import type { JobListFilter, JobRecord, JobRepository } from './job-repository.js';
+import type { IJobRepository, JobListFilter, JobRecord } from './job-repository.js';
 
 export interface EnqueueOptions {
   /** e.g. `<iteration>:<step>`: enqueueing with a key already used returns that job instead */
@@ -37,7 +37,7 @@ export class JobQueue {
   private readonly defaultMaxAttempts: number;
 
   constructor(
-    private readonly repository: JobRepository,
+    private readonly repository: IJobRepository,
     bus: EventBus,
     options: JobQueueOptions = {},
   ) {

@@ -1,4 +1,4 @@
-// The JobRepository port: the `jobs` table as the job's single source of truth
+// The job repository port (IJobRepository): the `jobs` table as the job's single source of truth
 // (ARCHITECTURE §3). The TypeORM adapter (typeorm-job-repository.ts) implements it
 // on SQLite and PostgreSQL; the contract tests (tests/integration/jobs) run the
 // same scenarios on both.
@@ -7,32 +7,11 @@
 // outcome, so a worker whose lease lapsed — and whose job another worker took over —
 // cannot overwrite what its successor does. Times are the database's clock, not a
 // worker's, so leases mean the same on every host.
-import type { JobKind, JobState } from '../../domain/jobs.js';
+import type { JobKind, JobRecord, JobState } from '../../domain/jobs.js';
+import type { JsonObject } from '../../domain/json.js';
 import type { JobProgress } from '../messaging/events.js';
-import type { JsonObject } from '../persistence/entities/columns.js';
 
-export interface JobRecord {
-  id: string;
-  kind: JobKind;
-  params: JsonObject;
-  idempotencyKey: string | null;
-  state: JobState;
-  /** claims so far; while running, the number of the current attempt */
-  attempts: number;
-  maxAttempts: number;
-  runAfter: Date;
-  leaseOwner: string | null;
-  heartbeatAt: Date | null;
-  leaseExpiresAt: Date | null;
-  progress: JsonObject | null;
-  result: JsonObject | null;
-  error: string | null;
-  cancelRequested: boolean;
-  createdAt: Date;
-  updatedAt: Date;
-  startedAt: Date | null;
-  finishedAt: Date | null;
-}
+export type { JobRecord } from '../../domain/jobs.js';
 
 export interface NewJob {
   id: string;
@@ -70,7 +49,7 @@ export interface JobListFilter {
   limit?: number;
 }
 
-export interface JobRepository {
+export interface IJobRepository {
   /** Insert a queued job. When its idempotency key is taken, nothing is inserted and
    *  the existing job is returned (created: false) — whatever its state. */
   insert(job: NewJob): Promise<{ job: JobRecord; created: boolean }>;

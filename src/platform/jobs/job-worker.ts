@@ -3,7 +3,7 @@
 //    handler only pokes the claim loop: an hour-long job never sits on an
 //    uncommitted batch), AND polls the table every pollIntervalMs, so a lost wake-up
 //    or a dead worker's lapsed lease is still picked up;
-//  - claims a job atomically (JobRepository.claimNext), runs its kind's handler and
+//  - claims a job atomically (IJobRepository.claimNext), runs its kind's handler and
 //    renews the lease with a heartbeat while it runs;
 //  - writes the outcome back under the lease: succeeded with the result, back to
 //    queued for a retry (with backoff) while attempts remain, failed with the last
@@ -18,7 +18,7 @@ import { Topic, validateJobProgress, validateJobSpec, type JobProgress, type Job
 import { JobCancelledError, JobError, LeaseLostError, WorkerStoppingError } from './errors.js';
 import { JobEventPublisher, ProgressStream } from './job-events.js';
 import type { JobContext, JobHandlers } from './job-handlers.js';
-import type { JobRecord, JobRepository, Lease } from './job-repository.js';
+import type { IJobRepository, JobRecord, Lease } from './job-repository.js';
 
 export interface JobWorkerOptions {
   /** this worker's identity in lease_owner (default host:pid:random) */
@@ -79,7 +79,7 @@ class LeaseKeeper {
   private readonly timer: NodeJS.Timeout;
 
   constructor(
-    private readonly repository: JobRepository,
+    private readonly repository: IJobRepository,
     readonly lease: Lease,
     private readonly leaseMs: number,
     heartbeatMs: number,
@@ -144,7 +144,7 @@ export class JobWorker {
   private pokeResolve: (() => void) | null = null;
 
   constructor(
-    private readonly repository: JobRepository,
+    private readonly repository: IJobRepository,
     private readonly bus: EventBus,
     private readonly handlers: JobHandlers,
     private readonly options: JobWorkerOptions = {},

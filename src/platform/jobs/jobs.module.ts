@@ -1,21 +1,20 @@
-// Durable jobs for every role (ARCHITECTURE §3): the JobRepository (TypeORM), the
-// JobQueue (enqueue, cancel) and the JobHandlers registry. A role that runs jobs
+// Durable jobs for every role (ARCHITECTURE §3): the JobQueue (enqueue, cancel) and
+// the JobHandlers registry, on the job repository the platform module provides
+// (JOB_REPOSITORY, like every repository). A role that runs jobs
 // registers its handlers in its own onModuleInit, e.g.
 //   constructor(@Inject(JobHandlers) handlers: JobHandlers) {}
 //   onModuleInit() { this.handlers.register('reward_model', (ctx) => this.train(ctx)); }
 // and this module starts one JobWorker for the registered kinds once the database
 // and the bus are up, and stops it (handing running jobs back) before they close.
 import { type BeforeApplicationShutdown, Inject, Injectable, Module, type OnApplicationBootstrap } from '@nestjs/common';
-import type { DataSource } from 'typeorm';
 import { Dependencies } from '../health/dependencies.service.js';
 import { Logger } from '../logging/logger.js';
 import type { EventBus } from '../messaging/event-bus.js';
-import { DATA_SOURCE, EVENT_BUS } from '../tokens.js';
+import { EVENT_BUS, JOB_REPOSITORY } from '../tokens.js';
 import { JobHandlers } from './job-handlers.js';
 import { JobQueue } from './job-queue.js';
-import { JOB_REPOSITORY, type JobRepository } from './job-repository.js';
+import type { IJobRepository } from './job-repository.js';
 import { JobWorker } from './job-worker.js';
-import { TypeormJobRepository } from './typeorm-job-repository.js';
 
 const log = new Logger('jobs');
 
@@ -24,7 +23,7 @@ class JobWorkerLifecycle implements OnApplicationBootstrap, BeforeApplicationShu
   private worker: JobWorker | null = null;
 
   constructor(
-    @Inject(JOB_REPOSITORY) private readonly repository: JobRepository,
+    @Inject(JOB_REPOSITORY) private readonly repository: IJobRepository,
     @Inject(EVENT_BUS) private readonly bus: EventBus,
     @Inject(JobHandlers) private readonly handlers: JobHandlers,
     @Inject(Dependencies) private readonly dependencies: Dependencies,
@@ -49,11 +48,10 @@ class JobWorkerLifecycle implements OnApplicationBootstrap, BeforeApplicationShu
 
 @Module({
   providers: [
-    { provide: JOB_REPOSITORY, useFactory: (ds: DataSource) => new TypeormJobRepository(ds), inject: [DATA_SOURCE] },
-    { provide: JobQueue, useFactory: (repository: JobRepository, bus: EventBus) => new JobQueue(repository, bus), inject: [JOB_REPOSITORY, EVENT_BUS] },
+    { provide: JobQueue, useFactory: (repository: IJobRepository, bus: EventBus) => new JobQueue(repository, bus), inject: [JOB_REPOSITORY, EVENT_BUS] },
     { provide: JobHandlers, useFactory: () => new JobHandlers() },
     JobWorkerLifecycle,
   ],
-  exports: [JOB_REPOSITORY, JobQueue, JobHandlers],
+  exports: [JobQueue, JobHandlers],
 })
 export class JobsModule {}

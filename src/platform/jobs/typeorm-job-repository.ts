@@ -1,24 +1,25 @@
-// The JobRepository on TypeORM, one code path for SQLite (embedded) and PostgreSQL
+// The job repository (IJobRepository) on TypeORM, one code path for SQLite (embedded) and PostgreSQL
 // (distributed). Every state change is ONE conditional UPDATE whose WHERE clause
 // restates what must still be true (e.g. "still queued", "still leased to me on
 // this attempt"); the affected-row count says whether it happened. No transaction
 // and no row lock is needed, so the same statements are correct on both databases
 // and against any number of workers in any number of processes.
 //
-// In embedded mode the SQLite connection is shared by the whole process and every
-// statement goes through serializeOnSqlite (see sqlite-serializer.ts).
-import type { DataSource, Repository, UpdateQueryBuilder } from 'typeorm';
+// In embedded mode the SQLite connection is shared by the whole process: every
+// statement, reads included, goes through TypeOrmScope.write (sqlite-serializer.ts),
+// so a claim never reads another transaction's uncommitted rows.
+import type { DataSource, EntityManager, Repository, UpdateQueryBuilder } from 'typeorm';
 import type { JobKind, JobState } from '../../domain/jobs.js';
+import type { JsonObject } from '../../domain/json.js';
 import type { JobProgress } from '../messaging/events.js';
-import type { JsonObject } from '../persistence/entities/columns.js';
 import { JobEntity } from '../persistence/entities/job.entity.js';
-import { serializeOnSqlite } from '../persistence/sqlite-serializer.js';
+import { TypeOrmScope } from '../persistence/repositories/typeorm-scope.js';
 import {
   IdempotencyConflictError,
   type ClaimOutcome,
   type JobListFilter,
   type JobRecord,
-  type JobRepository,
+  type IJobRepository,
   type Lease,
   type LeaseStatus,
   type NewJob,
@@ -57,22 +58,23 @@ function clockSql(dataSource: DataSource): ClockSql {
       interval: (ms) => `+${(ms / 1000).toFixed(3)} seconds`,
     };
   }
-  throw new Error(`TypeormJobRepository: unsupported database type "${type}" (supported: better-sqlite3, postgres)`);
+  throw new Error(`TypeOrmJobRepository: unsupported database type "${type}" (supported: better-sqlite3, postgres)`);
 }
 
-export class TypeormJobRepository implements JobRepository {
+export class TypeOrmJobRepository extends TypeOrmScope implements IJobRepository {
   private readonly clock: ClockSql;
 
-  constructor(private readonly dataSource: DataSource) {
-    this.clock = clockSql(dataSource);
+  constructor(manager: EntityManager) {
+    super(manager);
+    this.clock = clockSql(this.dataSource);
   }
 
   private get jobs(): Repository<JobEntity> {
-    return this.dataSource.getRepository(JobEntity);
+    return this.manager.getRepository(JobEntity);
   }
 
   private db<T>(work: () => Promise<T>): Promise<T> {
-    return serializeOnSqlite(this.dataSource, work);
+    return this.write(work);
   }
 
   private update(): UpdateQueryBuilder<JobEntity> {

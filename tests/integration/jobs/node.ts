@@ -12,7 +12,7 @@ import { createDataSource, runMigrations } from '../../../src/platform/persisten
 import { JobHandlers } from '../../../src/platform/jobs/job-handlers.js';
 import { JobQueue } from '../../../src/platform/jobs/job-queue.js';
 import { JobWorker, type JobWorkerOptions } from '../../../src/platform/jobs/job-worker.js';
-import { TypeormJobRepository } from '../../../src/platform/jobs/typeorm-job-repository.js';
+import { TypeOrmJobRepository } from '../../../src/platform/jobs/typeorm-job-repository.js';
 
 export interface NodeConfig {
   database: { type: 'better-sqlite3'; path: string } | { type: 'postgres'; url: string };
@@ -24,7 +24,7 @@ export interface NodeConfig {
 export interface JobNode {
   readonly dataSource: DataSource;
   readonly bus: EventBus & DeadLetterReader;
-  readonly repository: TypeormJobRepository;
+  readonly repository: TypeOrmJobRepository;
   readonly queue: JobQueue;
   /** a started worker for these handlers; short lease and poll period unless overridden */
   startWorker(handlers: JobHandlers, options?: JobWorkerOptions): Promise<JobWorker>;
@@ -50,7 +50,7 @@ export async function openNode(config: NodeConfig, logger = new Logger('jobs-tes
       ? new KafkaEventBus({ brokers: config.bus.brokers, clientId: 'jobs-test', topicPrefix: config.topicPrefix, backoff: FAST_BACKOFF, sessionTimeoutMs: 6000, logger })
       : new EmbeddedEventBus(dataSource, { topicPrefix: config.topicPrefix, pollIntervalMs: 50, backoff: FAST_BACKOFF, logger });
   await bus.start();
-  const repository = new TypeormJobRepository(dataSource);
+  const repository = new TypeOrmJobRepository(dataSource.manager);
   const workers: JobWorker[] = [];
   return {
     dataSource,

@@ -1,5 +1,5 @@
 import { Entity, Index } from 'typeorm';
-import type { JobKind, JobState } from '../../../domain/jobs.js';
+import type { JobKind, JobRecord, JobState } from '../../../domain/jobs.js';
 import { BoolColumn, IdColumn, IdPrimaryColumn, IntColumn, JsonColumn, TextColumn, TimestampColumn, VarcharColumn, type JsonObject } from './columns.js';
 
 /**
@@ -13,7 +13,7 @@ import { BoolColumn, IdColumn, IdPrimaryColumn, IntColumn, JsonColumn, TextColum
 @Index('uq_jobs_idempotency_key', ['idempotencyKey'], { unique: true })
 @Index('idx_jobs_state_run_after', ['state', 'runAfter'])
 @Index('idx_jobs_state_lease', ['state', 'leaseExpiresAt'])
-export class JobEntity {
+export class JobEntity implements JobRecord {
   @IdPrimaryColumn()
   id!: string;
 

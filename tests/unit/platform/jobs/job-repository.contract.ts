@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { DataSource } from 'typeorm';
 import type { JobKind } from '../../../../src/domain/jobs.js';
 import { IdempotencyConflictError, type JobRecord, type Lease, type NewJob } from '../../../../src/platform/jobs/job-repository.js';
-import { TypeormJobRepository } from '../../../../src/platform/jobs/typeorm-job-repository.js';
+import { TypeOrmJobRepository } from '../../../../src/platform/jobs/typeorm-job-repository.js';
 import { JobEntity } from '../../../../src/platform/persistence/entities/job.entity.js';
 import { runMigrations } from '../../../../src/platform/persistence/data-source.js';
 
@@ -29,14 +29,14 @@ function leaseOf(job: JobRecord): Lease {
 export function jobRepositoryContract(label: string, open: () => Promise<DataSource>, close: (ds: DataSource) => Promise<void>): void {
   describe(`${label} JobRepository contract`, () => {
     let ds: DataSource;
-    let repo: TypeormJobRepository;
+    let repo: TypeOrmJobRepository;
     // each test uses its own kind set or clears the table: claims see every job of a kind
     const clear = () => ds.getRepository(JobEntity).clear();
 
     before(async () => {
       ds = await open();
       await runMigrations(ds);
-      repo = new TypeormJobRepository(ds);
+      repo = new TypeOrmJobRepository(ds.manager);
     });
     after(async () => {
       if (ds) await close(ds);
