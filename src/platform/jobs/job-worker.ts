@@ -45,6 +45,8 @@ export interface JobWorkerOptions {
 export interface JobWorkerObserver {
   /** a wake-up was received and acted on */
   wakeUp?(message: JobWakeUp): void;
+  /** this worker claimed the job and runs its handler now (job.attempts is the attempt) */
+  attemptStarted?(job: JobRecord): void;
   /** this worker ended an attempt with this state (null: the lease was lost, nothing written) */
   attemptEnded?(job: JobRecord, attempt: number, state: JobState | null): void;
 }
@@ -294,6 +296,7 @@ export class JobWorker {
     }
 
     log.info('job started', { jobId: job.id, attempt, maxAttempts: job.maxAttempts });
+    this.options.observer?.attemptStarted?.(job);
     await this.events.state(job, attempt, 'running');
     const startedAt = Date.now();
     const eta = new EtaEstimator();

@@ -7,10 +7,12 @@
 // and this module starts one JobWorker for the registered kinds once the database
 // and the bus are up, and stops it (handing running jobs back) before they close.
 import { type BeforeApplicationShutdown, Inject, Injectable, Module, type OnApplicationBootstrap } from '@nestjs/common';
+import type { Registry } from 'prom-client';
 import { Dependencies } from '../health/dependencies.service.js';
 import { Logger } from '../logging/logger.js';
 import type { EventBus } from '../messaging/event-bus.js';
-import { EVENT_BUS, JOB_REPOSITORY } from '../tokens.js';
+import { EVENT_BUS, JOB_REPOSITORY, METRICS } from '../tokens.js';
+import { JobMetrics } from './job-metrics.js';
 import { JobHandlers } from './job-handlers.js';
 import { JobQueue } from './job-queue.js';
 import type { IJobRepository } from './job-repository.js';
@@ -27,12 +29,13 @@ class JobWorkerLifecycle implements OnApplicationBootstrap, BeforeApplicationShu
     @Inject(EVENT_BUS) private readonly bus: EventBus,
     @Inject(JobHandlers) private readonly handlers: JobHandlers,
     @Inject(Dependencies) private readonly dependencies: Dependencies,
+    @Inject(METRICS) private readonly registry: Registry,
   ) {}
 
   onApplicationBootstrap(): void {
     // roles registered their handlers in onModuleInit, which has run by now
     if (this.handlers.kinds().length === 0) return;
-    const worker = new JobWorker(this.repository, this.bus, this.handlers);
+    const worker = new JobWorker(this.repository, this.bus, this.handlers, { observer: new JobMetrics(this.registry) });
     this.worker = worker;
     // not awaited: the database and bus come up in the background (Dependencies)
     this.dependencies.ready

@@ -15,6 +15,8 @@ import { JobHandlers } from '../../../../src/platform/jobs/job-handlers.js';
 import { JobQueue } from '../../../../src/platform/jobs/job-queue.js';
 import type { JobRecord } from '../../../../src/platform/jobs/job-repository.js';
 import { PlatformModule } from '../../../../src/platform/platform.module.js';
+import { METRICS } from '../../../../src/platform/tokens.js';
+import type { Registry } from 'prom-client';
 
 async function until<T>(what: string, check: () => Promise<T | null>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -75,13 +77,18 @@ describe('JobsModule in the platform module', () => {
       return j.state === 'succeeded' ? j : null;
     });
     assert.deepEqual(done.result, { candidate: 'policy-v3', score: 0.75 });
+    const metrics = await app!.get<Registry>(METRICS).metrics();
+    assert.match(metrics, /outerloop_job_attempts_total\{[^}]*kind="evaluation",outcome="succeeded"[^}]*\} 1\n/);
+    assert.match(metrics, /outerloop_jobs_running\{[^}]*kind="evaluation"[^}]*\} 0\n/);
   });
 
   it('closing the application stops the worker and gives its running job back to the queue', async () => {
     const queue = app!.get(JobQueue);
     const { job } = await queue.enqueue('reward_model', { snapshotId: 'snap-1' });
     await longJobRunning;
+    const registry = app!.get<Registry>(METRICS);
     await app!.close();
+    assert.match(await registry.metrics(), /outerloop_job_attempts_total\{[^}]*kind="reward_model",outcome="requeued"[^}]*\} 1\n/);
     app = undefined;
     assert.equal((longJobAbortedBy as Error | undefined)?.name, 'WorkerStoppingError');
 
