@@ -150,6 +150,19 @@ export function jobContract(tag: string, harness: () => JobModeHarness): void {
       assert.equal(progress[0]!.attempt, 1);
     });
 
+    it(`${tag} a job whose wake-up was lost is found by polling`, { timeout: 120_000 }, async () => {
+      const { nodes: [node] } = await setup('lostwake');
+      const wakeUps: string[] = [];
+      const handlers = new JobHandlers();
+      handlers.register('evaluation', async (ctx) => ({ candidate: ctx.job.params.candidate }));
+      await node!.startWorker(handlers, { pollIntervalMs: 200, observer: { wakeUp: (m) => wakeUps.push(m.jobId) } });
+      // the row alone, as if the process died between the insert and the wake-up
+      const { job } = await node!.repository.insert({ id: 'no-wake-up', kind: 'evaluation', params: { candidate: 'quiet', suites: ['facts'], seed: 0 }, idempotencyKey: null, maxAttempts: 3 });
+      const done = await waitForState(node!, job.id, 'succeeded');
+      assert.deepEqual(done.result, { candidate: 'quiet' });
+      assert.deepEqual(wakeUps, [], 'no wake-up was ever sent');
+    });
+
     it(`${tag} an idempotency key dedupes: one row, one run, even under concurrent enqueues from two nodes`, { timeout: 120_000 }, async () => {
       const { nodes: [a, b] } = await setup('idem', 2);
       const runs = new Map<string, number>();
