@@ -26,7 +26,7 @@ export class JobEventPublisher {
     private readonly log: Logger = new Logger('jobs.events'),
   ) {}
 
-  wakeUp(job: JobRef, reason: JobWakeUp['reason']): Promise<void> {
+  wakeUp(job: JobRef, reason: JobWakeUp['reason']): Promise<boolean> {
     return this.send(Topic.jobs, job, {
       v: EVENT_VERSION,
       eventId: randomUUID(),
@@ -37,11 +37,11 @@ export class JobEventPublisher {
     });
   }
 
-  state(job: JobRef, attempt: number, state: JobState, error: string | null = null): Promise<void> {
+  state(job: JobRef, attempt: number, state: JobState, error: string | null = null): Promise<boolean> {
     return this.send(Topic.jobEvents, job, { ...this.header(job, attempt), type: 'state', state, error: error === null ? null : error.slice(0, 10_000) });
   }
 
-  progress(job: JobRef, attempt: number, progress: JobProgress): Promise<void> {
+  progress(job: JobRef, attempt: number, progress: JobProgress): Promise<boolean> {
     return this.send(Topic.jobEvents, job, { ...this.header(job, attempt), type: 'progress', ...progress });
   }
 
@@ -49,13 +49,16 @@ export class JobEventPublisher {
     return { v: EVENT_VERSION, eventId: randomUUID(), jobId: job.id, kind: job.kind, attempt, createdAt: new Date().toISOString() };
   }
 
-  private async send<T extends typeof Topic.jobs | typeof Topic.jobEvents>(topic: T, job: JobRef, value: EventInput<T>): Promise<void> {
+  /** true once published; false when the bus is unavailable (logged) */
+  private async send<T extends typeof Topic.jobs | typeof Topic.jobEvents>(topic: T, job: JobRef, value: EventInput<T>): Promise<boolean> {
     try {
       await this.bus.publish(topic, [{ key: job.id, value }]);
+      return true;
     } catch (err) {
       // an event that fails its schema is a bug here, not an outage: let it surface
       if (!isRetriable(err)) throw err;
       this.log.warn('job event not published (the jobs row still holds the truth)', { topic, jobId: job.id, kind: job.kind, error: describe(err) });
+      return false;
     }
   }
 }
@@ -63,8 +66,9 @@ export class JobEventPublisher {
 /**
  * One attempt's progress events, published in order without making the handler
  * wait for the bus: progress() returns once the row is written, so a slow or absent
- * broker never slows training. During an outage at most `capacity` reports wait;
- * older ones are dropped (the row keeps the latest either way).
+ * broker never slows training. When a publish fails (the bus is down), the reports
+ * queued behind it are dropped rather than retried one by one — the row keeps the
+ * latest either way — and at most `capacity` wait while a publish is in flight.
  */
 export class ProgressStream {
   private readonly queue: JobProgress[] = [];
@@ -72,7 +76,7 @@ export class ProgressStream {
   private dropped = 0;
 
   constructor(
-    private readonly publish: (progress: JobProgress) => Promise<void>,
+    private readonly publish: (progress: JobProgress) => Promise<boolean>,
     private readonly log: Logger,
     private readonly jobId: string,
     private readonly capacity = 1000,
@@ -80,21 +84,25 @@ export class ProgressStream {
 
   push(progress: JobProgress): void {
     this.queue.push(progress);
-    if (this.queue.length > this.capacity) {
-      this.queue.shift();
-      if (this.dropped++ === 0) this.log.warn('progress events backing up; dropping the oldest', { jobId: this.jobId, capacity: this.capacity });
-    }
+    if (this.queue.length > this.capacity) this.drop(this.queue.splice(0, this.queue.length - this.capacity).length);
     this.draining ??= this.drain();
   }
 
-  /** resolves once every pushed report was published (or given up on) */
+  /** resolves once every pushed report was published or dropped */
   flush(): Promise<void> {
     return this.draining ?? Promise.resolve();
   }
 
+  private drop(count: number): void {
+    if (count > 0 && this.dropped === 0) this.log.warn('progress events dropped (the bus is slow or down; the row has the latest)', { jobId: this.jobId });
+    this.dropped += count;
+  }
+
   private async drain(): Promise<void> {
     try {
-      for (let next = this.queue.shift(); next; next = this.queue.shift()) await this.publish(next);
+      for (let next = this.queue.shift(); next; next = this.queue.shift()) {
+        if (!(await this.publish(next))) this.drop(this.queue.splice(0).length);
+      }
     } catch (err) {
       // a non-retriable publish error is a bug in the event; the row still has the progress
       this.log.error('progress event not publishable; the rest of this stream is dropped', err, { jobId: this.jobId });
