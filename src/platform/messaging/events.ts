@@ -268,6 +268,8 @@ export type FeedbackEvent = EventOf<typeof Topic.feedback>;
 export type ModelEvent = EventOf<typeof Topic.modelEvents>;
 export type JobWakeUp = EventOf<typeof Topic.jobs>;
 export type JobEvent = EventOf<typeof Topic.jobEvents>;
+export type JobProgressEvent = Extract<JobEvent, { type: 'progress' }>;
+export type JobStateEvent = Extract<JobEvent, { type: 'state' }>;
 
 export type Validation<T> = { ok: true; value: T } | { ok: false; reason: string };
 

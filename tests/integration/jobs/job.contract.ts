@@ -17,7 +17,7 @@ import { IdempotencyConflictError, type JobRecord } from '../../../src/platform/
 import { InvalidJobError, JobCancelledError, JobNotFoundError } from '../../../src/platform/jobs/errors.js';
 import { JobHandlers, type JobContext } from '../../../src/platform/jobs/job-handlers.js';
 import type { DeadLetterMessage, Subscription } from '../../../src/platform/messaging/event-bus.js';
-import { EVENT_VERSION, Topic, type JobEvent, type JobParamsInput, type TopicName } from '../../../src/platform/messaging/events.js';
+import { EVENT_VERSION, Topic, type JobEvent, type JobParamsInput, type JobProgressEvent, type JobStateEvent, type TopicName } from '../../../src/platform/messaging/events.js';
 import { uniquePrefix, waitFor } from '../support/services.js';
 import { openNode, type JobNode, type NodeConfig } from './node.js';
 import { CHECKPOINT_FILE, type WorkerChildConfig } from './child-config.js';
@@ -41,10 +41,10 @@ function evaluation(candidate: string): JobParamsInput<'evaluation'> {
 class JobEventLog {
   readonly events: JobEvent[] = [];
   states(jobId: string): string[] {
-    return this.events.filter((e) => e.jobId === jobId && e.type === 'state').map((e) => `${(e as { state: string }).state}@${e.attempt}`);
+    return this.events.filter((e): e is JobStateEvent => e.jobId === jobId && e.type === 'state').map((e) => `${e.state}@${e.attempt}`);
   }
-  progress(jobId: string): Array<Extract<JobEvent, { type: 'progress' }>> {
-    return this.events.filter((e): e is Extract<JobEvent, { type: 'progress' }> => e.jobId === jobId && e.type === 'progress');
+  progress(jobId: string): JobProgressEvent[] {
+    return this.events.filter((e): e is JobProgressEvent => e.jobId === jobId && e.type === 'progress');
   }
 }
 
@@ -279,8 +279,8 @@ export function jobContract(tag: string, harness: () => JobModeHarness): void {
 
       await waitFor('the failed event', () => events.states(broken.job.id).includes('failed@2'));
       assert.deepEqual(events.states(broken.job.id).filter((s) => s !== 'queued@0'), ['running@1', 'queued@1', 'running@2', 'failed@2']);
-      const failedEvent = events.events.find((e) => e.jobId === broken.job.id && e.type === 'state' && e.state === 'failed');
-      assert.match((failedEvent as { error: string }).error, /attempt 2/);
+      const failedEvent = events.events.find((e): e is JobStateEvent => e.jobId === broken.job.id && e.type === 'state' && e.state === 'failed');
+      assert.match(failedEvent?.error ?? '', /attempt 2/);
     });
 
     it(`${tag} a redelivered wake-up for a finished job does nothing`, { timeout: 120_000 }, async () => {
