@@ -5,6 +5,7 @@ export * from './completions.js';
 export * from './deployments.js';
 export * from './evaluation.js';
 export * from './feedback.js';
+export * from './jobs.js';
 export * from './json.js';
 export * from './loop.js';
 export * from './models.js';

@@ -8,6 +8,8 @@ import type { OuterloopConfig } from '../config/config.js';
 import { LocalArtifactStore } from './artifacts/local-artifact-store.js';
 import { Dependencies } from './health/dependencies.service.js';
 import { HealthController } from './health/health.controller.js';
+import { JobsModule } from './jobs/jobs.module.js';
+import { TypeOrmJobRepository } from './jobs/typeorm-job-repository.js';
 import { createEventBus } from './messaging/index.js';
 import { createMetricsRegistry, deadLetterMetrics } from './metrics/metrics.js';
 import { createDataSource } from './persistence/data-source.js';
@@ -24,6 +26,7 @@ import {
   DEPLOYMENT_REPOSITORY,
   EVENT_BUS,
   FEEDBACK_REPOSITORY,
+  JOB_REPOSITORY,
   METRICS,
   MODEL_REGISTRY_REPOSITORY,
   PREFERENCE_PAIR_REPOSITORY,
@@ -56,6 +59,7 @@ export class PlatformModule {
     return {
       module: PlatformModule,
       global: true,
+      imports: [JobsModule],
       controllers: [HealthController],
       providers: [
         { provide: CONFIG, useValue: config },
@@ -63,6 +67,7 @@ export class PlatformModule {
         { provide: DATA_SOURCE, useFactory: () => createDataSource(config.database) },
         { provide: DATABASE, useFactory: (ds: DataSource) => new TypeOrmDatabase(ds), inject: [DATA_SOURCE] },
         ...repositories,
+        { provide: JOB_REPOSITORY, useFactory: (ds: DataSource) => new TypeOrmJobRepository(ds.manager), inject: [DATA_SOURCE] },
         {
           provide: EVENT_BUS,
           useFactory: (ds: DataSource, registry: Registry) => createEventBus(config, ds, deadLetterMetrics(registry)),
@@ -71,7 +76,7 @@ export class PlatformModule {
         { provide: ARTIFACT_STORE, useFactory: () => new LocalArtifactStore(config.artifactDir) },
         Dependencies,
       ],
-      exports: [CONFIG, METRICS, DATABASE, ...REPOSITORY_TOKENS.map(([token]) => token), EVENT_BUS, ARTIFACT_STORE, Dependencies],
+      exports: [CONFIG, METRICS, DATABASE, ...REPOSITORY_TOKENS.map(([token]) => token), JOB_REPOSITORY, EVENT_BUS, ARTIFACT_STORE, Dependencies, JobsModule],
     };
   }
 }

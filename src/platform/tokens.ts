@@ -17,6 +17,7 @@ export const DATASET_SNAPSHOT_REPOSITORY = Symbol('DATASET_SNAPSHOT_REPOSITORY')
 export const API_KEY_REPOSITORY = Symbol('API_KEY_REPOSITORY'); // IApiKeyRepository
 export const MODEL_REGISTRY_REPOSITORY = Symbol('MODEL_REGISTRY_REPOSITORY'); // IModelRegistryRepository
 export const DEPLOYMENT_REPOSITORY = Symbol('DEPLOYMENT_REPOSITORY'); // IDeploymentRepository
+export { JOB_REPOSITORY } from './jobs/job-repository.js'; // IJobRepository (src/platform/jobs)
 
 /** The TypeORM DataSource: platform adapters only (the embedded event bus lives in
  *  the same database). Not exported by the platform module. */

@@ -3,6 +3,7 @@
 // validate: an event that does not match its schema is never produced, and one
 // that arrives malformed goes to the topic's dead-letter topic with the reason.
 import { z } from 'zod';
+import { JOB_KINDS, JOB_STATES, type JobKind } from '../../domain/jobs.js';
 
 export const Topic = {
   completions: 'outerloop.completions',
@@ -104,20 +105,159 @@ export const ModelEventSchema = z.object({
   createdAt: isoTime,
 });
 
-export const JobEventSchema = z.object({
+// ---- Jobs (ARCHITECTURE §3): the row in `jobs` is the job; `outerloop.jobs` only
+// wakes workers and `outerloop.job-events` streams state and progress. Each kind's
+// parameters are validated when the job is enqueued and again when a worker runs it.
+// Strict objects: a misspelt parameter is an error naming it, not a silent default.
+
+const seed = z.number().int().nonnegative().max(2 ** 31 - 1);
+const positiveInt = z.number().int().positive();
+/** a model version id; absent = the current production policy */
+const basePolicy = id.optional();
+/** PPO and best-of-n optimise one of these over an RM ensemble's members (Coste et al. 2023) */
+export const RewardObjectiveSchema = z.enum(['mean', 'uwo', 'wco']);
+
+export const JobParamsSchemas = {
+  reward_model: z.strictObject({
+    snapshotId: id,
+    seed: seed.default(0),
+    /** ensemble members, each from its own seed and bootstrap resample */
+    ensemble: positiveInt.max(16).default(1),
+    epochs: positiveInt.max(1000).default(1),
+    basePolicy,
+    learningRate: z.number().positive().optional(),
+    batchSize: positiveInt.optional(),
+    /** Llama 2 margin from rating differences */
+    margin: z.boolean().default(false),
+    /** reward-centering coefficient λ in λ·(r_c + r_r)² */
+    centering: z.number().nonnegative().default(0),
+  }),
+  ppo: z.strictObject({
+    rewardModelVersion: id,
+    basePolicy,
+    promptSetId: id.optional(),
+    steps: positiveInt,
+    seed: seed.default(0),
+    objective: RewardObjectiveSchema.default('mean'),
+    klCoef: z.number().nonnegative().optional(),
+    targetKl: z.number().positive().optional(),
+    batchSize: positiveInt.optional(),
+    checkpointEvery: positiveInt.optional(),
+  }),
+  dpo: z.strictObject({
+    snapshotId: id,
+    basePolicy,
+    beta: z.number().positive().default(0.1),
+    epochs: positiveInt.max(1000).default(1),
+    seed: seed.default(0),
+    learningRate: z.number().positive().optional(),
+    batchSize: positiveInt.optional(),
+  }),
+  rejection_sampling: z.strictObject({
+    rewardModelVersion: id,
+    basePolicy,
+    promptSetId: id.optional(),
+    /** samples per prompt; the best by reward is kept for fine-tuning */
+    n: positiveInt.max(256),
+    epochs: positiveInt.max(1000).default(1),
+    seed: seed.default(0),
+    objective: RewardObjectiveSchema.default('mean'),
+  }),
+  best_of_n: z.strictObject({
+    rewardModelVersion: id,
+    basePolicy,
+    promptSetId: id.optional(),
+    n: positiveInt.max(256),
+    seed: seed.default(0),
+    objective: RewardObjectiveSchema.default('mean'),
+  }),
+  evaluation: z.strictObject({
+    /** the model version (or PPO checkpoint's version) under evaluation */
+    candidate: id,
+    /** the incumbent it is compared with; absent = the current production policy */
+    baseline: id.optional(),
+    suites: z.array(z.string().min(1).max(100)).min(1),
+    rewardModelVersion: id.optional(),
+    seed: seed.default(0),
+  }),
+} as const satisfies Record<JobKind, z.ZodType>;
+
+export type JobParams<K extends JobKind> = z.output<(typeof JobParamsSchemas)[K]>;
+export type JobParamsInput<K extends JobKind> = z.input<(typeof JobParamsSchemas)[K]>;
+
+/** A job as enqueued: its kind and that kind's parameters (discriminated by `kind`). */
+export const JobSpecSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('reward_model'), params: JobParamsSchemas.reward_model }),
+  z.strictObject({ kind: z.literal('ppo'), params: JobParamsSchemas.ppo }),
+  z.strictObject({ kind: z.literal('dpo'), params: JobParamsSchemas.dpo }),
+  z.strictObject({ kind: z.literal('rejection_sampling'), params: JobParamsSchemas.rejection_sampling }),
+  z.strictObject({ kind: z.literal('best_of_n'), params: JobParamsSchemas.best_of_n }),
+  z.strictObject({ kind: z.literal('evaluation'), params: JobParamsSchemas.evaluation }),
+]);
+export type JobSpec = z.output<typeof JobSpecSchema>;
+
+/** Validate a job as stored or enqueued; the reason names each offending field (`params.seed: …`). */
+export function validateJobSpec(value: unknown): Validation<JobSpec> {
+  return describeResult(JobSpecSchema.safeParse(value));
+}
+
+const jobKind = z.enum(JOB_KINDS);
+const jobState = z.enum(JOB_STATES);
+
+/** `outerloop.jobs`: "look at the jobs table" — the job's truth is its row, never this message. */
+export const JobWakeUpSchema = z.object({
   v: z.literal(EVENT_VERSION),
   eventId: id,
   jobId: id,
-  kind: z.string().min(1),
-  detail: z.record(z.string(), z.unknown()).default({}),
+  kind: jobKind,
+  /** enqueued (or re-queued for a retry), or a cancel request for a running job */
+  reason: z.enum(['enqueued', 'retry', 'cancel']).default('enqueued'),
   createdAt: isoTime,
 });
+
+const jobEventBase = {
+  v: z.literal(EVENT_VERSION),
+  eventId: id,
+  jobId: id,
+  kind: jobKind,
+  /** the attempt the event belongs to (0 before the first run) */
+  attempt: z.number().int().nonnegative(),
+  createdAt: isoTime,
+};
+
+/** What a handler reports with `progress()`; stored on the row and streamed as a progress event. */
+export const JobProgressSchema = z.strictObject({
+  step: z.number().int().nonnegative(),
+  total: positiveInt.nullable().default(null),
+  loss: z.number().nullable().default(null),
+  metrics: z.record(z.string(), z.number()).default({}),
+  tokensPerSecond: z.number().nonnegative().nullable().default(null),
+  etaSeconds: z.number().nonnegative().nullable().default(null),
+});
+export type JobProgress = z.output<typeof JobProgressSchema>;
+export type JobProgressInput = z.input<typeof JobProgressSchema>;
+
+/** Validate a handler's progress report; the reason names each offending field. */
+export function validateJobProgress(value: unknown): Validation<JobProgress> {
+  return describeResult(JobProgressSchema.safeParse(value));
+}
+
+/** `outerloop.job-events`: state changes and progress of one job, keyed by job id. */
+export const JobEventSchema = z.discriminatedUnion('type', [
+  z.object({ ...jobEventBase, type: z.literal('progress'), ...JobProgressSchema.shape }),
+  z.object({
+    ...jobEventBase,
+    type: z.literal('state'),
+    state: jobState,
+    error: z.string().max(10_000).nullable().default(null),
+  }),
+]);
 
 export const TopicSchemas = {
   [Topic.completions]: CompletionEventSchema,
   [Topic.feedback]: FeedbackEventSchema,
   [Topic.modelEvents]: ModelEventSchema,
-  [Topic.jobs]: JobEventSchema,
+  [Topic.jobs]: JobWakeUpSchema,
   [Topic.jobEvents]: JobEventSchema,
 } as const satisfies Record<TopicName, z.ZodType>;
 
@@ -126,7 +266,10 @@ export type EventInput<T extends TopicName> = z.input<(typeof TopicSchemas)[T]>;
 export type CompletionEvent = EventOf<typeof Topic.completions>;
 export type FeedbackEvent = EventOf<typeof Topic.feedback>;
 export type ModelEvent = EventOf<typeof Topic.modelEvents>;
+export type JobWakeUp = EventOf<typeof Topic.jobs>;
 export type JobEvent = EventOf<typeof Topic.jobEvents>;
+export type JobProgressEvent = Extract<JobEvent, { type: 'progress' }>;
+export type JobStateEvent = Extract<JobEvent, { type: 'state' }>;
 
 export type Validation<T> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -134,11 +277,14 @@ export type Validation<T> = { ok: true; value: T } | { ok: false; reason: string
 export function validateEvent<T extends TopicName>(topic: T, value: unknown): Validation<EventOf<T>> {
   const schema = TopicSchemas[topic] as unknown as z.ZodType<EventOf<T>> | undefined;
   if (!schema) return { ok: false, reason: `unknown topic ${topic}` };
-  const r = schema.safeParse(value);
+  return describeResult(schema.safeParse(value));
+}
+
+function describeResult<T>(r: z.ZodSafeParseResult<T>, root?: string): Validation<T> {
   if (r.success) return { ok: true, value: r.data };
   return {
     ok: false,
-    reason: r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '),
+    reason: r.error.issues.map((i) => `${[root, ...i.path].filter((p) => p !== undefined).join('.') || '(root)'}: ${i.message}`).join('; '),
   };
 }
 

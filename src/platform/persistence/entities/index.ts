@@ -8,6 +8,7 @@ import { DeploymentEntity } from './deployment.entity.js';
 import { EvaluationEntity } from './evaluation.entity.js';
 import { FeedbackEventEntity } from './feedback-event.entity.js';
 import { GateDecisionEntity } from './gate-decision.entity.js';
+import { JobEntity } from './job.entity.js';
 import { LoopIterationEntity } from './loop-iteration.entity.js';
 import { ModelVersionEntity } from './model-version.entity.js';
 import { PreferencePairEntity } from './preference-pair.entity.js';
@@ -23,6 +24,7 @@ export * from './deployment.entity.js';
 export * from './evaluation.entity.js';
 export * from './feedback-event.entity.js';
 export * from './gate-decision.entity.js';
+export * from './job.entity.js';
 export * from './loop-iteration.entity.js';
 export * from './model-version.entity.js';
 export * from './preference-pair.entity.js';
@@ -43,4 +45,5 @@ export const ENTITIES = [
   LoopIterationEntity,
   ApiKeyEntity,
   UserFlagEntity,
+  JobEntity,
 ];
