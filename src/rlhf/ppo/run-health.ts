@@ -52,17 +52,26 @@ export interface HealthVerdict {
   stop: string | null;
 }
 
-function mean(xs: ArrayLike<number>): number {
+/** Mean; 0 for no values (a batch statistic, not an estimate). */
+export function mean(xs: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < xs.length; i++) s += xs[i]!;
   return xs.length ? s / xs.length : 0;
 }
 
-function std(xs: ArrayLike<number>): number {
+/** Sample standard deviation; 0 below two values. */
+export function std(xs: ArrayLike<number>): number {
   const m = mean(xs);
   let s = 0;
   for (let i = 0; i < xs.length; i++) s += (xs[i]! - m) ** 2;
   return xs.length > 1 ? Math.sqrt(s / (xs.length - 1)) : 0;
+}
+
+/** What a checkpoint keeps so a resumed run's detectors carry on where they were. */
+export interface RunHealthState {
+  streaks: [DetectorName, number][];
+  baselineLength: number | null;
+  baselineEntropy: number | null;
 }
 
 export class RunHealth {
@@ -71,6 +80,17 @@ export class RunHealth {
   private baselineEntropy: number | null = null;
 
   constructor(private readonly opts: RunHealthOptions = DEFAULT_RUN_HEALTH) {}
+
+  state(): RunHealthState {
+    return { streaks: [...this.streaks], baselineLength: this.baselineLength, baselineEntropy: this.baselineEntropy };
+  }
+
+  restore(s: RunHealthState): void {
+    this.streaks.clear();
+    for (const [k, v] of s.streaks) this.streaks.set(k, v);
+    this.baselineLength = s.baselineLength;
+    this.baselineEntropy = s.baselineEntropy;
+  }
 
   check(s: StepHealthInput): HealthVerdict {
     if (this.baselineLength === null) this.baselineLength = mean(s.responseLengths);
