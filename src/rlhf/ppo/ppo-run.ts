@@ -335,7 +335,6 @@ export async function runPpo(input: PpoRunInput): Promise<PpoResult> {
           parentArtifactId: input.parentArtifactId ?? null,
           trainingRunId: runId,
           datasetSnapshotId: input.promptSetId ?? null,
-          createdAt: new Date(0).toISOString(),
           notes: { trainer: 'ppo', step, seed: o.seed, metrics },
         },
       }),

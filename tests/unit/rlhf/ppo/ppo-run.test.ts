@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readArtifact } from '../../../../src/engine/artifact/artifact.js';
+import { latestCheckpoint } from '../../../../src/engine/artifact/training-state.js';
 import { NonFiniteError } from '../../../../src/engine/errors.js';
 import { TrainingCancelledError } from '../../../../src/engine/train/training-program.js';
 import type { RewardFunction } from '../../../../src/rlhf/ppo/reward-function.js';
@@ -66,6 +68,8 @@ describe('PPO on a toy task (reward for one particular first token)', () => {
 /** A reward with variance in every batch: the first token's id scaled to [0, 1). */
 const denseReward: RewardFunction = async (_p, rs) => ({ scores: rs.map((r) => r.tokenIds[0]! / toy.tokenizer.vocabSize) });
 
+const relaxed = { ...DEFAULT_RUN_HEALTH, limits: { ...DEFAULT_RUN_HEALTH.limits, zero_reward_variance: 1000, all_truncated: 1000 } };
+
 describe('PPO checkpoints and resume', () => {
   const options: PpoOptions = { steps: 4, promptsPerStep: 4, maxTokens: 3, seed: 9, epochs: 1, miniBatches: 2, lr: 1e-3, checkpointEvery: 2, rewardNormalize: true, intraOpThreads: 1, health: { ...DEFAULT_RUN_HEALTH, limits: { ...DEFAULT_RUN_HEALTH.limits, zero_reward_variance: 1000, all_truncated: 1000 } } };
   const input = (outDir: string, cancelAfter?: number) => ({
@@ -119,6 +123,20 @@ describe('PPO stops', () => {
       runPpo({ ...base, reward: async (_p, rs) => ({ scores: rs.map((_, i) => (i === 1 ? Number.NaN : 0)) }), options }),
       (e: unknown) => e instanceof NonFiniteError && e.tensor === 'rm_scores' && e.index === 1,
     );
+  });
+
+  it('NaN mid-run: the run fails naming the tensor and the last good checkpoint stays', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'ppo-nan-'));
+    try {
+      let calls = 0;
+      const reward: RewardFunction = async (p, rs) => (++calls === 3 ? { scores: rs.map(() => Number.NaN) } : denseReward(p, rs));
+      await assert.rejects(runPpo({ ...base, reward, outDir: root, options: { ...options, checkpointEvery: 1, health: relaxed } }), (e: unknown) => e instanceof NonFiniteError && e.tensor === 'rm_scores');
+      const last = await latestCheckpoint(root);
+      assert.equal(last?.step, 2);
+      assert.equal((await readArtifact(last!.dir)).manifest.notes.step, 2);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 
   it('a dead reward signal (zero variance) stops the run with that reason', async () => {
