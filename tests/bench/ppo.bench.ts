@@ -1,4 +1,4 @@
-// `npm run bench -- ppo [--steps N] [--prompts P] [--max-tokens M] [--threads K] [--epochs E] [--minibatches B]`
+// `npm run bench -- ppo [--steps N] [--prompts P] [--max-tokens M] [--threads K] [--epochs E] [--minibatches B] [--critic shared|separate]`
 //
 // PPO at the reference config: the shipped base policy (models/base-policy, the reference
 // GPT) as the starting policy and the frozen reference, the scenario's training prompts
@@ -34,6 +34,8 @@ export async function run(args: string[]): Promise<void> {
   const threads = positiveOption(args, 'threads', 2, true);
   const epochs = positiveOption(args, 'epochs', 1, true);
   const miniBatches = positiveOption(args, 'minibatches', 2, true);
+  const critic = args.includes('--critic') ? args[args.indexOf('--critic') + 1] : 'shared';
+  if (critic !== 'shared' && critic !== 'separate') throw new Error(`--critic needs shared or separate, got ${JSON.stringify(critic)}`);
   const load0 = loadavg();
 
   const base = await readArtifact(BASE_POLICY);
@@ -55,7 +57,7 @@ export async function run(args: string[]): Promise<void> {
       promptSetId: promptSet.id,
       parentArtifactId: base.manifest.artifactId,
       outDir,
-      options: { steps, promptsPerStep, maxTokens, seed: 1, epochs, miniBatches, lr: 1e-5, truncationPenalty: 1, intraOpThreads: threads, checkpointEvery: 0 },
+      options: { critic, steps, promptsPerStep, maxTokens, seed: 1, epochs, miniBatches, lr: 1e-5, truncationPenalty: 1, intraOpThreads: threads, checkpointEvery: 0 },
       onStep: (m) => {
         peakRss = Math.max(peakRss, process.memoryUsage().rss);
         process.stderr.write(`step ${m.step}/${steps} reward ${m.reward_mean.toFixed(3)} kl ${m.kl_k1.toFixed(3)} β ${m.beta.toFixed(4)} ${(m.step_ms / 1000).toFixed(1)} s\n`);
@@ -79,6 +81,7 @@ export async function run(args: string[]): Promise<void> {
     const figures = {
       config: base.config,
       reward: 'scenario gold utility (stand-in until the RM scorer is on main)',
+      critic,
       steps: h.length,
       promptsPerStep,
       maxTokens,

@@ -18,6 +18,8 @@ import { runPpo, type PpoOptions } from '../../../../src/rlhf/ppo/ppo-run.js';
 import { firstTokenFrequencies, firstTokenReward, TOY_PROMPTS, toyWorld } from './toy.js';
 
 const toy = toyWorld();
+/** Constant reward and 3-token responses are this toy's normal state, not a dead run. */
+const relaxed = { ...DEFAULT_RUN_HEALTH, limits: { ...DEFAULT_RUN_HEALTH.limits, zero_reward_variance: 1000, all_truncated: 1000 } };
 
 async function pickTarget(): Promise<{ target: number; p0: number }> {
   const freq = await firstTokenFrequencies(toy, toy.params, 64, 11);
@@ -40,15 +42,15 @@ describe('PPO on a toy task (reward for one particular first token)', () => {
       options: {
         steps: 30, promptsPerStep: 16, maxTokens: 3, seed: 5, epochs: 2, miniBatches: 2, lr: 3e-3,
         kl: { kind: 'adaptive', initial: 0.05, target: target_kl, horizon: 100 },
-        // at the optimum every response earns 1: constant reward is success here, not a dead run
-        health: { ...DEFAULT_RUN_HEALTH, limits: { ...DEFAULT_RUN_HEALTH.limits, zero_reward_variance: 1000, all_truncated: 1000 } },
+        health: relaxed,
         intraOpThreads: 1,
       },
     });
     const rewards = result.history.map((m) => m.reward_mean);
     const last = rewards.slice(-5).reduce((a, b) => a + b, 0) / 5;
     assert.deepEqual(result.stop, { kind: 'completed' });
-    assert.ok(last >= 0.85, `mean reward of the last 5 steps ${last.toFixed(3)} (start ${p0.toFixed(3)}): ${rewards.map((r) => r.toFixed(2)).join(' ')}`);
+    assert.ok(Math.max(...rewards) === 1, `no batch reached the optimum (reward 1): ${rewards.map((r) => r.toFixed(2)).join(' ')}`);
+    assert.ok(last >= 0.8, `mean reward of the last 5 steps ${last.toFixed(3)} (start ${p0.toFixed(3)}): ${rewards.map((r) => r.toFixed(2)).join(' ')}`);
     // the optimum costs −log p_ref(target) ≈ 2.2 nats at the first token; the two tokens after it
     // drift freely (no reward on them) under a small β, so the bound is loose but finite
     const maxKl = Math.max(...result.history.map((m) => m.kl_k3));
@@ -68,10 +70,8 @@ describe('PPO on a toy task (reward for one particular first token)', () => {
 /** A reward with variance in every batch: the first token's id scaled to [0, 1). */
 const denseReward: RewardFunction = async (_p, rs) => ({ scores: rs.map((r) => r.tokenIds[0]! / toy.tokenizer.vocabSize) });
 
-const relaxed = { ...DEFAULT_RUN_HEALTH, limits: { ...DEFAULT_RUN_HEALTH.limits, zero_reward_variance: 1000, all_truncated: 1000 } };
-
 describe('PPO checkpoints and resume', () => {
-  const options: PpoOptions = { steps: 4, promptsPerStep: 4, maxTokens: 3, seed: 9, epochs: 1, miniBatches: 2, lr: 1e-3, checkpointEvery: 2, rewardNormalize: true, intraOpThreads: 1, health: { ...DEFAULT_RUN_HEALTH, limits: { ...DEFAULT_RUN_HEALTH.limits, zero_reward_variance: 1000, all_truncated: 1000 } } };
+  const options: PpoOptions = { steps: 4, promptsPerStep: 4, maxTokens: 3, seed: 9, epochs: 1, miniBatches: 2, lr: 1e-3, checkpointEvery: 2, rewardNormalize: true, intraOpThreads: 1, health: relaxed };
   const input = (outDir: string, cancelAfter?: number) => ({
     config: toy.config,
     tokenizer: toy.tokenizer,
@@ -86,24 +86,29 @@ describe('PPO checkpoints and resume', () => {
   });
   let completed = 0;
 
-  it('a run stopped after step 3 resumes from the step-2 checkpoint and ends with the uninterrupted artifact hash', async () => {
-    const root = await mkdtemp(join(tmpdir(), 'ppo-resume-'));
-    try {
-      const full = await runPpo(input(join(root, 'full')));
-      assert.deepEqual(full.checkpoints.map((c) => c.step), [2, 4]);
+  for (const critic of ['shared', 'separate'] as const) {
+    it(`a run stopped after step 3 resumes from the step-2 checkpoint and ends with the uninterrupted artifact hash (${critic} critic)`, async () => {
+      options.critic = critic;
+      const root = await mkdtemp(join(tmpdir(), 'ppo-resume-'));
+      try {
+        completed = 0;
+        const full = await runPpo(input(join(root, 'full')));
+        assert.deepEqual(full.checkpoints.map((c) => c.step), [2, 4]);
 
-      completed = 0;
-      await assert.rejects(runPpo(input(join(root, 'killed'), 3)), (e: unknown) => e instanceof TrainingCancelledError && e.step === 3);
-      const resumed = await runPpo(input(join(root, 'killed')));
-      assert.equal(resumed.resumedFromStep, 2);
-      assert.deepEqual(resumed.checkpoints.map((c) => c.step), [2, 4]);
-      assert.equal(resumed.checkpoints[1]!.artifactId, full.checkpoints[1]!.artifactId);
-      assert.deepEqual(resumed.history.map((m) => m.reward_mean), full.history.map((m) => m.reward_mean));
-      assert.equal(resumed.finalBeta, full.finalBeta);
-    } finally {
-      await rm(root, { recursive: true, force: true });
-    }
-  });
+        completed = 0;
+        await assert.rejects(runPpo(input(join(root, 'killed'), 3)), (e: unknown) => e instanceof TrainingCancelledError && e.step === 3);
+        const resumed = await runPpo(input(join(root, 'killed')));
+        assert.equal(resumed.resumedFromStep, 2);
+        assert.deepEqual(resumed.checkpoints.map((c) => c.step), [2, 4]);
+        assert.equal(resumed.checkpoints[1]!.artifactId, full.checkpoints[1]!.artifactId);
+        assert.deepEqual(resumed.history.map((m) => m.reward_mean), full.history.map((m) => m.reward_mean));
+        assert.equal(resumed.finalBeta, full.finalBeta);
+        assert.deepEqual(resumed.history.map((m) => m.value_loss), full.history.map((m) => m.value_loss));
+      } finally {
+        await rm(root, { recursive: true, force: true });
+      }
+    });
+  }
 });
 
 describe('PPO stops', () => {
