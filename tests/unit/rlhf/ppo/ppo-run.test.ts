@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readArtifact } from '../../../../src/engine/artifact/artifact.js';
 import { latestCheckpoint } from '../../../../src/engine/artifact/training-state.js';
+import { BatchEngine } from '../../../../src/engine/runtime/batch-engine.js';
 import { NonFiniteError } from '../../../../src/engine/errors.js';
 import { TrainingCancelledError } from '../../../../src/engine/train/training-program.js';
 import type { RewardFunction } from '../../../../src/rlhf/ppo/reward-function.js';
@@ -104,6 +105,15 @@ describe('PPO checkpoints and resume', () => {
         assert.deepEqual(resumed.history.map((m) => m.reward_mean), full.history.map((m) => m.reward_mean));
         assert.equal(resumed.finalBeta, full.finalBeta);
         assert.deepEqual(resumed.history.map((m) => m.value_loss), full.history.map((m) => m.value_loss));
+        // the checkpoint is a servable policy artifact: the serving runtime loads and runs it
+        const served = await BatchEngine.load(resumed.checkpoints[1]!.dir, { maxBatch: 1, intraOpThreads: 1 });
+        try {
+          const r = await served.generate({ prompt: [{ special: '<|user|>' }, { text: 'hi' }, { special: '<|assistant|>' }], maxTokens: 2, temperature: 0, topP: 1 });
+          assert.ok(r.completionTokens >= 1);
+          assert.equal(served.manifest.artifactId, full.checkpoints[1]!.artifactId);
+        } finally {
+          await served.close();
+        }
       } finally {
         await rm(root, { recursive: true, force: true });
       }
