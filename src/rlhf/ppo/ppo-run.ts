@@ -294,6 +294,12 @@ export async function runPpo(input: PpoRunInput): Promise<PpoResult> {
   const epochs = o.epochs ?? 2;
   const miniBatches = Math.min(o.miniBatches ?? 2, o.promptsPerStep);
   const lr = o.lr ?? 1e-4;
+  if (!Number.isInteger(epochs) || epochs < 1) throw new RangeError(`epochs: must be a positive integer, got ${epochs}`);
+  if (!Number.isInteger(miniBatches) || miniBatches < 1) throw new RangeError(`miniBatches: must be a positive integer, got ${o.miniBatches}`);
+  if (!(lr > 0) || !Number.isFinite(lr)) throw new RangeError(`lr: must be a finite number > 0, got ${lr}`);
+  const every = o.checkpointEvery ?? 0;
+  if (!Number.isInteger(every) || every < 0) throw new RangeError(`checkpointEvery: must be an integer ≥ 0, got ${every}`);
+  if (o.klCeiling != null && !(o.klCeiling > 0)) throw new RangeError(`klCeiling: must be > 0, got ${o.klCeiling}`);
   const coefs = { clipEps: o.clipEps ?? 0.2, valueClip: o.valueClip ?? 0.2, valueCoef: o.valueCoef ?? 0.1, entropyCoef: o.entropyCoef ?? 0 };
   const { config, tokenizer } = input;
   const padId = tokenizer.specialId('<|pad|>');
@@ -390,7 +396,8 @@ export async function runPpo(input: PpoRunInput): Promise<PpoResult> {
   for (let step = startStep + 1; step <= o.steps; step++) {
     if (input.cancelRequested?.()) throw new TrainingCancelledError(step - 1);
     const stepStarted = performance.now();
-    const engine = await BatchEngine.fromParameters(policy, tokenizer, { maxBatch: o.promptsPerStep, ...sessionOpts });
+    // at most 64 rows decode together (the KV cache is preallocated per slot); the rest queue
+    const engine = await BatchEngine.fromParameters(policy, tokenizer, { maxBatch: Math.min(o.promptsPerStep, 64), ...sessionOpts });
     let rollout: RolloutBatch;
     try {
       rollout = await collectRollout({ engine, scorer, policy, reference: input.reference, reward: input.reward }, promptsForStep(input.prompts, o.promptsPerStep, o.seed, step), {
@@ -517,7 +524,6 @@ export async function runPpo(input: PpoRunInput): Promise<PpoResult> {
       stepMs,
       etaSeconds: ((o.steps - step) * elapsed) / done,
     });
-    const every = o.checkpointEvery ?? 0;
     if (step === o.steps || (every > 0 && step % every === 0)) await writeCheckpoint(step);
     if (verdict.stop) {
       stop = { kind: 'unhealthy', detail: verdict.stop };
