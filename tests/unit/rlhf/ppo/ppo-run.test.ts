@@ -5,22 +5,22 @@
 // on the KL the run actually measured.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { readArtifact } from '../../../../src/engine/artifact/artifact.js';
 import { latestCheckpoint } from '../../../../src/engine/artifact/training-state.js';
 import { BatchEngine } from '../../../../src/engine/runtime/batch-engine.js';
 import { NonFiniteError } from '../../../../src/engine/errors.js';
 import { TrainingCancelledError } from '../../../../src/engine/train/training-program.js';
 import type { RewardFunction } from '../../../../src/rlhf/ppo/reward-function.js';
-import { DEFAULT_RUN_HEALTH } from '../../../../src/rlhf/ppo/run-health.js';
 import { runPpo, type PpoOptions } from '../../../../src/rlhf/ppo/ppo-run.js';
-import { firstTokenFrequencies, firstTokenReward, TOY_PROMPTS, toyWorld } from './toy.js';
+import { denseReward as denseRewardOf, firstTokenFrequencies, firstTokenReward, RELAXED_HEALTH, RESUME_OPTIONS, TOY_PROMPTS, toyWorld } from './toy.js';
 
 const toy = toyWorld();
-/** Constant reward and 3-token responses are this toy's normal state, not a dead run. */
-const relaxed = { ...DEFAULT_RUN_HEALTH, limits: { ...DEFAULT_RUN_HEALTH.limits, zero_reward_variance: 1000, all_truncated: 1000 } };
+const relaxed = RELAXED_HEALTH;
 
 async function pickTarget(): Promise<{ target: number; p0: number }> {
   const freq = await firstTokenFrequencies(toy, toy.params, 64, 11);
@@ -68,11 +68,10 @@ describe('PPO on a toy task (reward for one particular first token)', () => {
   });
 });
 
-/** A reward with variance in every batch: the first token's id scaled to [0, 1). */
-const denseReward: RewardFunction = async (_p, rs) => ({ scores: rs.map((r) => r.tokenIds[0]! / toy.tokenizer.vocabSize) });
+const denseReward = denseRewardOf(toy);
 
 describe('PPO checkpoints and resume', () => {
-  const options: PpoOptions = { steps: 4, promptsPerStep: 4, maxTokens: 3, seed: 9, epochs: 1, miniBatches: 2, lr: 1e-3, checkpointEvery: 2, rewardNormalize: true, intraOpThreads: 1, health: relaxed };
+  const options: PpoOptions = { ...RESUME_OPTIONS };
   const input = (outDir: string, cancelAfter?: number) => ({
     config: toy.config,
     tokenizer: toy.tokenizer,
@@ -119,6 +118,34 @@ describe('PPO checkpoints and resume', () => {
       }
     });
   }
+
+  it('SIGKILL after step 3 (child process): a rerun resumes from the step-2 checkpoint and ends with the same artifact hash', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'ppo-sigkill-'));
+    try {
+      options.critic = 'shared';
+      const full = await runPpo(input(join(root, 'full')));
+      const killedDir = join(root, 'killed');
+      const child = spawn(process.execPath, [fileURLToPath(new URL('./ppo-child.js', import.meta.url)), killedDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+      let out = '';
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('step 3\n')) resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`child exited (${code}) before step 3: ${out}`)));
+      });
+      child.kill('SIGKILL');
+      assert.equal(await exited, 'SIGKILL');
+      assert.equal((await latestCheckpoint(killedDir))?.step, 2);
+      completed = 0;
+      const resumed = await runPpo(input(killedDir));
+      assert.equal(resumed.resumedFromStep, 2);
+      assert.equal(resumed.checkpoints.at(-1)!.artifactId, full.checkpoints.at(-1)!.artifactId);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('PPO stops', () => {

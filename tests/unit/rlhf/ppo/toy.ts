@@ -3,7 +3,9 @@
 import { ParameterSet, type GptConfig } from '../../../../src/engine/gpt/config.js';
 import { BatchEngine } from '../../../../src/engine/runtime/batch-engine.js';
 import type { BpeTokenizer } from '../../../../src/engine/tokenizer/bpe-tokenizer.js';
+import type { PpoOptions } from '../../../../src/rlhf/ppo/ppo-run.js';
 import type { RewardFunction } from '../../../../src/rlhf/ppo/reward-function.js';
+import { DEFAULT_RUN_HEALTH } from '../../../../src/rlhf/ppo/run-health.js';
 import { encodeUserPrompt, sampleResponses } from '../../../../src/rlhf/ppo/rollout.js';
 import { randomParameters, tinyConfig, tinyTokenizer } from '../../engine/runtime/fixture.js';
 
@@ -39,3 +41,14 @@ export async function firstTokenFrequencies(toy: Toy, params: ParameterSet, samp
     await engine.close();
   }
 }
+
+/** A reward with variance in every batch: the first token's id scaled to [0, 1). */
+export function denseReward(toy: Toy): RewardFunction {
+  return async (_p, rs) => ({ scores: rs.map((r) => r.tokenIds[0]! / toy.tokenizer.vocabSize) });
+}
+
+/** Constant reward and 3-token responses are this toy's normal state, not a dead run. */
+export const RELAXED_HEALTH = { ...DEFAULT_RUN_HEALTH, limits: { ...DEFAULT_RUN_HEALTH.limits, zero_reward_variance: 1000, all_truncated: 1000 } };
+
+/** The resume tests' run: 4 steps, a checkpoint every 2. */
+export const RESUME_OPTIONS: PpoOptions = { steps: 4, promptsPerStep: 4, maxTokens: 3, seed: 9, epochs: 1, miniBatches: 2, lr: 1e-3, checkpointEvery: 2, rewardNormalize: true, intraOpThreads: 1, health: RELAXED_HEALTH };
