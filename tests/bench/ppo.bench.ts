@@ -13,7 +13,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { readArtifact } from '../../src/engine/artifact/artifact.js';
+import { readArtifact, type LoadedArtifact } from '../../src/engine/artifact/artifact.js';
+import { BatchEngine } from '../../src/engine/runtime/batch-engine.js';
+import { bestOfN } from '../../src/rlhf/best-of-n/best-of-n.js';
 import { runPpo, type PpoStepMetrics } from '../../src/rlhf/ppo/ppo-run.js';
 import type { RewardFunction } from '../../src/rlhf/ppo/reward-function.js';
 import { freezePromptSet } from '../../src/rlhf/prompts/prompt-set.js';
@@ -43,6 +45,7 @@ export async function run(args: string[]): Promise<void> {
     const spec = findPrompt(t);
     return spec !== null && isHeldOutPrompt(spec);
   });
+  if (args.includes('--best-of-n')) return runBestOfN(base, promptSet.prompts.slice(0, promptsPerStep), maxTokens, threads);
   const outDir = await mkdtemp(join(tmpdir(), 'ppo-bench-'));
   let peakRss = process.memoryUsage().rss;
   const started = performance.now();
@@ -108,4 +111,20 @@ export async function run(args: string[]): Promise<void> {
   } finally {
     await rm(outDir, { recursive: true, force: true });
   }
+}
+
+/** `--best-of-n`: the offline baseline on the same reward and prompts — mean reward of the best of n against the KL bound. */
+async function runBestOfN(base: LoadedArtifact, prompts: string[], maxTokens: number, threads: number): Promise<void> {
+  const engine = await BatchEngine.fromParameters(base.params, base.tokenizer, { maxBatch: 64, intraOpThreads: threads });
+  const rows: Array<Record<string, number>> = [];
+  try {
+    for (const n of [1, 2, 4, 8, 16]) {
+      const r = await bestOfN(engine, goldReward, prompts, { n, maxTokens, seed: 1, truncationPenalty: 1 });
+      rows.push({ n, klBound: r.klBound, sampleMean: r.sampleMeanScore, bestMean: r.bestMeanScore, samplesPerSecond: r.samples / (r.sampleMs / 1000) });
+    }
+  } finally {
+    await engine.close();
+  }
+  printTable('best-of-n (reward: scenario gold utility)', rows);
+  printResult('ppo-best-of-n', { config: base.config, prompts: prompts.length, maxTokens, ortThreads: threads, rows, loadAverage: loadavg() });
 }
