@@ -12,7 +12,8 @@ import { Rng } from '../../engine/rng.js';
 import type { BpeTokenizer } from '../../engine/tokenizer/bpe-tokenizer.js';
 import { GptScorer } from '../../engine/train/scorer.js';
 import type { Batch } from '../../engine/train/train-step.js';
-import { Trainer } from '../../engine/train/trainer.js';
+import { Trainer, type TrainProgress } from '../../engine/train/trainer.js';
+import { TrainingCancelledError } from '../../engine/train/training-program.js';
 import { encodeUserPrompt, scoreResponses } from '../ppo/rollout.js';
 import { dpoLoss } from './dpo.loss.js';
 
@@ -31,6 +32,10 @@ export interface DpoOptions {
   lr?: number;
   seed: number;
   intraOpThreads?: number;
+  /** Called after every optimizer step. */
+  onProgress?: (p: TrainProgress) => void;
+  /** Read before every step; true stops the run with TrainingCancelledError. */
+  cancelRequested?: () => boolean;
 }
 
 interface EncodedPair {
@@ -119,12 +124,17 @@ export async function trainDpo(
 
   const params = input.policy.clone();
   const lr = opts.lr ?? 1e-4;
-  const trainer = await Trainer.create(input.config, dpoLoss, params, { schedule: { maxLr: lr, minLr: lr, warmupSteps: 0, totalSteps: opts.steps }, ...sessionOpts });
+  const trainer = await Trainer.create(input.config, dpoLoss, params, {
+    schedule: { maxLr: lr, minLr: lr, warmupSteps: 0, totalSteps: opts.steps },
+    ...sessionOpts,
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+  });
   const batchSize = Math.min(opts.batchSize ?? 8, encoded.length);
   const rng = new Rng(opts.seed);
   const out: DpoResult = { params, losses: [], accuracies: [], margins: [] };
   let order: number[] = [];
   for (let s = 0; s < opts.steps; s++) {
+    if (opts.cancelRequested?.()) throw new TrainingCancelledError(s);
     if (order.length < batchSize) order = rng.shuffle(Array.from(encoded.keys()));
     const p = await trainer.trainStep([dpoBatch(order.splice(0, batchSize).map((i) => encoded[i]!), padId, opts.beta)]);
     out.losses.push(p.loss);
