@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isArtifactDir, readArtifact, writeArtifact } from '../../../../src/engine/artifact/artifact.js';
+import { isArtifactDir, readArtifact } from '../../../../src/engine/artifact/artifact.js';
 import { TrainingCancelledError } from '../../../../src/engine/train/training-program.js';
 import { startDpo, type DpoProgramParams } from '../../../../src/rlhf/dpo/dpo.program.js';
 import { GptScorer } from '../../../../src/engine/train/scorer.js';
 import { implicitRewards, trainDpo } from '../../../../src/rlhf/dpo/dpo-train.js';
-import { TOY_PROMPTS, toyWorld } from '../ppo/toy.js';
+import { TOY_PROMPTS, toyWorld, writeToyPolicy } from '../ppo/toy.js';
 
 describe('DPO', () => {
   it("the implicit reward orders a toy preference after training (and is 0 before)", async () => {
@@ -39,8 +39,7 @@ describe('DPO training program on a TrainThread', () => {
     const root = await mkdtemp(join(tmpdir(), 'dpo-program-'));
     try {
       const toy = toyWorld();
-      const policyDir = join(root, 'policy');
-      await writeArtifact(policyDir, { config: toy.config, params: toy.params, tokenizer: toy.tokenizer, meta: { kind: 'policy' } });
+      const policyDir = await writeToyPolicy(toy, join(root, 'policy'));
       const pairs = TOY_PROMPTS.map((prompt) => ({ prompt, chosen: 'Use kill.', rejected: 'The lazy dog.' }));
       const params: DpoProgramParams = { policyDir, pairs, outDir: join(root, 'dpo'), options: { beta: 0.1, steps: 10, batchSize: 4, lr: 3e-3, seed: 1, intraOpThreads: 1 } };
 

@@ -5,20 +5,18 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeArtifact } from '../../../../src/engine/artifact/artifact.js';
 import type { TrainProgress } from '../../../../src/engine/train/trainer.js';
 import { TrainingCancelledError } from '../../../../src/engine/train/training-program.js';
 import { startPpo, type PpoProgramParams } from '../../../../src/rlhf/ppo/ppo.program.js';
 import { DEFAULT_RUN_HEALTH } from '../../../../src/rlhf/ppo/run-health.js';
-import { TOY_PROMPTS, toyWorld } from './toy.js';
+import { TOY_PROMPTS, toyWorld, writeToyPolicy } from './toy.js';
 
 describe('PPO training program on a TrainThread', () => {
   it('reports reward, KL, β and ETA per step; cancel stops between steps; a rerun resumes', async () => {
     const root = await mkdtemp(join(tmpdir(), 'ppo-program-'));
     try {
       const toy = toyWorld();
-      const policyDir = join(root, 'policy');
-      await writeArtifact(policyDir, { config: toy.config, params: toy.params, tokenizer: toy.tokenizer, meta: { kind: 'policy' } });
+      const policyDir = await writeToyPolicy(toy, join(root, 'policy'));
       const params: PpoProgramParams = {
         policyDir,
         reward: { moduleUrl: new URL('./toy-reward.js', import.meta.url).href, options: { target: 112 } },

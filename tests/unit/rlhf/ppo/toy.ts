@@ -1,5 +1,6 @@
 // A toy PPO world for tests: the runtime fixture's tiny tokenizer and random-weight GPT,
 // a handful of user prompts, and a reward for starting the response with one token.
+import { writeArtifact } from '../../../../src/engine/artifact/artifact.js';
 import { ParameterSet, type GptConfig } from '../../../../src/engine/gpt/config.js';
 import { BatchEngine } from '../../../../src/engine/runtime/batch-engine.js';
 import type { BpeTokenizer } from '../../../../src/engine/tokenizer/bpe-tokenizer.js';
@@ -52,3 +53,9 @@ export const RELAXED_HEALTH = { ...DEFAULT_RUN_HEALTH, limits: { ...DEFAULT_RUN_
 
 /** The resume tests' run: 4 steps, a checkpoint every 2. */
 export const RESUME_OPTIONS: PpoOptions = { steps: 4, promptsPerStep: 4, maxTokens: 3, seed: 9, epochs: 1, miniBatches: 2, lr: 1e-3, checkpointEvery: 2, rewardNormalize: true, intraOpThreads: 1, health: RELAXED_HEALTH };
+
+/** The toy policy written as an artifact at `dir` (a training program's starting point). */
+export async function writeToyPolicy(toy: Toy, dir: string): Promise<string> {
+  await writeArtifact(dir, { config: toy.config, params: toy.params, tokenizer: toy.tokenizer, meta: { kind: 'policy' } });
+  return dir;
+}
