@@ -4,5 +4,6 @@ import { InitialSchema1764200000000 } from './1764200000000-InitialSchema.js';
 import { EmbeddedEventBus1764201000000 } from './1764201000000-EmbeddedEventBus.js';
 import { GateDecisionBelongsToIteration1764210000000 } from './1764210000000-GateDecisionBelongsToIteration.js';
 import { Jobs1764381600000 } from './1764381600000-Jobs.js';
+import { GateDecisionEvidence1764400000000 } from './1764400000000-GateDecisionEvidence.js';
 
-export const MIGRATIONS = [InitialSchema1764200000000, EmbeddedEventBus1764201000000, GateDecisionBelongsToIteration1764210000000, Jobs1764381600000];
+export const MIGRATIONS = [InitialSchema1764200000000, EmbeddedEventBus1764201000000, GateDecisionBelongsToIteration1764210000000, Jobs1764381600000, GateDecisionEvidence1764400000000];

@@ -18,6 +18,8 @@ export const API_KEY_REPOSITORY = Symbol('API_KEY_REPOSITORY'); // IApiKeyReposi
 export const MODEL_REGISTRY_REPOSITORY = Symbol('MODEL_REGISTRY_REPOSITORY'); // IModelRegistryRepository
 export const DEPLOYMENT_REPOSITORY = Symbol('DEPLOYMENT_REPOSITORY'); // IDeploymentRepository
 export { JOB_REPOSITORY } from './jobs/job-repository.js'; // IJobRepository (src/platform/jobs)
+export const EVALUATION_REPOSITORY = Symbol('EVALUATION_REPOSITORY'); // IEvaluationRepository
+export const GATE_DECISION_REPOSITORY = Symbol('GATE_DECISION_REPOSITORY'); // IGateDecisionRepository
 
 /** The TypeORM DataSource: platform adapters only (the embedded event bus lives in
  *  the same database). Not exported by the platform module. */

@@ -1,8 +1,37 @@
-// The evaluator role: the worker for evaluation jobs (suites, divergence
-// detection, gate verdicts). Skeleton: health, metrics and shutdown; the
-// evaluation jobs arrive with the evaluation issues.
+// The evaluator role: the worker for evaluation jobs (suites, divergence detection,
+// gate verdicts). EvaluatorService evaluates a candidate against the incumbent and
+// records the evaluation, the gate decisions and the report.
+//
+// The report endpoints (EvaluationReportsModule) are served by the gateway role: its
+// request hooks check the admin scope, and a process without them would serve the
+// reports to anyone. They read the ArtifactStore only, so any gateway process can.
 import { Module } from '@nestjs/common';
+import type { ArtifactStore } from '../../platform/artifacts/artifact-store.js';
+import type { IEvaluationRepository, IGateDecisionRepository, IModelRegistryRepository, ITransactionRunner } from '../../platform/persistence/repositories/index.js';
+import {
+  ARTIFACT_STORE, EVALUATION_REPOSITORY, GATE_DECISION_REPOSITORY, MODEL_REGISTRY_REPOSITORY, TRANSACTION_RUNNER,
+} from '../../platform/tokens.js';
 import { RoleHeartbeat, roleHeartbeatProvider } from '../role-heartbeat.js';
+import { EvaluationReportsController } from './evaluation-reports.controller.js';
+import { EvaluationReports } from './evaluation-reports.js';
+import { EvaluatorService } from './evaluator.service.js';
 
-@Module({ providers: [roleHeartbeatProvider('evaluator')], exports: [RoleHeartbeat] })
+@Module({
+  providers: [
+    roleHeartbeatProvider('evaluator'),
+    {
+      provide: EvaluatorService,
+      useFactory: (modelRegistry: IModelRegistryRepository, evaluations: IEvaluationRepository, gateDecisions: IGateDecisionRepository, transactions: ITransactionRunner, artifacts: ArtifactStore) =>
+        new EvaluatorService({ modelRegistry, evaluations, gateDecisions, transactions, artifacts }),
+      inject: [MODEL_REGISTRY_REPOSITORY, EVALUATION_REPOSITORY, GATE_DECISION_REPOSITORY, TRANSACTION_RUNNER, ARTIFACT_STORE],
+    },
+  ],
+  exports: [RoleHeartbeat, EvaluatorService],
+})
 export class EvaluatorModule {}
+
+@Module({
+  controllers: [EvaluationReportsController],
+  providers: [{ provide: EvaluationReports, useFactory: (artifacts: ArtifactStore) => new EvaluationReports(artifacts), inject: [ARTIFACT_STORE] }],
+})
+export class EvaluationReportsModule {}

@@ -12,6 +12,8 @@ export type { IApiKeyRepository } from './api-key.repository.js';
 export type { CompletionOwnership, ICompletionRepository } from './completion.repository.js';
 export type { IDatasetSnapshotRepository } from './dataset-snapshot.repository.js';
 export type { IDeploymentRepository } from './deployment.repository.js';
+export type { IEvaluationRepository } from './evaluation.repository.js';
+export type { IGateDecisionRepository } from './gate-decision.repository.js';
 export type { FeedbackWithModelVersion, IFeedbackRepository } from './feedback.repository.js';
 export type { IModelRegistryRepository } from './model-registry.repository.js';
 export type { IPreferencePairRepository } from './preference-pair.repository.js';

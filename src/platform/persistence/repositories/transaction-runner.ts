@@ -6,6 +6,8 @@ import { serializeOnSqlite } from '../sqlite-serializer.js';
 import { TypeOrmApiKeyRepository, type IApiKeyRepository } from './api-key.repository.js';
 import { TypeOrmDatasetSnapshotRepository, type IDatasetSnapshotRepository } from './dataset-snapshot.repository.js';
 import { TypeOrmDeploymentRepository, type IDeploymentRepository } from './deployment.repository.js';
+import { TypeOrmEvaluationRepository, type IEvaluationRepository } from './evaluation.repository.js';
+import { TypeOrmGateDecisionRepository, type IGateDecisionRepository } from './gate-decision.repository.js';
 import { TypeOrmModelRegistryRepository, type IModelRegistryRepository } from './model-registry.repository.js';
 import { TypeOrmPreferencePairRepository, type IPreferencePairRepository } from './preference-pair.repository.js';
 import { TypeOrmUserFlagRepository, type IUserFlagRepository } from './user-flag.repository.js';
@@ -15,6 +17,8 @@ export interface TransactionScope {
   apiKeys: IApiKeyRepository;
   datasetSnapshots: IDatasetSnapshotRepository;
   deployments: IDeploymentRepository;
+  evaluations: IEvaluationRepository;
+  gateDecisions: IGateDecisionRepository;
   modelRegistry: IModelRegistryRepository;
   preferencePairs: IPreferencePairRepository;
   userFlags: IUserFlagRepository;
@@ -30,6 +34,8 @@ export function transactionScope(manager: EntityManager): TransactionScope {
     apiKeys: new TypeOrmApiKeyRepository(manager),
     datasetSnapshots: new TypeOrmDatasetSnapshotRepository(manager),
     deployments: new TypeOrmDeploymentRepository(manager),
+    evaluations: new TypeOrmEvaluationRepository(manager),
+    gateDecisions: new TypeOrmGateDecisionRepository(manager),
     modelRegistry: new TypeOrmModelRegistryRepository(manager),
     preferencePairs: new TypeOrmPreferencePairRepository(manager),
     userFlags: new TypeOrmUserFlagRepository(manager),

@@ -28,6 +28,9 @@ export const ROUTE_SCOPES: Readonly<Record<string, Scope>> = {
   'GET /v1/models/:id': 'chat',
   'POST /v1/feedback': 'feedback',
   'POST /v1/feedback/batch': 'feedback',
+  'GET /v1/admin/evaluations/:id/report': 'admin',
+  'GET /v1/admin/evaluations/:id/charts': 'admin',
+  'GET /v1/admin/evaluations/:id/charts/:name.svg': 'admin',
 };
 
 /**
