@@ -19,12 +19,12 @@ export class EvaluationReports {
   constructor(private readonly artifacts: ArtifactStore) {}
 
   /** The markdown report of an evaluation. */
-  report(evaluationId: string): Promise<string> {
+  async report(evaluationId: string): Promise<string> {
     return this.read(evaluationId, 'report.md', 'report');
   }
 
   /** One chart of an evaluation, as SVG. */
-  chart(evaluationId: string, name: string): Promise<string> {
+  async chart(evaluationId: string, name: string): Promise<string> {
     if (!CHART_NAME.test(name)) throw new EvaluationReportError('bad_request', 'name', `chart names are lower-case letters, digits and -, got ${JSON.stringify(name)}`);
     return this.read(evaluationId, `charts/${name}.svg`, `chart ${name}`);
   }
