@@ -25,6 +25,10 @@ commands:
   keys create --name NAME --scopes chat,feedback,admin [--rate-limit N]   create an API key (printed once)
   scenario run --users N --rate R --duration 60s [--bias SPEC|mismatch] [--url URL] [--seed N] [--api-key K]
                                                                    drive simulated users against a running gateway
+  eval --candidate DIR|VERSION [--incumbent DIR|VERSION] [--suites a,b] [--seed N] [--policy FILE]
+                                                                   evaluate a candidate against the incumbent; print the report path and the verdicts
+  gate --decision ID|--evaluation ID|--recent N [--policy FILE --dry-run]
+                                                                   show stored gate decisions, or replay a policy over them
 
 configuration: environment variables OUTERLOOP_* (see README).`;
 
@@ -103,6 +107,10 @@ async function main(argv: string[]): Promise<void> {
       return (await import('./cli/keys.command.js')).keysCommand(args);
     case 'scenario':
       return (await import('./cli/scenario.command.js')).scenarioCommand(rest);
+    case 'eval':
+      return (await import('./cli/eval.command.js')).evalCommand(args);
+    case 'gate':
+      return (await import('./cli/gate.command.js')).gateCommand(args);
     case undefined:
     case 'help':
     case '--help':
