@@ -1,6 +1,7 @@
 // The evaluator role: the worker for evaluation jobs (suites, divergence detection,
 // gate verdicts). EvaluatorService evaluates a candidate against the incumbent and
-// records the evaluation, the gate decisions and the report.
+// records the evaluation, the gate decisions and the report; EvaluationJobHandler runs
+// it for `evaluation` jobs (src/platform/jobs).
 //
 // The report endpoints (EvaluationReportsModule) are served by the gateway role: its
 // request hooks check the admin scope, and a process without them would serve the
@@ -13,6 +14,7 @@ import {
 } from '../../platform/tokens.js';
 import { RoleHeartbeat, roleHeartbeatProvider } from '../role-heartbeat.js';
 import { EvaluationReportsController } from './evaluation-reports.controller.js';
+import { EvaluationJobHandler } from './evaluation-job.handler.js';
 import { EvaluationReports } from './evaluation-reports.js';
 import { EvaluatorService } from './evaluator.service.js';
 
@@ -25,6 +27,7 @@ import { EvaluatorService } from './evaluator.service.js';
         new EvaluatorService({ modelRegistry, evaluations, gateDecisions, transactions, artifacts }),
       inject: [MODEL_REGISTRY_REPOSITORY, EVALUATION_REPOSITORY, GATE_DECISION_REPOSITORY, TRANSACTION_RUNNER, ARTIFACT_STORE],
     },
+    EvaluationJobHandler,
   ],
   exports: [RoleHeartbeat, EvaluatorService],
 })

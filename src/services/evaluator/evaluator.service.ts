@@ -38,6 +38,8 @@ export interface EvaluateRequest {
   /** the gate policy (default the configured one) */
   policy?: GatePolicy;
   run?: { id?: string; checkpoints: readonly CheckpointEvaluation[]; candidateStep: number };
+  /** the reward model to read the proxy reward from (default the configured one) */
+  rewardScorer?: RewardScorer;
 }
 
 export interface EvaluateResult {
@@ -132,12 +134,12 @@ export class EvaluatorService {
     const [candidate, incumbent] = [await this.loadPolicy(req.candidate, 'candidate'), await this.loadPolicy(incumbentId, 'incumbent')];
     const evaluation = await evaluateCandidate({
       candidate, incumbent, suites, policies, options,
-      rewardScorer: this.settings.rewardScorer, judge: this.settings.judge,
+      rewardScorer: req.rewardScorer ?? this.settings.rewardScorer, judge: this.settings.judge,
       run: req.run ? { checkpoints: req.run.checkpoints, candidateStep: req.run.candidateStep } : undefined,
     });
     const evaluationId = evaluationIdOf({
       candidate: req.candidate, incumbent: incumbentId, suites: suites.map((s) => [s.name, s.promptSet.sha256]), sampling, bootstrap,
-      policies: policies.map((p) => p), rewardScorer: this.settings.rewardScorer?.id ?? null, judge: this.settings.judge?.id ?? null, run: req.run ?? null,
+      policies: policies.map((p) => p), rewardScorer: (req.rewardScorer ?? this.settings.rewardScorer)?.id ?? null, judge: this.settings.judge?.id ?? null, run: req.run ?? null,
     });
 
     const report = await buildEvaluationReport(evaluation, { evaluationId, sampling, bootstrap, run: req.run });
