@@ -10,7 +10,7 @@ import { isArtifactDir, readArtifactManifest } from '../engine/artifact/artifact
 import { LocalArtifactStore } from '../platform/artifacts/local-artifact-store.js';
 import type { Repositories } from '../platform/persistence/repositories/index.js';
 import { DEFAULT_EVAL_SAMPLING, EvaluatorService } from '../services/evaluator/evaluator.service.js';
-import { readGatePolicyFile } from '../services/evaluator/policy-file.js';
+import { readGatePolicyFile } from './gate-policy-file.js';
 import { numberFlag, stringFlag, takeFlags, UsageError, type ParsedArgs } from './args.js';
 import { withDatabase } from './database.js';
 

@@ -5,7 +5,7 @@
 import type { GateDecisionRecordRow } from '../domain/evaluation.js';
 import type { Repositories } from '../platform/persistence/repositories/index.js';
 import { evaluatorMetricCatalog, replayGatePolicy } from '../services/evaluator/evaluator.service.js';
-import { readGatePolicyFile } from '../services/evaluator/policy-file.js';
+import { readGatePolicyFile } from './gate-policy-file.js';
 import { scenarioSuites } from '../scenario/eval-suites.js';
 import { numberFlag, stringFlag, takeFlags, UsageError, type ParsedArgs } from './args.js';
 import { withDatabase } from './database.js';

@@ -1,9 +1,9 @@
-// A gate policy file: JSON (.json) or YAML (.yaml, .yml), validated by parseGatePolicy
+// A gate policy file (for `outerloop eval --policy` and `outerloop gate --policy`): JSON (.json) or YAML (.yaml, .yml), validated by parseGatePolicy
 // against the configured suites' metric catalog. The YAML parser (`yaml`) is loaded
 // only for a YAML file.
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { type GateMetricCatalog, type GatePolicy, parseGatePolicy } from '../../evaluation/index.js';
+import { type GateMetricCatalog, type GatePolicy, parseGatePolicy } from '../evaluation/index.js';
 
 export class GatePolicyFileError extends Error {
   readonly retriable = false;
