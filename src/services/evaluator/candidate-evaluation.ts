@@ -73,6 +73,8 @@ export interface CandidateEvaluation {
   lengthControlled?: LengthControlledGain;
   judge?: LengthControlledWinRate;
   overoptimization?: OveroptimizationFit;
+  /** the eval metric the Gao fit is of (the policy's checkpointChoice metric) */
+  overoptimizationMetric?: string;
   /** suite name → each side's samples (response lengths for the report) */
   sides: { candidate: Map<string, SideSamples>; incumbent: Map<string, SideSamples> };
   timings: { samplingSeconds: number; scoringSeconds: number; statisticsSeconds: number };
@@ -195,6 +197,7 @@ export async function evaluateCandidate(input: CandidateEvaluationInput): Promis
       if (points.filter((p) => p.kl > 0).length >= 2 && points.some((p) => p.kl === 0)) {
         evidence.overoptimization = fitOveroptimization(points, { form: 'rl' });
         out.overoptimization = evidence.overoptimization;
+        out.overoptimizationMetric = metric;
       }
     }
     if (run.checkpoints.filter((c) => c.ensembleDisagreement).length >= 2) evidence.ensembleDisagreement = ensembleDisagreementTrend(run.checkpoints);

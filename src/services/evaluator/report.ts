@@ -76,8 +76,8 @@ export async function buildEvaluationReport(e: CandidateEvaluation, ctx: ReportC
   const tokens = (side: 'candidate' | 'incumbent') => [...e.sides[side].values()].flatMap((s) => s.samples.map((x) => x.tokens ?? 0));
   charts['length-distribution'] = await renderSvg(lengthDistributionSpec({ incumbent: tokens('incumbent'), candidate: tokens('candidate') }));
   const choice = e.decisions[0]?.chosenCheckpoint;
-  if (e.overoptimization && ctx.run) {
-    const metric = Object.keys(ctx.run.checkpoints[0]?.metrics ?? {}).find((m) => ctx.run!.checkpoints.every((c) => c.metrics[m])) ?? 'eval';
+  if (e.overoptimization && e.overoptimizationMetric && ctx.run) {
+    const metric = e.overoptimizationMetric;
     const pts = ctx.run.checkpoints.filter((c) => c.metrics[metric]).map((c) => ({ kl: c.kl, value: c.metrics[metric]!.value, checkpoint: `step ${c.step}` }));
     charts['gao-fit'] = await renderSvg(gaoFitSpec(e.overoptimization, pts, metric));
   }
