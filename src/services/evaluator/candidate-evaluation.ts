@@ -15,7 +15,7 @@ import type { BpeTokenizer } from '../../engine/tokenizer/bpe-tokenizer.js';
 import {
   type CheckpointEvaluation, type Estimate, type GateDecisionRecord, type GatePolicy, type LengthControlledGain, type LengthControlledWinRate,
   type MetricValue, type OveroptimizationFit, type PromotionEvidence, type ResolvedSuite, type SuiteComparison, EvaluationInputError,
-  chooseCheckpoint, compareSamples, decideGate, ensembleDisagreementTrend, fitOveroptimization, lengthControlledRewardGain,
+  bootstrapMean, chooseCheckpoint, compareSamples, decideGate, ensembleDisagreementTrend, fitOveroptimization, lengthControlledRewardGain,
   lengthControlledWinRate, mean, pairedBootstrap, promotionGateMetrics, sigmoid,
 } from '../../evaluation/index.js';
 import {
@@ -173,7 +173,7 @@ export async function evaluateCandidate(input: CandidateEvaluationInput): Promis
     const cr = concat(cSide, (s) => s.rewards!), ir = concat(iSide, (s) => s.rewards!);
     const delta = pairedBootstrap(cr, ir, boot);
     evidence.proxyRewardDelta = delta;
-    out.proxyReward = { candidate: pairedBootstrap(cr, cr.map(() => 0), boot), incumbent: pairedBootstrap(ir, ir.map(() => 0), boot), delta };
+    out.proxyReward = { candidate: bootstrapMean(cr, boot), incumbent: bootstrapMean(ir, boot), delta };
     const cl = lengthsOf(cSide), il = lengthsOf(iSide);
     evidence.lengthControlled = lengthControlledRewardGain(ir.map((reward, k) => ({ reward, length: il[k]! })), cr.map((reward, k) => ({ reward, length: cl[k]! })), boot);
     out.lengthControlled = evidence.lengthControlled;
