@@ -11,6 +11,7 @@ import { LocalArtifactStore } from '../../../src/platform/artifacts/local-artifa
 import { Logger } from '../../../src/platform/logging/logger.js';
 import { connectWithRetry, createDataSource, DatabaseConnectError } from '../../../src/platform/persistence/data-source.js';
 import { modelRegistryContract } from '../../unit/platform/persistence/model-registry.contract.js';
+import { trainingRepositoryContract } from '../../unit/platform/persistence/training.contract.js';
 import { persistenceContract } from '../../unit/platform/persistence/persistence.contract.js';
 import { datasetServiceContract } from '../../unit/services/ingest/dataset/dataset-service.contract.js';
 import { createTestDatabase, requirePostgres } from '../support/services.js';
@@ -37,6 +38,7 @@ describe('[postgres] persistence', { skip: postgres.skip }, () => {
   persistenceContract('[postgres]', () => freshDataSource('persist'), closeAndDrop);
 
   modelRegistryContract('[postgres]', () => freshDataSource('registry'), closeAndDrop);
+  trainingRepositoryContract('[postgres]', () => freshDataSource('training'), closeAndDrop);
 
   datasetServiceContract(
     '[postgres]',

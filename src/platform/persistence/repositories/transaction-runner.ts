@@ -10,6 +10,7 @@ import { TypeOrmEvaluationRepository, type IEvaluationRepository } from './evalu
 import { TypeOrmGateDecisionRepository, type IGateDecisionRepository } from './gate-decision.repository.js';
 import { TypeOrmModelRegistryRepository, type IModelRegistryRepository } from './model-registry.repository.js';
 import { TypeOrmPreferencePairRepository, type IPreferencePairRepository } from './preference-pair.repository.js';
+import { TypeOrmTrainingRepository, type ITrainingRepository } from './training.repository.js';
 import { TypeOrmUserFlagRepository, type IUserFlagRepository } from './user-flag.repository.js';
 
 /** The repositories a transaction can use: everything is committed together or not at all. */
@@ -21,6 +22,7 @@ export interface TransactionScope {
   gateDecisions: IGateDecisionRepository;
   modelRegistry: IModelRegistryRepository;
   preferencePairs: IPreferencePairRepository;
+  training: ITrainingRepository;
   userFlags: IUserFlagRepository;
 }
 
@@ -38,6 +40,7 @@ export function transactionScope(manager: EntityManager): TransactionScope {
     gateDecisions: new TypeOrmGateDecisionRepository(manager),
     modelRegistry: new TypeOrmModelRegistryRepository(manager),
     preferencePairs: new TypeOrmPreferencePairRepository(manager),
+    training: new TypeOrmTrainingRepository(manager),
     userFlags: new TypeOrmUserFlagRepository(manager),
   };
 }

@@ -7,6 +7,7 @@ import { Logger } from '../../../../src/platform/logging/logger.js';
 import { connectWithRetry, createDataSource, DatabaseConnectError, isRetriableConnectError } from '../../../../src/platform/persistence/data-source.js';
 import { modelRegistryContract } from './model-registry.contract.js';
 import { persistenceContract } from './persistence.contract.js';
+import { trainingRepositoryContract } from './training.contract.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'outerloop-persistence-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -25,6 +26,16 @@ modelRegistryContract(
   '[sqlite]',
   async () => {
     const ds = createDataSource({ type: 'better-sqlite3', path: join(dir, 'registry.sqlite') });
+    await ds.initialize();
+    return ds;
+  },
+  (ds) => ds.destroy(),
+);
+
+trainingRepositoryContract(
+  '[sqlite]',
+  async () => {
+    const ds = createDataSource({ type: 'better-sqlite3', path: join(dir, 'training.sqlite') });
     await ds.initialize();
     return ds;
   },
