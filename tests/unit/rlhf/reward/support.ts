@@ -56,3 +56,24 @@ function hash(s: string): number {
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619) >>> 0;
   return h;
 }
+
+/** The rows as preference pairs a snapshot is built from (the shape ingestion stores). */
+export function asPreferencePairs(rows: readonly PreferenceRow[], at = new Date('2026-01-01T00:00:00Z')): import('../../../../src/domain/dataset/dataset.types.js').PreferencePairRow[] {
+  return rows.map((r, i) => ({
+    id: `pair-${String(i).padStart(6, '0')}`,
+    promptHash: r.promptHash,
+    promptMessages: r.prompt.map((m) => ({ role: m.role as 'user', content: m.content })),
+    chosenCompletionId: null,
+    rejectedCompletionId: null,
+    chosenText: r.chosen,
+    rejectedText: r.rejected,
+    margin: r.margin,
+    source: r.source,
+    eventIds: [`event-${i}`],
+    conflictCount: 0,
+    conflictingEventIds: [],
+    chosenModelVersion: null,
+    rejectedModelVersion: null,
+    createdAt: at,
+  }));
+}
