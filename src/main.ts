@@ -21,6 +21,7 @@ commands:
   start [--roles gateway,ingest,trainer,evaluator,orchestrator]   run the given roles (default: all, one process)
   migrate                                                          apply pending database migrations
   train-base [--out DIR] [--seed N] [--minutes M]                  train the shipped base policy (SFT on the scenario corpus)
+  train rm --snapshot ID [--ensemble K] [--seed N] [--epochs E]  train a reward model on a dataset snapshot and register it
   snapshot [--since ISO] [--until ISO] [--min-margin X]            freeze preference pairs into a dataset snapshot
   keys create --name NAME --scopes chat,feedback,admin [--rate-limit N]   create an API key (printed once)
   scenario run --users N --rate R --duration 60s [--bias SPEC|mismatch] [--url URL] [--seed N] [--api-key K]
@@ -101,6 +102,8 @@ async function main(argv: string[]): Promise<void> {
       return commandMigrate(args);
     case 'train-base':
       return (await import('./cli/train-base.command.js')).trainBaseCommand(args);
+    case 'train':
+      return (await import('./cli/train-rm.command.js')).trainRmCommand(args);
     case 'snapshot':
       return (await import('./cli/snapshot.command.js')).snapshotCommand(args);
     case 'keys':
