@@ -256,8 +256,9 @@ export function hardPairMetrics(h: HardPairReport): Record<string, MetricWithCI>
 function gateRules(d: RmGateDecision): GateRuleRecord[] {
   return d.rules.map((r) => ({
     rule: r.rule,
-    value: r.value,
-    threshold: r.threshold,
+    // the RM gate's rules are numeric (≥ / ≤); a boolean would only come from an == rule
+    value: typeof r.value === 'number' ? r.value : null,
+    threshold: typeof r.threshold === 'number' ? r.threshold : null,
     verdict: r.result === 'pass' ? 'pass' : r.result === 'fail' ? 'fail' : 'skip',
     detail: `${r.statistic} ${r.comparator} ${r.threshold}${r.interval ? ` (CI ${r.interval.lower.toFixed(4)}..${r.interval.upper.toFixed(4)})` : ''}${r.reason ? `; ${r.result}: ${r.reason}` : ''}`,
   }));
