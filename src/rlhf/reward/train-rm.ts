@@ -149,13 +149,10 @@ function memberSchedule(train: readonly EncodedPair[], config: RewardTrainingCon
 
 /** Held-out scoring with weights as graph inputs: one session serves every evaluation. */
 export class HeldOutScorer {
-  private constructor(
-    private readonly session: ort.InferenceSession,
-    private readonly config: GptConfig,
-  ) {}
+  private constructor(private readonly session: ort.InferenceSession) {}
 
   static async create(config: GptConfig, opts: EngineSessionOptions = {}): Promise<HeldOutScorer> {
-    return new HeldOutScorer(await getSession(buildRewardGraph(config), opts), config);
+    return new HeldOutScorer(await getSession(buildRewardGraph(config), opts));
   }
 
   /** Rewards of every sequence, in batches of similar length. */
@@ -179,7 +176,6 @@ export class HeldOutScorer {
       const scores = (await this.session.run(feeds)).scores!.data as Float32Array; // (1, B)
       batch.forEach((r, b) => (out[r] = scores[b]!));
     }
-    void this.config;
     return out;
   }
 

@@ -4,7 +4,7 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readArtifact, writeArtifact } from '../../../../src/engine/artifact/artifact.js';
@@ -12,6 +12,9 @@ import { NonFiniteError } from '../../../../src/engine/errors.js';
 import type { GptConfig } from '../../../../src/engine/gpt/config.js';
 import { initGptParameters } from '../../../../src/engine/gpt/params.js';
 import { RewardScorer } from '../../../../src/engine/runtime/reward-scorer.js';
+import { RewardScorerThread } from '../../../../src/engine/runtime/reward-scorer-thread.js';
+import { readRewardArtifact } from '../../../../src/engine/runtime/reward-artifact.js';
+import { HeldOutScorer } from '../../../../src/rlhf/reward/train-rm.js';
 import { TrainingCancelledError } from '../../../../src/engine/train/training-program.js';
 import { TrainStep } from '../../../../src/engine/train/train-step.js';
 import { rewardLossWith } from '../../../../src/rlhf/reward/reward.loss.js';
@@ -74,6 +77,20 @@ describe('reward-model training (tiny GPT)', () => {
     assert.equal(a.scores.length, 2);
     for (let k = 0; k < 2; k++) for (let i = 0; i < 2; i++) assert.ok(Math.abs(a.scores[k]![i]! - b.scores[k]![i]!) < 1e-5);
     assert.notEqual(a.scores[0]![0], a.scores[1]![0], 'members differ (seeds and bootstrap resamples)');
+
+    // the same scores from a worker thread, and from each member's weights through the training-time graph
+    const thread = await RewardScorerThread.load(p.outDir, { intraOpThreads: 1 });
+    const c = await thread.score(inputs);
+    await thread.close();
+    const { members } = await readRewardArtifact(p.outDir);
+    const heldOut = await HeldOutScorer.create(members[0]!.config, { intraOpThreads: 1 });
+    for (let k = 0; k < 2; k++) {
+      const direct = await heldOut.score(members[k]!, [Int32Array.of(1, 2, 3, 4, 5), Int32Array.of(7, 8, 9, 10, 11, 12)]);
+      for (let i = 0; i < 2; i++) {
+        assert.equal(c.scores[k]![i], a.scores[k]![i]);
+        assert.ok(Math.abs(direct[i]! - a.scores[k]![i]!) < 1e-5, `member ${k} input ${i}: ${direct[i]} vs ${a.scores[k]![i]}`);
+      }
+    }
   });
 
   it('a checkpoint of another run is refused, naming it', async () => {
@@ -135,7 +152,5 @@ describe('reward loss: centering term', () => {
       const fd = (up - down) / (2 * eps);
       assert.ok(Math.abs(fd - grads[i]!) < 2e-3 + 2e-2 * Math.abs(fd), `${name}: autodiff ${grads[i]} vs finite differences ${fd}`);
     }
-    void readFile;
-    void writeFile;
   });
 });
