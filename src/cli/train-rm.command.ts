@@ -12,12 +12,12 @@ import { numberFlag, stringFlag, takeFlags, UsageError, type ParsedArgs } from '
 import { withDatabase } from './database.js';
 
 export const TRAIN_RM_USAGE = `usage: outerloop train rm --snapshot ID [--ensemble K] [--seed N] [--epochs E]
-         [--lr X] [--policy VERSION] [--min-pairs N] [--gate JSON] [--threads N]`;
+         [--lr X] [--policy VERSION] [--min-pairs N] [--gate JSON] [--threads N] [--checkpoint-every STEPS]`;
 
 export async function trainRmCommand(args: ParsedArgs): Promise<void> {
   const [what, ...extra] = args.positionals;
   if (what !== 'rm' || extra.length > 0) throw new UsageError(`train: expected "train rm", got "train ${args.positionals.join(' ')}"\n${TRAIN_RM_USAGE}`);
-  const f = takeFlags(args, ['snapshot', 'ensemble', 'seed', 'epochs', 'lr', 'policy', 'min-pairs', 'gate', 'threads']);
+  const f = takeFlags(args, ['snapshot', 'ensemble', 'seed', 'epochs', 'lr', 'policy', 'min-pairs', 'gate', 'threads', 'checkpoint-every']);
   const snapshotId = stringFlag(f.snapshot, 'snapshot');
   if (!snapshotId) throw new UsageError(`train rm: --snapshot is required\n${TRAIN_RM_USAGE}`);
   let gate: unknown = null;
@@ -33,6 +33,7 @@ export async function trainRmCommand(args: ParsedArgs): Promise<void> {
     ...(f.ensemble !== undefined ? { ensemble: numberFlag(f.ensemble, 'ensemble', 1) } : {}),
     ...(f.epochs !== undefined ? { epochs: numberFlag(f.epochs, 'epochs', 2) } : {}),
     ...(f.lr !== undefined ? { lr: numberFlag(f.lr, 'lr', 3e-4) } : {}),
+    ...(f['checkpoint-every'] !== undefined ? { checkpointEvery: numberFlag(f['checkpoint-every'], 'checkpoint-every', 50) } : {}),
   };
   const progress = progressReporter(process.stderr);
   const controller = new AbortController();
