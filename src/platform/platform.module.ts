@@ -33,6 +33,7 @@ import {
   MODEL_REGISTRY_REPOSITORY,
   PREFERENCE_PAIR_REPOSITORY,
   TRANSACTION_RUNNER,
+  TRAINING_REPOSITORY,
   USER_FLAG_REPOSITORY,
 } from './tokens.js';
 
@@ -49,6 +50,7 @@ const REPOSITORY_TOKENS: Array<[symbol, keyof Repositories]> = [
   [DEPLOYMENT_REPOSITORY, 'deployments'],
   [EVALUATION_REPOSITORY, 'evaluations'],
   [GATE_DECISION_REPOSITORY, 'gateDecisions'],
+  [TRAINING_REPOSITORY, 'training'],
 ];
 
 @Global()

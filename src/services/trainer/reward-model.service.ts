@@ -74,6 +74,8 @@ export interface RewardModelRequest {
   policyVersionId?: string;
   /** known right/wrong answers for hard pairs (the reference scenario); default: from held-out pairs */
   hardPairSeeds?: HardPairSeed[];
+  /** where checkpoints go in the artifact store (a job's `checkpoint.prefix`); default `checkpoints/reward/<run id>` */
+  checkpointPrefix?: string;
   onProgress?: (p: TrainProgress) => void;
   signal?: AbortSignal;
 }
@@ -120,7 +122,7 @@ export class RewardModelService {
     // the run id is derived from what it computes from: a new attempt of the same request
     // finds its checkpoints and resumes
     const trainingRunId = 'rm-' + createHash('sha256').update(JSON.stringify([snapshotId, policy.id, policy.sha256, Object.entries(config).sort()])).digest('hex').slice(0, 24);
-    const checkpointRel = `checkpoints/reward/${trainingRunId}`;
+    const checkpointRel = request.checkpointPrefix ? `${request.checkpointPrefix.replace(/\/+$/, '')}/reward-${trainingRunId}` : `checkpoints/reward/${trainingRunId}`;
     const stagingRel = `staging/reward/${trainingRunId}`;
     await this.repositories.training.startRun({ id: trainingRunId, kind: 'reward', config: { ...config, minPairs: this.minPairs }, baseModelId: policy.id, datasetSnapshotId: snapshotId, seed: config.seed });
     this.log.info('training a reward model', { snapshotId, trainingRunId, policy: policy.id, trainPairs: train.length, heldoutPairs: heldout.length, ensemble: config.ensemble, epochs: config.epochs });

@@ -1,8 +1,36 @@
-// The trainer role: the worker for training jobs (SFT, reward model, PPO, DPO,
-// best-of-n). This module is the role's skeleton: it takes part in the process's
-// health, metrics and shutdown; job handling arrives with the training issues.
-import { Module } from '@nestjs/common';
+// The trainer role: the worker for training jobs. It registers the `reward_model` job
+// handler (reward-model.job.ts → RewardModelService); PPO, DPO and best-of-n arrive with
+// their issues. The platform's job worker claims the jobs, holds their leases and
+// records their outcomes.
+import { Inject, Module, type OnModuleInit } from '@nestjs/common';
+import type { OuterloopConfig } from '../../config/config.js';
+import type { ArtifactStore } from '../../platform/artifacts/artifact-store.js';
+import { JobHandlers } from '../../platform/jobs/job-handlers.js';
+import type { IDatasetSnapshotRepository, IModelRegistryRepository, ITrainingRepository, ITransactionRunner } from '../../platform/persistence/repositories/index.js';
+import { ARTIFACT_STORE, CONFIG, DATASET_SNAPSHOT_REPOSITORY, MODEL_REGISTRY_REPOSITORY, TRAINING_REPOSITORY, TRANSACTION_RUNNER } from '../../platform/tokens.js';
 import { RoleHeartbeat, roleHeartbeatProvider } from '../role-heartbeat.js';
+import { rewardModelJobHandler } from './reward-model.job.js';
+import { RewardModelService } from './reward-model.service.js';
 
-@Module({ providers: [roleHeartbeatProvider('trainer')], exports: [RoleHeartbeat] })
-export class TrainerModule {}
+@Module({
+  providers: [
+    roleHeartbeatProvider('trainer'),
+    {
+      provide: RewardModelService,
+      useFactory: (modelRegistry: IModelRegistryRepository, datasetSnapshots: IDatasetSnapshotRepository, training: ITrainingRepository, transactions: ITransactionRunner, artifacts: ArtifactStore, config: OuterloopConfig) =>
+        new RewardModelService({ modelRegistry, datasetSnapshots, training, transactions }, artifacts, config.intraOpThreads > 0 ? { intraOpThreads: config.intraOpThreads } : {}),
+      inject: [MODEL_REGISTRY_REPOSITORY, DATASET_SNAPSHOT_REPOSITORY, TRAINING_REPOSITORY, TRANSACTION_RUNNER, ARTIFACT_STORE, CONFIG],
+    },
+  ],
+  exports: [RoleHeartbeat],
+})
+export class TrainerModule implements OnModuleInit {
+  constructor(
+    @Inject(JobHandlers) private readonly handlers: JobHandlers,
+    @Inject(RewardModelService) private readonly rewardModels: RewardModelService,
+  ) {}
+
+  onModuleInit(): void {
+    this.handlers.register('reward_model', rewardModelJobHandler(this.rewardModels));
+  }
+}
