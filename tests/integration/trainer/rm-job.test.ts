@@ -7,14 +7,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { buildSnapshot } from '../../../src/domain/dataset/snapshot.js';
 import { readArtifactManifest } from '../../../src/engine/artifact/artifact.js';
 import { LocalArtifactStore } from '../../../src/platform/artifacts/local-artifact-store.js';
 import { JobHandlers } from '../../../src/platform/jobs/job-handlers.js';
 import { createRepositories } from '../../../src/platform/persistence/repositories/index.js';
 import { rewardModelJobHandler } from '../../../src/services/trainer/reward-model.job.js';
 import { RewardModelService } from '../../../src/services/trainer/reward-model.service.js';
-import { asPreferencePairs, scenarioPreferenceRows, tinyPolicyArtifact } from '../../unit/rlhf/reward/support.js';
+import { scenarioPreferenceRows, storeSnapshot, tinyPolicyArtifact } from '../../unit/rlhf/reward/support.js';
 import { migrateDatabase, openNode, type NodeConfig } from '../jobs/node.js';
 import { createTestDatabase, deleteKafkaTopics, requireKafka, requirePostgres, uniquePrefix, waitFor } from '../support/services.js';
 
@@ -35,15 +34,13 @@ function rmJobSuite(label: string, stores: () => Promise<{ config: NodeConfig; d
       const policy = await readArtifactManifest(policyDir);
       await repos.modelRegistry.register({ id: 'policy-tiny', kind: 'policy', artifactPath: policyDir, sha256: policy.artifactId, status: 'production' });
       const rows = scenarioPreferenceRows({ seed: 8, count: 240, bias: '' });
-      const built = buildSnapshot({ pairs: asPreferencePairs([...rows.train, ...rows.heldout]) }, {});
-      for (const [name, bytes] of Object.entries(built.files)) await artifacts.put(`snapshots/${built.id}/${name}`, bytes);
-      await repos.datasetSnapshots.insertIfAbsent({ id: built.id, filters: { ...built.manifest.filters }, counts: { ...built.manifest.counts }, sourceEventRange: built.manifest.sourceEventRange, artifactPath: `snapshots/${built.id}`, sha256: built.manifestSha256, statistics: null, createdAt: new Date() });
+      const snapshotId = await storeSnapshot(repos, artifacts, [...rows.train, ...rows.heldout]);
 
       const handlers = new JobHandlers();
       handlers.register('reward_model', rewardModelJobHandler(new RewardModelService(repos, artifacts, { minPairs: 20, qualityGate: { lengthCorrelation: { max: 0.9 } }, intraOpThreads: 1 })));
       await node.startWorker(handlers, { leaseMs: 60_000 });
 
-      const { job } = await node.queue.enqueue('reward_model', { snapshotId: built.id, seed: 3, ensemble: 2, epochs: 1 });
+      const { job } = await node.queue.enqueue('reward_model', { snapshotId: snapshotId, seed: 3, ensemble: 2, epochs: 1 });
       const done = await waitFor('the reward_model job to finish', async () => {
         const j = await node.queue.get(job.id);
         return j.state === 'succeeded' || j.state === 'failed' ? j : null;
@@ -53,7 +50,7 @@ function rmJobSuite(label: string, stores: () => Promise<{ config: NodeConfig; d
       assert.ok(version, 'the job registered its version');
       assert.equal(version.kind, 'reward');
       assert.equal(version.parentId, 'policy-tiny');
-      assert.equal(version.datasetSnapshotId, built.id);
+      assert.equal(version.datasetSnapshotId, snapshotId);
       assert.equal(done.result!.members, 2);
       assert.equal(done.progress!.step, done.progress!.total, 'the last progress report is the last step');
       assert.ok(Number(done.progress!.loss) > 0);

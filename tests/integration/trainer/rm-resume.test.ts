@@ -9,13 +9,12 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { buildSnapshot } from '../../../src/domain/dataset/snapshot.js';
 import { readArtifactManifest } from '../../../src/engine/artifact/artifact.js';
 import { LocalArtifactStore } from '../../../src/platform/artifacts/local-artifact-store.js';
 import { Logger } from '../../../src/platform/logging/logger.js';
 import { connectWithRetry, createDataSource, runMigrations } from '../../../src/platform/persistence/data-source.js';
 import { createRepositories } from '../../../src/platform/persistence/repositories/index.js';
-import { asPreferencePairs, scenarioPreferenceRows, tinyPolicyArtifact } from '../../unit/rlhf/reward/support.js';
+import { scenarioPreferenceRows, storeSnapshot, tinyPolicyArtifact } from '../../unit/rlhf/reward/support.js';
 import { createTestDatabase, requireKafka, requirePostgres, waitFor } from '../support/services.js';
 
 const postgres = await requirePostgres();
@@ -42,12 +41,10 @@ async function world(label: string, policyDir: string): Promise<World> {
   const policy = await readArtifactManifest(policyDir);
   await repos.modelRegistry.register({ id: 'policy-tiny', kind: 'policy', artifactPath: policyDir, sha256: policy.artifactId, status: 'production' });
   const rows = scenarioPreferenceRows({ seed: 4, count: 700, bias: '' });
-  const built = buildSnapshot({ pairs: asPreferencePairs([...rows.train, ...rows.heldout]) }, {});
-  for (const [name, bytes] of Object.entries(built.files)) await store.put(`snapshots/${built.id}/${name}`, bytes);
-  await repos.datasetSnapshots.insertIfAbsent({ id: built.id, filters: { ...built.manifest.filters }, counts: { ...built.manifest.counts }, sourceEventRange: built.manifest.sourceEventRange, artifactPath: `snapshots/${built.id}`, sha256: built.manifestSha256, statistics: null, createdAt: new Date() });
+  const snapshotId = await storeSnapshot(repos, store, [...rows.train, ...rows.heldout]);
   await ds.destroy();
   const env = { ...process.env, OUTERLOOP_MODE: 'distributed', OUTERLOOP_DATABASE_URL: db.url, OUTERLOOP_KAFKA_BROKERS: kafka.info!.brokers.join(','), OUTERLOOP_ARTIFACT_DIR: artifacts, OUTERLOOP_LOG_FORMAT: 'json' };
-  return { env, artifacts, snapshotId: built.id };
+  return { env, artifacts, snapshotId };
 }
 
 const MAIN = join(process.cwd(), 'dist', 'src', 'main.js');

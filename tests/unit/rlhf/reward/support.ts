@@ -77,3 +77,20 @@ export function asPreferencePairs(rows: readonly PreferenceRow[], at = new Date(
     createdAt: at,
   }));
 }
+
+/** Freeze rows into a snapshot and store it (files in the artifact store, the row in the database), as ingestion would. */
+export async function storeSnapshot(
+  repos: Pick<import('../../../../src/platform/persistence/repositories/index.js').Repositories, 'datasetSnapshots'>,
+  store: import('../../../../src/platform/artifacts/artifact-store.js').ArtifactStore,
+  rows: readonly PreferenceRow[],
+  filters: import('../../../../src/domain/dataset/snapshot.js').SnapshotFilters = {},
+): Promise<string> {
+  const { buildSnapshot } = await import('../../../../src/domain/dataset/snapshot.js');
+  const built = buildSnapshot({ pairs: asPreferencePairs(rows) }, filters);
+  for (const [name, bytes] of Object.entries(built.files)) await store.put(`snapshots/${built.id}/${name}`, bytes);
+  await repos.datasetSnapshots.insertIfAbsent({
+    id: built.id, filters: { ...built.manifest.filters }, counts: { ...built.manifest.counts }, sourceEventRange: built.manifest.sourceEventRange,
+    artifactPath: `snapshots/${built.id}`, sha256: built.manifestSha256, statistics: null, createdAt: new Date(),
+  });
+  return built.id;
+}

@@ -12,14 +12,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { buildSnapshot } from '../../../../src/domain/dataset/snapshot.js';
 import { readArtifactManifest } from '../../../../src/engine/artifact/artifact.js';
 import { LocalArtifactStore } from '../../../../src/platform/artifacts/local-artifact-store.js';
 import { createDataSource, runMigrations } from '../../../../src/platform/persistence/data-source.js';
 import { createRepositories, type Repositories } from '../../../../src/platform/persistence/repositories/index.js';
 import { findPrompt, goldPairwiseLabel, BIAS_PRESETS } from '../../../../src/scenario/index.js';
 import { InsufficientPairsError, RewardModelService, SnapshotNotFoundError } from '../../../../src/services/trainer/reward-model.service.js';
-import { asPreferencePairs, BASE_POLICY_DIR, scenarioPreferenceRows } from '../../rlhf/reward/support.js';
+import { BASE_POLICY_DIR, scenarioPreferenceRows, storeSnapshot } from '../../rlhf/reward/support.js';
 import type { DataSource } from 'typeorm';
 
 const GATE = { heldOutAccuracy: { min: 0.7 }, lengthCorrelation: { max: 0 } };
@@ -48,10 +47,7 @@ describe('RewardModelService (reference scenario, base policy)', () => {
   /** Freeze scenario feedback into a stored snapshot, as ingestion would. */
   async function snapshotOf(bias: string, count: number): Promise<string> {
     const rows = scenarioPreferenceRows({ seed: 11, count, bias });
-    const built = buildSnapshot({ pairs: asPreferencePairs([...rows.train, ...rows.heldout]) }, { heldoutFraction: 0.1 });
-    for (const [name, bytes] of Object.entries(built.files)) await artifacts.put(`snapshots/${built.id}/${name}`, bytes);
-    await repos.datasetSnapshots.insertIfAbsent({ id: built.id, filters: { ...built.manifest.filters }, counts: { ...built.manifest.counts }, sourceEventRange: built.manifest.sourceEventRange, artifactPath: `snapshots/${built.id}`, sha256: built.manifestSha256, statistics: null, createdAt: new Date() });
-    return built.id;
+    return storeSnapshot(repos, artifacts, [...rows.train, ...rows.heldout], { heldoutFraction: 0.1 });
   }
 
   /** Hard-pair seeds from the scenario's own reference and wrong answers for the held-out prompts. */
