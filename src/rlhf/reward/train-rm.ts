@@ -30,9 +30,9 @@ export interface RewardTrainingConfig {
   /** bootstrap-resample the training pairs by prompt for each member (default: true when K > 1) */
   bootstrap: boolean;
   epochs: number;
-  /** padded tokens per batch (Σ sequences × longest); default 4096 */
+  /** padded tokens per batch (Σ sequences × longest); default 1536 */
   maxTokens: number;
-  /** pairs per batch at most; default 32 */
+  /** pairs per batch at most; default 16 */
   maxPairs: number;
   lr: number;
   /** warm-up steps as a share of the member's steps; default 0.05 */
@@ -55,8 +55,11 @@ export const DEFAULT_REWARD_TRAINING: Omit<RewardTrainingConfig, 'seed'> = {
   ensemble: 1,
   bootstrap: true,
   epochs: 2,
-  maxTokens: 4096,
-  maxPairs: 32,
+  // Small batches: on the 2-core machine a step over ≤ 1536 padded tokens trains 24 pairs/s
+  // against 17 at ≤ 4096 tokens / 32 pairs (base policy, 600 pairs, same load): the larger
+  // activations fall out of cache. The held-out accuracy was no worse (0.91 vs 0.88).
+  maxTokens: 1536,
+  maxPairs: 16,
   lr: 3e-4,
   warmupFraction: 0.05,
   maxGradNorm: 1,

@@ -22,7 +22,7 @@ import { BASE_POLICY_DIR, scenarioPreferenceRows, storeSnapshot } from '../../rl
 import type { DataSource } from 'typeorm';
 
 const GATE = { heldOutAccuracy: { min: 0.7 }, lengthCorrelation: { max: 0 } };
-const CONFIG = { seed: 1, epochs: 1, maxTokens: 4096, maxPairs: 32, lr: 3e-4 };
+const CONFIG = { seed: 1, epochs: 1 };
 
 describe('RewardModelService (reference scenario, base policy)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'outerloop-rm-service-'));
