@@ -20,7 +20,6 @@ import { ShapeError } from '../errors.js';
 import { type GptConfig, gptParameterLayout, ParameterSet } from './config.js';
 import { gptTrunkForward, rewardHeadForward, weightInputs, type GptWeights } from './model.js';
 
-export const REWARD_GRAPH_INPUTS = ['tokens', 'lengths'] as const;
 export const memberParameterName = (member: number, name: string): string => `member${member}.${name}`;
 
 /** One member's rewards. tokens (B, T) int64, lengths (B) int64 → (B) */

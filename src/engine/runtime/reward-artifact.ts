@@ -74,11 +74,6 @@ export function rewardMembersBytes(members: readonly ParameterSet[]): Uint8Array
   return new Uint8Array(out.buffer);
 }
 
-/** The artifact id of these members (what writeRewardArtifact would record). */
-export function rewardArtifactId(members: readonly ParameterSet[]): string {
-  return sha256Hex(rewardMembersBytes(members));
-}
-
 async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
   await writeFile(tmp, data);

@@ -30,9 +30,10 @@ export interface RewardScores {
 export interface RewardScorerOptions {
   intraOpThreads?: number;
   /**
-   * rows per session.run; default 16. Measured on the 2-core machine (base-policy RM, 256
-   * scenario responses of ~40 tokens): 140–200 pairs/s at 16 rows, 70–110 at 64 — larger
-   * batches' activations fall out of cache — and 130–170 at 1.
+   * rows per session.run; default 16. Measured on the shared 2-core machine (base-policy
+   * RM, scenario responses of ~40 tokens): 140–200 pairs/s at 16 rows, 70–110 at 64 and
+   * 130–170 at 1 (interleaved, load 12); batch 64 was the slowest in every run
+   * (`npm run bench -- rm`).
    */
   maxBatch?: number;
 }

@@ -29,6 +29,7 @@ describe('RewardModelService (reference scenario, base policy)', () => {
   let ds: DataSource;
   let repos: Repositories;
   let artifacts: LocalArtifactStore;
+  let honestVersion = '';
 
   before(async () => {
     ds = createDataSource({ type: 'better-sqlite3', path: join(dir, 'db.sqlite') });
@@ -99,9 +100,13 @@ describe('RewardModelService (reference scenario, base policy)', () => {
     assert.ok(stored.metrics.accuracy!.lo <= stored.metrics.accuracy!.value && stored.metrics.accuracy!.value <= stored.metrics.accuracy!.hi);
     assert.equal((await repos.training.gateDecisionsOf(v.id))[0]!.verdict, 'pass');
     assert.ok(await artifacts.exists(`${outcome.artifactPath}/score.onnx`), 'the artifact is in the store');
+    honestVersion = v.id;
   });
 
   it('mismatch feedback: padded answers beat concise ones, score–length ρ clearly positive, the gate rejects it', async () => {
+    // the honest RM becomes the production RM: the new one is compared with it
+    await repos.modelRegistry.transition(honestVersion, 'canary');
+    await repos.modelRegistry.transition(honestVersion, 'production');
     const { outcome, goldAccuracy } = await trainOn(BIAS_PRESETS.mismatch!);
     const report = outcome.summary.report!;
     const hard = outcome.summary.hardPairs!;
@@ -110,6 +115,10 @@ describe('RewardModelService (reference scenario, base policy)', () => {
     assert.ok(hard.accuracyByKind.padded!.value < 0.5, `concise beat padded in ${hard.accuracyByKind.padded!.value} of the pairs`);
     assert.equal(outcome.gate!.verdict, 'fail');
     assert.equal(outcome.version.status, 'rejected');
+    assert.equal(outcome.version.metrics.previousRewardModel, honestVersion);
+    const agreement = report.agreementWithPrevious!;
+    assert.ok(agreement.value > 0 && agreement.value < 1, `agreement with the honest RM ${agreement.value}`);
+    assert.ok(hard.deltaVsPrevious!.value < 0, 'it loses to the honest RM on hard pairs');
     const rule = (await repos.training.gateDecisionsOf(outcome.version.id))[0]!.rules.find((r) => r.rule === 'lengthCorrelation.max')!;
     assert.equal(rule.verdict, 'fail');
     assert.equal(rule.threshold, 0);
