@@ -8,7 +8,7 @@
 //                  { type: 'scored', id, result } | { type: 'failed', id, error }
 
 import { Worker } from 'node:worker_threads';
-import type { RewardManifest } from './reward-artifact.js';
+import type { RewardManifest } from '../artifact/reward-artifact.js';
 import type { RewardScores, RewardScorerOptions, RewardScoringInput } from './reward-scorer.js';
 import { EngineClosedError } from './batch-engine.js';
 import { deserializeError, type SerializedError } from './thread-errors.js';

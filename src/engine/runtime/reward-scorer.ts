@@ -11,7 +11,7 @@ import { ShapeError, TokenRangeError } from '../errors.js';
 import type { GptConfig, ParameterSet } from '../gpt/config.js';
 import { exportRewardGraph } from '../gpt/reward-graph.js';
 import { ort, servingSessionOptions } from '../graph/session.js';
-import { readRewardArtifact, type RewardManifest } from './reward-artifact.js';
+import { readRewardArtifact, type RewardManifest } from '../artifact/reward-artifact.js';
 
 export interface RewardScoringInput {
   /** the rendered prompt's token ids (chat template up to and including the assistant marker) */

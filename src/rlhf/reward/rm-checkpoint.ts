@@ -2,14 +2,11 @@
 // bit-identical to a run that was never stopped — the parameters, AdamW's moments and
 // step, the position in the data order (member, epoch, batch; the order itself is a pure
 // function of the member's seed and the epoch, so the position is the RNG state), and the
-// early-stopping state with the best parameters so far.
-//
-// File: 4-byte little-endian header length, the JSON header, then the float32 blobs named
-// in the header, back to back. Written to a temp file and renamed: a crash leaves the
-// previous checkpoint or the new one, never a torn file.
+// early-stopping state with the best parameters so far. One file per member
+// (engine/artifact/checkpoint-file.ts writes it atomically).
 
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readCheckpointFile, writeCheckpointFile } from '../../engine/artifact/checkpoint-file.js';
 
 export interface MemberCheckpointState {
   /** what the run was started with (snapshot, policy, config): a checkpoint of another run is refused */
@@ -53,46 +50,19 @@ const BLOBS = ['params', 'm', 'v', 'best'] as const;
 export const memberCheckpointPath = (dir: string, member: number): string => join(dir, `member-${member}.ckpt`);
 
 export async function writeMemberCheckpoint(dir: string, ckpt: MemberCheckpoint): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  const header = Buffer.from(JSON.stringify({ ...ckpt.state, blobs: BLOBS.map((b) => [b, ckpt[b].length]) }), 'utf8');
-  const len = Buffer.alloc(4);
-  len.writeUInt32LE(header.length);
-  const parts = [len, header, ...BLOBS.map((b) => Buffer.from(ckpt[b].buffer, ckpt[b].byteOffset, ckpt[b].byteLength))];
-  const path = memberCheckpointPath(dir, ckpt.state.member);
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, Buffer.concat(parts));
-  await rename(tmp, path);
+  await writeCheckpointFile(memberCheckpointPath(dir, ckpt.state.member), { ...ckpt.state }, { params: ckpt.params, m: ckpt.m, v: ckpt.v, best: ckpt.best });
 }
 
 /** The member's checkpoint, or null when there is none. */
 export async function readMemberCheckpoint(dir: string, member: number, fingerprint: string, floats: number): Promise<MemberCheckpoint | null> {
   const path = memberCheckpointPath(dir, member);
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw e;
+  const file = await readCheckpointFile(path);
+  if (!file) return null;
+  const state = file.header as unknown as MemberCheckpointState;
+  if (state.fingerprint !== fingerprint) throw new RewardCheckpointError(path, `belongs to another run (fingerprint ${state.fingerprint}, this run ${fingerprint}); use another checkpoint directory`);
+  for (const name of BLOBS) {
+    const blob = file.blobs[name];
+    if (!blob || blob.length !== floats) throw new RewardCheckpointError(path, `${name} has ${blob?.length ?? 0} floats, the model has ${floats}`);
   }
-  if (bytes.length < 4) throw new RewardCheckpointError(path, 'truncated header');
-  const headerLength = bytes.readUInt32LE(0);
-  let header: MemberCheckpointState & { blobs: [string, number][] };
-  try {
-    header = JSON.parse(bytes.subarray(4, 4 + headerLength).toString('utf8')) as typeof header;
-  } catch (e) {
-    throw new RewardCheckpointError(path, `header is not JSON (${(e as Error).message})`);
-  }
-  if (header.fingerprint !== fingerprint) throw new RewardCheckpointError(path, `belongs to another run (fingerprint ${header.fingerprint}, this run ${fingerprint}); use another checkpoint directory`);
-  let at = 4 + headerLength;
-  const blobs: Record<string, Float32Array> = {};
-  for (const [name, length] of header.blobs) {
-    if (length !== floats) throw new RewardCheckpointError(path, `${name} has ${length} floats, the model has ${floats}`);
-    if (at + length * 4 > bytes.length) throw new RewardCheckpointError(path, `truncated in ${name}`);
-    const out = new Float32Array(length);
-    new Uint8Array(out.buffer).set(bytes.subarray(at, at + length * 4));
-    blobs[name] = out;
-    at += length * 4;
-  }
-  const { blobs: _listed, ...state } = header;
-  return { state, params: blobs.params!, m: blobs.m!, v: blobs.v!, best: blobs.best! };
+  return { state, params: file.blobs.params!, m: file.blobs.m!, v: file.blobs.v!, best: file.blobs.best! };
 }

@@ -6,7 +6,7 @@
 
 import { readArtifact } from '../../engine/artifact/artifact.js';
 import { RewardScorer } from '../../engine/runtime/reward-scorer.js';
-import { writeRewardArtifact, type RewardManifest } from '../../engine/runtime/reward-artifact.js';
+import { writeRewardArtifact, type RewardManifest } from '../../engine/artifact/reward-artifact.js';
 import { TrainThread, type TrainThreadOptions } from '../../engine/train/train-thread.js';
 import type { TrainingProgram } from '../../engine/train/training-program.js';
 import { buildHardPairs, hardPairReport, type HardPairKind, type HardPairReport, type HardPairScores } from './hard-pairs.js';

@@ -13,11 +13,11 @@
 //      (kind reward, lineage: parent policy, snapshot, training run) with its evaluation
 //      rows and gate decision in one transaction; a failed gate registers it `rejected`
 import { createHash } from 'node:crypto';
-import { readdir, readFile, rm } from 'node:fs/promises';
-import { isAbsolute, join } from 'node:path';
+import { isAbsolute } from 'node:path';
 import { parseSnapshotManifest, parseSnapshotRows, snapshotArtifactPath, type SnapshotRow } from '../../domain/dataset/snapshot.js';
 import type { GateRuleRecord, MetricWithCI } from '../../domain/evaluation.js';
 import type { ModelVersionRecord } from '../../domain/models.js';
+import { removeArtifactDirectory } from '../../engine/artifact/checkpoint-file.js';
 import type { TrainProgress } from '../../engine/train/trainer.js';
 import type { Estimate } from '../../evaluation/statistics/index.js';
 import type { ArtifactStore } from '../../platform/artifacts/artifact-store.js';
@@ -155,11 +155,12 @@ export class RewardModelService {
 
     // the artifact goes into the store under its content address
     const artifactPath = `models/reward/${summary.manifest.artifactId}`;
-    const stagingDir = this.artifacts.resolve(stagingRel);
-    for (const name of (await readdir(stagingDir)).sort((a, b) => (a === 'manifest.json' ? 1 : b === 'manifest.json' ? -1 : a < b ? -1 : 1))) {
-      await this.artifacts.put(`${artifactPath}/${name}`, await readFile(join(stagingDir, name)));
+    const staged = await this.artifacts.list(stagingRel);
+    // manifest.json last: a directory without one is an unfinished write
+    for (const rel of [...staged.filter((f) => !f.endsWith('/manifest.json')), ...staged.filter((f) => f.endsWith('/manifest.json'))]) {
+      await this.artifacts.put(`${artifactPath}/${rel.slice(stagingRel.length + 1)}`, await this.artifacts.get(rel));
     }
-    await rm(stagingDir, { recursive: true, force: true });
+    await removeArtifactDirectory(this.artifacts.resolve(stagingRel));
 
     const gate = this.gate ? decideRmQualityGate(this.gate, rmGateMetrics(summary.report, summary.hardPairs, previous !== null)) : null;
     const versionId = `reward-${summary.manifest.artifactId.slice(0, 16)}`;
@@ -205,7 +206,7 @@ export class RewardModelService {
       await this.repositories.training.recordCheckpoint({ id: `${trainingRunId}:member-${k}`, runId: trainingRunId, step, metrics, artifactPath: null });
     }
     await this.repositories.training.finishRun(trainingRunId, 'succeeded');
-    await rm(this.artifacts.resolve(checkpointRel), { recursive: true, force: true });
+    await removeArtifactDirectory(this.artifacts.resolve(checkpointRel));
     this.log.info('reward model registered', { version: version.id, status: version.status, artifactId: summary.manifest.artifactId, heldOutAccuracy: summary.report?.accuracy.value, gate: gate?.verdict ?? 'none' });
     return { version, trainingRunId, artifactPath, gate, summary };
   }

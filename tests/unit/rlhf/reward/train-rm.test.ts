@@ -13,7 +13,7 @@ import type { GptConfig } from '../../../../src/engine/gpt/config.js';
 import { initGptParameters } from '../../../../src/engine/gpt/params.js';
 import { RewardScorer } from '../../../../src/engine/runtime/reward-scorer.js';
 import { RewardScorerThread } from '../../../../src/engine/runtime/reward-scorer-thread.js';
-import { readRewardArtifact } from '../../../../src/engine/runtime/reward-artifact.js';
+import { readRewardArtifact } from '../../../../src/engine/artifact/reward-artifact.js';
 import { HeldOutScorer } from '../../../../src/rlhf/reward/train-rm.js';
 import { TrainingCancelledError } from '../../../../src/engine/train/training-program.js';
 import { TrainStep } from '../../../../src/engine/train/train-step.js';
