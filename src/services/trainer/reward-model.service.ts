@@ -31,6 +31,9 @@ import { resolveRewardTrainingConfig, type RewardTrainingConfig } from '../../rl
 
 export type RewardModelRepositories = Pick<Repositories, 'modelRegistry' | 'datasetSnapshots' | 'training' | 'transactions'>;
 
+/** The evaluation rows of an RM version share this evaluation id; its gate decision has `${versionId}:rm_quality_gate`. */
+export const rmEvaluationId = (versionId: string): string => `${versionId}:rm`;
+
 export class SnapshotNotFoundError extends Error {
   readonly code = 'snapshot_not_found';
   readonly retriable = false;
@@ -186,12 +189,21 @@ export class RewardModelService {
         },
         { ifAbsent: true },
       );
-      await tx.training.recordEvaluations([
-        ...(summary.report ? [{ id: `${versionId}:rm_report`, modelVersionId: versionId, checkpointId: null, suite: 'rm_report', metrics: reportMetrics(summary.report), createdAt: now }] : []),
-        ...(summary.hardPairs ? [{ id: `${versionId}:rm_hard_pairs`, modelVersionId: versionId, checkpointId: null, suite: 'rm_hard_pairs', metrics: hardPairMetrics(summary.hardPairs), createdAt: now }] : []),
+      const evaluationId = rmEvaluationId(versionId);
+      const row = (suite: string, metrics: Record<string, MetricWithCI>) => ({
+        id: `${versionId}:${suite}`, evaluationId, modelVersionId: versionId, checkpointId: null, suite, side: null,
+        comparedWithModelId: previous?.id ?? null, metrics, details: null, reportPath: null, createdAt: now,
+      });
+      await tx.evaluations.insertIfAbsent([
+        ...(summary.report ? [row('rm_report', reportMetrics(summary.report))] : []),
+        ...(summary.hardPairs ? [row('rm_hard_pairs', hardPairMetrics(summary.hardPairs))] : []),
       ]);
       if (gate) {
-        await tx.training.recordGateDecision({ id: `${versionId}:rm_quality_gate`, loopIterationId: null, candidateModelId: versionId, verdict: gate.verdict === 'pass' ? 'pass' : 'fail', rules: gateRules(gate), createdAt: now });
+        await tx.gateDecisions.insertIfAbsent({
+          id: `${versionId}:rm_quality_gate`, loopIterationId: null, evaluationId, candidateModelId: versionId, policyName: 'rm_quality_gate',
+          verdict: gate.verdict, rules: gateRules(gate), missing: gate.missing.length ? [...gate.missing] : null, chosenCheckpoint: null,
+          inputs: JSON.parse(JSON.stringify(rmGateMetrics(summary.report, summary.hardPairs, previous !== null))), createdAt: now,
+        });
         if (gate.verdict === 'fail' && registered.status === 'candidate') return tx.modelRegistry.transition(versionId, 'rejected');
       }
       return registered;

@@ -12,7 +12,7 @@ import { LocalArtifactStore } from '../../../src/platform/artifacts/local-artifa
 import { JobHandlers } from '../../../src/platform/jobs/job-handlers.js';
 import { createRepositories } from '../../../src/platform/persistence/repositories/index.js';
 import { rewardModelJobHandler } from '../../../src/services/trainer/reward-model.job.js';
-import { RewardModelService } from '../../../src/services/trainer/reward-model.service.js';
+import { RewardModelService, rmEvaluationId } from '../../../src/services/trainer/reward-model.service.js';
 import { scenarioPreferenceRows, storeSnapshot, tinyPolicyArtifact } from '../../unit/rlhf/reward/support.js';
 import { migrateDatabase, openNode, type NodeConfig } from '../jobs/node.js';
 import { createTestDatabase, deleteKafkaTopics, requireKafka, requirePostgres, uniquePrefix, waitFor } from '../support/services.js';
@@ -54,7 +54,7 @@ function rmJobSuite(label: string, stores: () => Promise<{ config: NodeConfig; d
       assert.equal(done.result!.members, 2);
       assert.equal(done.progress!.step, done.progress!.total, 'the last progress report is the last step');
       assert.ok(Number(done.progress!.loss) > 0);
-      assert.equal((await repos.training.evaluationsOf(version.id)).length, 2);
+      assert.equal((await repos.evaluations.byEvaluation(rmEvaluationId(version.id))).length, 2);
       assert.equal(await artifacts.exists(`jobs/${job.id}/reward-${done.result!.trainingRunId}/member-0.ckpt`), false, 'a finished run leaves no checkpoints');
 
       const unknown = 'e'.repeat(64);

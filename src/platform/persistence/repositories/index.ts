@@ -18,7 +18,7 @@ export type { FeedbackWithModelVersion, IFeedbackRepository } from './feedback.r
 export type { IModelRegistryRepository } from './model-registry.repository.js';
 export type { IPreferencePairRepository } from './preference-pair.repository.js';
 export type { ITransactionRunner, TransactionScope } from './transaction-runner.js';
-export type { EvaluationRecord, GateDecisionRecord, ITrainingRepository, TrainingRunRecord } from './training.repository.js';
+export type { ITrainingRepository, TrainingRunRecord } from './training.repository.js';
 export type { IUserFlagRepository } from './user-flag.repository.js';
 
 export interface Repositories extends TransactionScope {

@@ -1,13 +1,9 @@
-// Training runs and what they produce besides the model: the run row (status, config,
-// lineage), per-step checkpoint rows, evaluation rows (metrics with CIs) and gate
-// decisions about the model a run produced. The trainer writes them; the admin API and
-// the orchestrator read them.
-import type { GateRuleRecord, GateVerdict, MetricWithCI } from '../../../domain/evaluation.js';
+// Training runs: the run row (status, config, lineage) and its per-step checkpoint rows.
+// The trainer writes them; the admin API and the orchestrator read them. (Evaluations and
+// gate decisions have their own repositories.)
 import type { TrainingKind, TrainingStatus } from '../../../domain/training.js';
 import type { JsonObject } from '../entities/columns.js';
 import { CheckpointEntity } from '../entities/checkpoint.entity.js';
-import { EvaluationEntity } from '../entities/evaluation.entity.js';
-import { GateDecisionEntity } from '../entities/gate-decision.entity.js';
 import { TrainingRunEntity } from '../entities/training-run.entity.js';
 import { TypeOrmScope } from './typeorm-scope.js';
 
@@ -25,24 +21,6 @@ export interface TrainingRunRecord {
   createdAt: Date;
 }
 
-export interface EvaluationRecord {
-  id: string;
-  modelVersionId: string;
-  checkpointId: string | null;
-  suite: string;
-  metrics: Record<string, MetricWithCI>;
-  createdAt: Date;
-}
-
-export interface GateDecisionRecord {
-  id: string;
-  loopIterationId: string | null;
-  candidateModelId: string;
-  verdict: GateVerdict;
-  rules: GateRuleRecord[];
-  createdAt: Date;
-}
-
 export interface ITrainingRepository {
   /**
    * Mark a run as running: inserted when new; a run that exists (a resumed attempt) is set
@@ -54,11 +32,6 @@ export interface ITrainingRepository {
   /** Upsert by (run, step). */
   recordCheckpoint(row: { id: string; runId: string; step: number; metrics: Record<string, number>; artifactPath: string | null; createdAt?: Date }): Promise<void>;
   checkpointsOf(runId: string): Promise<{ step: number; metrics: Record<string, number>; artifactPath: string | null }[]>;
-  /** Insert unless a row with the id exists (a retried job writes the same ids). */
-  recordEvaluations(rows: readonly EvaluationRecord[]): Promise<void>;
-  evaluationsOf(modelVersionId: string): Promise<EvaluationRecord[]>;
-  recordGateDecision(row: GateDecisionRecord): Promise<void>;
-  gateDecisionsOf(candidateModelId: string): Promise<GateDecisionRecord[]>;
 }
 
 export class TypeOrmTrainingRepository extends TypeOrmScope implements ITrainingRepository {
@@ -97,20 +70,4 @@ export class TypeOrmTrainingRepository extends TypeOrmScope implements ITraining
     return rows.map((r) => ({ step: r.step, metrics: r.metrics, artifactPath: r.artifactPath }));
   }
 
-  async recordEvaluations(rows: readonly EvaluationRecord[]): Promise<void> {
-    if (rows.length === 0) return;
-    await this.write((m) => m.createQueryBuilder().insert().into(EvaluationEntity).values(rows.map((r) => ({ ...r }))).orIgnore().updateEntity(false).execute());
-  }
-
-  evaluationsOf(modelVersionId: string): Promise<EvaluationRecord[]> {
-    return this.manager.getRepository(EvaluationEntity).find({ where: { modelVersionId }, order: { suite: 'ASC', id: 'ASC' } });
-  }
-
-  async recordGateDecision(row: GateDecisionRecord): Promise<void> {
-    await this.write((m) => m.createQueryBuilder().insert().into(GateDecisionEntity).values({ ...row }).orIgnore().updateEntity(false).execute());
-  }
-
-  gateDecisionsOf(candidateModelId: string): Promise<GateDecisionRecord[]> {
-    return this.manager.getRepository(GateDecisionEntity).find({ where: { candidateModelId }, order: { createdAt: 'ASC', id: 'ASC' } });
-  }
 }

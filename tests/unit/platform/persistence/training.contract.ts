@@ -1,4 +1,4 @@
-// The training repository (runs, checkpoints, evaluations, gate decisions) against a real
+// The training repository (runs and their checkpoint rows) against a real
 // database: SQLite in the unit suite (sqlite.test.ts), PostgreSQL in
 // tests/integration/persistence/postgres.test.ts.
 import assert from 'node:assert/strict';
@@ -42,18 +42,5 @@ export function trainingRepositoryContract(label: string, open: () => Promise<Da
       assert.equal((await repos.training.getRun('rm-run-1'))!.status, 'succeeded');
     });
 
-    it(`${label} evaluations and gate decisions are stored with the model, idempotently`, async () => {
-      await repos.modelRegistry.register({ id: 'reward-1', kind: 'reward', parentId: 'policy-base', artifactPath: 'models/reward/1', sha256: 'b'.repeat(64), trainingRunId: 'rm-run-1' });
-      const row = { id: 'reward-1:rm_report', modelVersionId: 'reward-1', checkpointId: null, suite: 'rm_report', metrics: { accuracy: { value: 0.8, lo: 0.7, hi: 0.9, n: 50 } }, createdAt: new Date() };
-      await repos.training.recordEvaluations([row]);
-      await repos.training.recordEvaluations([{ ...row, metrics: { accuracy: { value: 0, lo: 0, hi: 0 } } }]);
-      const evals = await repos.training.evaluationsOf('reward-1');
-      assert.equal(evals.length, 1);
-      assert.deepEqual(evals[0]!.metrics, row.metrics);
-      await repos.training.recordGateDecision({ id: 'reward-1:rm_gate', loopIterationId: null, candidateModelId: 'reward-1', verdict: 'fail', rules: [{ rule: 'lengthCorrelation.max', value: 0.3, threshold: 0, verdict: 'fail' }], createdAt: new Date() });
-      const decisions = await repos.training.gateDecisionsOf('reward-1');
-      assert.equal(decisions[0]!.verdict, 'fail');
-      assert.equal(decisions[0]!.rules[0]!.rule, 'lengthCorrelation.max');
-    });
   });
 }

@@ -17,7 +17,7 @@ import { LocalArtifactStore } from '../../../../src/platform/artifacts/local-art
 import { createDataSource, runMigrations } from '../../../../src/platform/persistence/data-source.js';
 import { createRepositories, type Repositories } from '../../../../src/platform/persistence/repositories/index.js';
 import { findPrompt, goldPairwiseLabel, BIAS_PRESETS } from '../../../../src/scenario/index.js';
-import { InsufficientPairsError, RewardModelService, SnapshotNotFoundError } from '../../../../src/services/trainer/reward-model.service.js';
+import { InsufficientPairsError, RewardModelService, rmEvaluationId, SnapshotNotFoundError } from '../../../../src/services/trainer/reward-model.service.js';
 import { BASE_POLICY_DIR, scenarioPreferenceRows, storeSnapshot } from '../../rlhf/reward/support.js';
 import type { DataSource } from 'typeorm';
 
@@ -94,11 +94,11 @@ describe('RewardModelService (reference scenario, base policy)', () => {
     assert.equal(v.sha256, outcome.summary.manifest.artifactId);
     assert.deepEqual((await repos.modelRegistry.lineage(v.id)).map((x) => x.id), [v.id, 'policy-base']);
     assert.equal((await repos.training.getRun(outcome.trainingRunId))!.status, 'succeeded');
-    const suites = (await repos.training.evaluationsOf(v.id)).map((e) => e.suite);
+    const suites = (await repos.evaluations.byEvaluation(rmEvaluationId(v.id))).map((e) => e.suite).sort();
     assert.deepEqual(suites, ['rm_hard_pairs', 'rm_report']);
-    const stored = (await repos.training.evaluationsOf(v.id)).find((e) => e.suite === 'rm_report')!;
+    const stored = (await repos.evaluations.byEvaluation(rmEvaluationId(v.id))).find((e) => e.suite === 'rm_report')!;
     assert.ok(stored.metrics.accuracy!.lo <= stored.metrics.accuracy!.value && stored.metrics.accuracy!.value <= stored.metrics.accuracy!.hi);
-    assert.equal((await repos.training.gateDecisionsOf(v.id))[0]!.verdict, 'pass');
+    assert.equal((await repos.gateDecisions.get(`${v.id}:rm_quality_gate`))!.verdict, 'pass');
     assert.ok(await artifacts.exists(`${outcome.artifactPath}/score.onnx`), 'the artifact is in the store');
     honestVersion = v.id;
   });
@@ -119,7 +119,7 @@ describe('RewardModelService (reference scenario, base policy)', () => {
     const agreement = report.agreementWithPrevious!;
     assert.ok(agreement.value > 0 && agreement.value < 1, `agreement with the honest RM ${agreement.value}`);
     assert.ok(hard.deltaVsPrevious!.value < 0, 'it loses to the honest RM on hard pairs');
-    const rule = (await repos.training.gateDecisionsOf(outcome.version.id))[0]!.rules.find((r) => r.rule === 'lengthCorrelation.max')!;
+    const rule = (await repos.gateDecisions.get(`${outcome.version.id}:rm_quality_gate`))!.rules.find((r) => r.rule === 'lengthCorrelation.max')!;
     assert.equal(rule.verdict, 'fail');
     assert.equal(rule.threshold, 0);
   });
