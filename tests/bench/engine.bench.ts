@@ -25,16 +25,19 @@ export async function run(args: string[]): Promise<void> {
   let trainingSpeedup: Record<string, unknown> | null = null;
   if (!args.includes('--no-speedup')) {
     const batches = (flag(args, 'speedup-batches') ?? '2,8').split(',').map(Number);
-    trainingSpeedup = await benchTrainingSpeedup({ batches, seqLen, rounds: Number(flag(args, 'rounds') ?? 3), stepsPerRound: Number(flag(args, 'steps') ?? 2), log });
+    trainingSpeedup = await benchTrainingSpeedup({ batches, seqLen, rounds: Number(flag(args, 'rounds') ?? 5), stepsPerRound: Number(flag(args, 'steps') ?? 3), log });
     type Figures = { tokensPerSecond: { value: number }; stepMs: { value: number } };
     const rows = (trainingSpeedup.batches as Array<Record<string, unknown>>).flatMap((b) => SPEEDUP_VARIANTS.map((v) => ({
       batch: `${b.batch as number}x${b.seqLen as number}`,
       variant: v,
       'tokens/s': (b[v] as Figures).tokensPerSecond.value,
       'ms/step': (b[v] as Figures).stepMs.value,
-      'x today': (b.today as Figures).stepMs.value / (b[v] as Figures).stepMs.value,
+      'x today (pooled)': (b.today as Figures).stepMs.value / (b[v] as Figures).stepMs.value,
     })));
     printTable('training step, today vs engine (same run, alternating steps, medians)', rows);
+    for (const b of trainingSpeedup.batches as Array<{ batch: number; seqLen: number; speedup: { value: number }; speedupPerRound: { values: number[] } }>) {
+      process.stdout.write(`engine / today at ${b.batch}x${b.seqLen}: ${b.speedup.value.toFixed(2)}x (median of rounds: ${b.speedupPerRound.values.map((r) => r.toFixed(2)).join(', ')})\n`);
+    }
   }
 
   const training = await benchTraining({ batch, seqLen, tfjsWarmupSteps: 1, tfjsSteps, skipTfjs: args.includes('--no-tfjs'), log });

@@ -182,11 +182,6 @@ export class Graph {
     return name;
   }
 
-  /** A fresh intermediate value for a node that a graph pass (passes.ts) assembles itself. */
-  newValue(hint: string, dtype: DType, shape: Shape): Value {
-    return new Value(this, this.freshName(hint), dtype, shape);
-  }
-
   /** A graph input. Float inputs take the graph's float type unless given. */
   input(name: string, shape: Shape, dtype: DType = this.floatType): Value {
     const v = new Value(this, this.claimName(name), dtype, shape);

@@ -91,9 +91,9 @@ export class TrainStep {
   }
 
   /**
-   * `graphPasses`: the rewrites of graph/passes.ts applied before the session is built
-   * (all by default; false runs the graph exactly as autodiff built it — the benchmark's
-   * baseline).
+   * `graphPasses`: graph/passes.ts applied before the session is built (dead gradient
+   * nodes dropped, by default; false runs the graph exactly as autodiff built it — the
+   * benchmark's baseline).
    */
   static async create(config: GptConfig, loss: LossBuilder, opts: EngineSessionOptions & { floatType?: FloatType; graphPasses?: GraphPassOptions | false } = {}): Promise<TrainStep> {
     const train = buildTrainGraph(config, loss, opts.floatType ?? 'float32');

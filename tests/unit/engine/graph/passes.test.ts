@@ -1,7 +1,6 @@
-// The graph passes (passes.ts) remove and rewrite nodes of a finished training graph;
-// they must not change a single output: every loss's value, metrics and every gradient
-// tensor agree with the unrewritten graph (float64: to rounding; float32: to single
-// precision), and each pass actually found its pattern in the GPT training graphs.
+// The graph passes (passes.ts) remove nodes of a finished training graph; they must not
+// change a single output: every loss's value, metrics and every gradient tensor equal the
+// unrewritten graph's, and the passes actually found work to remove.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { GptConfig } from '../../../../src/engine/gpt/config.js';
@@ -61,9 +60,9 @@ describe('graph passes leave every output of the training graphs unchanged', () 
         const plain = await outputs(loss, floatType, false);
         const rewritten = await outputs(loss, floatType, true);
         const report = rewritten.report!;
-        assert.ok(report.deadNodes > 0 && report.linearGemm >= 4 * CONFIG.layers, `passes found nothing to do: ${JSON.stringify(report)}`);
-        if (kind !== 'reward') assert.equal(report.oneHotScatter, 1, 'the target-token pick gradient');
-        const tol = floatType === 'float64' ? 1e-12 : 2e-6;
+        // At least the (B, NH, T, T) → (T, T) gradient of each layer's causal mask.
+        assert.ok(report.deadNodes >= CONFIG.layers, `passes found nothing to do: ${JSON.stringify(report)}`);
+        const tol = 0; // removing nodes no output reads changes no computed value
         assert.deepEqual(Object.keys(rewritten.out).sort(), Object.keys(plain.out).sort());
         for (const [name, t] of Object.entries(plain.out)) {
           const a = t.data as Float64Array | Float32Array, b = rewritten.out[name]!.data as Float64Array | Float32Array;
