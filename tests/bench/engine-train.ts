@@ -8,13 +8,16 @@
 // from the same parameter blob; its first loss must equal ORT's (reported as a
 // cross-check), so the two sides provably compute the same thing.
 
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { GptConfig, REFERENCE_GPT_CONFIG, ParameterSet, gptParameterCount, headSize } from '../../src/engine/gpt/config.js';
 import { initGptParameters } from '../../src/engine/gpt/params.js';
 import { Trainer } from '../../src/engine/train/trainer.js';
-import { Batch } from '../../src/engine/train/train-step.js';
-import { defaultIntraOpThreads } from '../../src/engine/graph/session.js';
+import { Batch, TrainStep } from '../../src/engine/train/train-step.js';
+import { defaultIntraOpThreads, releaseSessions } from '../../src/engine/graph/session.js';
+import { AdamW } from '../../src/engine/optim/adamw.js';
+import { clipGlobalNorm } from '../../src/engine/optim/clip.js';
+import { cosineWithWarmup } from '../../src/engine/optim/schedule.js';
 import { Rng } from '../../src/engine/rng.js';
 import { sftLoss } from '../../src/rlhf/sft/sft.loss.js';
 
@@ -189,5 +192,151 @@ export async function benchTraining(opts: BenchTrainingOptions = {}): Promise<Re
     firstLossAbsDiff: tfjs ? Math.abs(ortFirstLoss - tfjs.firstLoss) : null,
     peakRssMiB: { value: peakRssAfterOrtMiB, unit: 'MiB', note: 'process max RSS after the ORT training steps (before tfjs)' },
     modelFlopsPerStep: flops,
+  };
+}
+
+// ------------------------------------------- today's step vs the engine's, side by side
+//
+// The machine is shared, so a step time alone means little; what counts is the ratio of
+// two variants measured in the same run, in alternation, on the same batch:
+//   today        the training step as it was before issue 11's work: the graph exactly as
+//                autodiff builds it (no graph passes), ORT pool threads spinning (ORT's
+//                default), and the Trainer's loop (finite checks, clipping, AdamW);
+//   engine       Trainer.trainStep as shipped (graph passes, no spinning);
+//   noPasses     the engine without the graph passes (no spinning either): today/noPasses
+//                is the threads' share of the speed-up, noPasses/engine the passes'.
+// Each round builds fresh sessions for every variant (a session's thread pool keeps its
+// luck with the OS scheduler for its whole life: identical sessions differed by 3× on
+// the loaded machine), warms each up with one step, then alternates single steps.
+
+export type SpeedupVariant = 'today' | 'engine' | 'noPasses';
+export const SPEEDUP_VARIANTS: readonly SpeedupVariant[] = ['today', 'engine', 'noPasses'];
+
+export interface BenchSpeedupOptions {
+  config?: GptConfig;
+  batches?: number[];
+  seqLen?: number;
+  rounds?: number;
+  stepsPerRound?: number;
+  intraOpThreads?: number;
+  log?: (line: string) => void;
+}
+
+interface StepRunner {
+  step(): Promise<number>;
+}
+
+/** The Trainer's step (one micro-batch) over a TrainStep with the given session and graph options. */
+async function loopRunner(config: GptConfig, batch: Batch, spinning: boolean, graphPasses: boolean, threads: number, totalSteps: number): Promise<StepRunner> {
+  const params = initGptParameters(config, 1234);
+  const runner = await TrainStep.create(config, sftLoss, { intraOpThreads: threads, spinning, ...(graphPasses ? {} : { graphPasses: false as const }) });
+  const grads = new Float32Array(params.data.length);
+  const optimizer = new AdamW(params.layout);
+  const schedule = { maxLr: 1e-3, warmupSteps: 0, totalSteps };
+  let step = 0;
+  return {
+    async step(): Promise<number> {
+      const out = await runner.run(params.data, batch, grads);
+      if (!Number.isFinite(out.loss)) throw new Error(`non-finite loss ${out.loss}`);
+      for (let i = 0; i < grads.length; i++) if (!Number.isFinite(grads[i]!)) throw new Error(`non-finite gradient at ${i}`);
+      clipGlobalNorm(grads, 1.0);
+      optimizer.update(params.data, grads, cosineWithWarmup(step++, schedule));
+      return out.loss;
+    },
+  };
+}
+
+async function makeRunner(variant: SpeedupVariant, config: GptConfig, batch: Batch, threads: number, totalSteps: number): Promise<StepRunner> {
+  switch (variant) {
+    case 'today':
+      return loopRunner(config, batch, true, false, threads, totalSteps);
+    case 'noPasses':
+      return loopRunner(config, batch, false, false, threads, totalSteps);
+    case 'engine': {
+      const trainer = await Trainer.create(config, sftLoss, initGptParameters(config, 1234), { schedule: { maxLr: 1e-3, warmupSteps: 0, totalSteps }, intraOpThreads: threads });
+      return { step: async () => (await trainer.trainStep([batch])).loss };
+    }
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export async function benchTrainingSpeedup(opts: BenchSpeedupOptions = {}): Promise<Record<string, unknown>> {
+  const config = opts.config ?? REFERENCE_GPT_CONFIG;
+  const batches = opts.batches ?? [2, 8];
+  const T = opts.seqLen ?? config.maxSeqLen;
+  const rounds = opts.rounds ?? 5;
+  const stepsPerRound = opts.stepsPerRound ?? 3;
+  const threads = opts.intraOpThreads ?? defaultIntraOpThreads();
+  const log = opts.log ?? ((): void => undefined);
+  const loadBefore = loadavg()[0]!;
+  const perBatch: Record<string, unknown>[] = [];
+  for (const B of batches) {
+    const { batch } = syntheticBatch(config, B, T, 1);
+    const times: Record<SpeedupVariant, number[]> = { today: [], engine: [], noPasses: [] };
+    const roundRatios: number[] = [];
+    const firstLoss: Partial<Record<SpeedupVariant, number>> = {};
+    for (let r = 0; r < rounds; r++) {
+      const runners = new Map<SpeedupVariant, StepRunner>();
+      for (const v of SPEEDUP_VARIANTS) runners.set(v, await makeRunner(v, config, batch, threads, stepsPerRound + 1));
+      for (const v of SPEEDUP_VARIANTS) {
+        const loss = await runners.get(v)!.step(); // warm-up: first-run allocations and kernel selection
+        if (r === 0) firstLoss[v] = loss;
+      }
+      const round: Record<SpeedupVariant, number[]> = { today: [], engine: [], noPasses: [] };
+      for (let s = 0; s < stepsPerRound; s++) {
+        // Rotate the order so no variant always runs right after another's allocations.
+        const order = SPEEDUP_VARIANTS.map((_, i) => SPEEDUP_VARIANTS[(i + s + r) % SPEEDUP_VARIANTS.length]!);
+        for (const v of order) {
+          const t0 = performance.now();
+          await runners.get(v)!.step();
+          round[v].push(performance.now() - t0);
+        }
+      }
+      for (const v of SPEEDUP_VARIANTS) times[v].push(...round[v]);
+      roundRatios.push(median(round.today) / median(round.engine));
+      log(`batch ${B}×${T} round ${r + 1}/${rounds}: ` + SPEEDUP_VARIANTS.map((v) => `${v} ${median(round[v]).toFixed(0)} ms`).join(', '));
+      await releaseSessions();
+    }
+    const figures = (v: SpeedupVariant): Record<string, unknown> => ({
+      tokensPerSecond: { value: (B * T) / (median(times[v]) / 1000), unit: 'tokens/s' },
+      stepMs: { value: median(times[v]), unit: 'ms', min: Math.min(...times[v]), max: Math.max(...times[v]), samples: times[v].length },
+      firstLoss: firstLoss[v],
+    });
+    perBatch.push({
+      batch: B,
+      seqLen: T,
+      tokensPerStep: B * T,
+      today: figures('today'),
+      engine: figures('engine'),
+      noPasses: figures('noPasses'),
+      // Paired: each round's variants ran alternately under the same load, so the round's
+      // ratio is the comparison; pooled medians mix rounds of different load.
+      speedup: { value: median(roundRatios), unit: 'x', goal: 1.25, note: 'median over rounds of (median step today / median step engine) within the round' },
+      speedupPerRound: { values: roundRatios, min: Math.min(...roundRatios), max: Math.max(...roundRatios), unit: 'x' },
+      ratioOfPooledMedians: { value: median(times.today) / median(times.engine), unit: 'x' },
+      speedupThreads: { value: median(times.today) / median(times.noPasses), unit: 'x', note: 'no spinning alone: today / noPasses' },
+      speedupGraphPasses: { value: median(times.noPasses) / median(times.engine), unit: 'x', note: 'graph passes alone: noPasses / engine' },
+      firstLossAbsDiff: Math.abs(firstLoss.today! - firstLoss.engine!),
+    });
+  }
+  return {
+    config,
+    intraOpThreads: threads,
+    cores: availableParallelism(),
+    loadAverage1m: { before: loadBefore, after: loadavg()[0]! },
+    rounds,
+    stepsPerRound,
+    variants: {
+      today: 'graph as autodiff builds it, ORT threads spinning (the step before issue 11)',
+      engine: 'Trainer.trainStep as shipped: dead gradient nodes dropped (graph passes), no spinning',
+      noPasses: 'graph as autodiff builds it, no spinning',
+    },
+    batches: perBatch,
+    peakRssMiB: { value: process.resourceUsage().maxRSS / 1024, unit: 'MiB', note: 'process max RSS after the side-by-side training runs' },
   };
 }

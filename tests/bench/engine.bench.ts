@@ -1,11 +1,13 @@
-// `npm run bench -- engine [--batch B] [--seq T] [--tfjs-steps N] [--no-tfjs] [--artifact DIR]`
-// Training tokens/s of the reference GPT on onnxruntime vs the same model and batch
-// in @tensorflow/tfjs (CPU) in the same run, decode throughput at batch 1/8/32 and
-// the share of a decode step spent outside session.run, peak RSS.
+// `npm run bench -- engine [--batch B] [--seq T] [--tfjs-steps N] [--no-tfjs] [--artifact DIR]
+//                          [--speedup-batches 2,8] [--rounds N] [--steps N] [--no-speedup]`
+// Training tokens/s of the reference GPT: today's step beside the engine's at batch
+// 2×256 and 8×256 in the same run (engine-train.ts benchTrainingSpeedup), onnxruntime vs
+// the same model and batch in @tensorflow/tfjs (CPU), decode throughput at batch 1/8/32
+// and the share of a decode step spent outside session.run, peak RSS.
 import { existsSync } from 'node:fs';
 import { REFERENCE_GPT_CONFIG } from '../../src/engine/gpt/config.js';
 import { benchDecode } from './engine-decode.js';
-import { benchTraining } from './engine-train.js';
+import { benchTraining, benchTrainingSpeedup, SPEEDUP_VARIANTS } from './engine-train.js';
 import { printResult, printTable } from './table.js';
 
 function flag(args: string[], name: string): string | undefined {
@@ -19,6 +21,24 @@ export async function run(args: string[]): Promise<void> {
   const tfjsSteps = Number(flag(args, 'tfjs-steps') ?? 1);
   const artifact = flag(args, 'artifact') ?? (existsSync('models/base-policy/manifest.json') ? 'models/base-policy' : undefined);
   const log = (line: string) => process.stderr.write(line + '\n');
+
+  let trainingSpeedup: Record<string, unknown> | null = null;
+  if (!args.includes('--no-speedup')) {
+    const batches = (flag(args, 'speedup-batches') ?? '2,8').split(',').map(Number);
+    trainingSpeedup = await benchTrainingSpeedup({ batches, seqLen, rounds: Number(flag(args, 'rounds') ?? 5), stepsPerRound: Number(flag(args, 'steps') ?? 3), log });
+    type Figures = { tokensPerSecond: { value: number }; stepMs: { value: number } };
+    const rows = (trainingSpeedup.batches as Array<Record<string, unknown>>).flatMap((b) => SPEEDUP_VARIANTS.map((v) => ({
+      batch: `${b.batch as number}x${b.seqLen as number}`,
+      variant: v,
+      'tokens/s': (b[v] as Figures).tokensPerSecond.value,
+      'ms/step': (b[v] as Figures).stepMs.value,
+      'x today (pooled)': (b.today as Figures).stepMs.value / (b[v] as Figures).stepMs.value,
+    })));
+    printTable('training step, today vs engine (same run, alternating steps, medians)', rows);
+    for (const b of trainingSpeedup.batches as Array<{ batch: number; seqLen: number; speedup: { value: number }; speedupPerRound: { values: number[] } }>) {
+      process.stdout.write(`engine / today at ${b.batch}x${b.seqLen}: ${b.speedup.value.toFixed(2)}x (median of rounds: ${b.speedupPerRound.values.map((r) => r.toFixed(2)).join(', ')})\n`);
+    }
+  }
 
   const training = await benchTraining({ batch, seqLen, tfjsWarmupSteps: 1, tfjsSteps, skipTfjs: args.includes('--no-tfjs'), log });
   const t = training as {
@@ -34,5 +54,5 @@ export async function run(args: string[]): Promise<void> {
   process.stdout.write(`ORT / tfjs: ${t.ratioOrtOverTfjs ? t.ratioOrtOverTfjs.value.toFixed(1) + 'x' : 'n/a'}   peak RSS while training: ${t.peakRssMiB.value.toFixed(0)} MiB\n`);
 
   const decode = await benchDecode(artifact ?? REFERENCE_GPT_CONFIG, { batches: [1, 8, 32] });
-  printResult('engine', { training, ...decode, decodeWeights: artifact ?? 'random (reference config)' });
+  printResult('engine', { training, trainingSpeedup, ...decode, decodeWeights: artifact ?? 'random (reference config)' });
 }

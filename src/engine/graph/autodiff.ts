@@ -10,7 +10,7 @@
 // tests/unit/engine/graph/autodiff.test.ts.
 
 import { GraphError, ShapeError } from '../errors.js';
-import { GELU_CUBIC, GELU_SQRT_2_OVER_PI, Graph, GraphNode, Shape, Value, isFloat, shapeToString } from './builder.js';
+import { GELU_CUBIC, GELU_SQRT_2_OVER_PI, Graph, GraphNode, Shape, Value, attr, intAttribute, intsAttribute, isFloat, shapeToString } from './builder.js';
 
 type VjpRule = (g: Graph, node: GraphNode, gy: ReadonlyArray<Value | null>) => Array<Value | null>;
 
@@ -55,12 +55,26 @@ function reducedCount(g: Graph, x: Value, axes: number[]): Value {
   const dims = axes.map((a) => x.shape[a]!);
   if (dims.every((d) => typeof d === 'number')) return g.scalar((dims as number[]).reduce((p, q) => p * q, 1), x.dtype);
   const sizes = g.gather(g.shapeOf(x), g.ints(axes), 0); // (len(axes)) int64
-  const count = g.node('ReduceProd', [sizes, g.ints([0])], { keepdims: 0 }, 1, [[]], ['int64'])[0]!;
+  const count = g.node('ReduceProd', [sizes, g.ints([0])], { keepdims: attr.int(0) }, 1, [[]], ['int64'])[0]!;
   return g.cast(count, x.dtype);
 }
 
 function and(g: Graph, a: Value, b: Value): Value {
   return g.node('And', [a, b], {}, 1, [a.shape], ['bool'])[0]!;
+}
+
+/**
+ * Min/Max: the operand that wins takes the gradient; at an exact tie each takes half
+ * (`aWins` is strict). The even split is the midpoint of the subdifferential and keeps
+ * d min(x, x)/dx = 1; sending all of it to one side doubled the gradient of the old
+ * composed log-sigmoid at 0 (min(x, 0) took 1 where the true derivative is ½).
+ */
+function minMaxGradients(g: Graph, n: GraphNode, gy: Value, aWins: Value): Value[] {
+  const a = input(n, 0), b = input(n, 1);
+  const dt = a.dtype;
+  const aShare = g.add(g.cast(aWins, dt), g.mul(g.scalar(0.5, dt), g.cast(g.equal(a, b), dt))); // 1, ½ or 0, broadcast shape
+  const ga = g.mul(gy, aShare);
+  return [sumToShape(g, ga, a.shape), sumToShape(g, g.sub(gy, ga), b.shape)];
 }
 
 const RULES: Record<string, VjpRule> = {
@@ -117,6 +131,8 @@ const RULES: Record<string, VjpRule> = {
     const x = input(n, 0);
     return [g.mul(gy!, g.node('Sign', [x], {}, 1, [x.shape], [x.dtype])[0]!)];
   },
+  // Graph.softplus marks its stable composition with this rule: d/dx log(1 + eˣ) = σ(x).
+  Softplus: (g, n, [gy]) => [g.mul(gy!, g.sigmoid(input(n, 0)))],
   Sigmoid: (g, n, [gy]) => {
     const y = n.outputs[0]!;
     return [g.mul(gy!, g.mul(y, g.sub(g.scalar(1, y.dtype), y)))];
@@ -131,18 +147,8 @@ const RULES: Record<string, VjpRule> = {
     const inside = and(g, g.greater(x, input(n, 1)), g.less(x, input(n, 2)));
     return [g.where(inside, gy!, g.scalar(0, x.dtype)), null, null];
   },
-  Min: (g, n, [gy]) => {
-    const a = input(n, 0), b = input(n, 1);
-    const bWins = g.less(b, a); // ties go to a
-    const zero = g.scalar(0, a.dtype);
-    return [sumToShape(g, g.where(bWins, zero, gy!), a.shape), sumToShape(g, g.where(bWins, gy!, zero), b.shape)];
-  },
-  Max: (g, n, [gy]) => {
-    const a = input(n, 0), b = input(n, 1);
-    const bWins = g.greater(b, a);
-    const zero = g.scalar(0, a.dtype);
-    return [sumToShape(g, g.where(bWins, zero, gy!), a.shape), sumToShape(g, g.where(bWins, gy!, zero), b.shape)];
-  },
+  Min: (g, n, [gy]) => minMaxGradients(g, n, gy!, g.less(input(n, 0), input(n, 1))),
+  Max: (g, n, [gy]) => minMaxGradients(g, n, gy!, g.greater(input(n, 0), input(n, 1))),
   Where: (g, n, [gy]) => {
     const c = input(n, 0), a = input(n, 1), b = input(n, 2);
     const zero = g.scalar(0, a.dtype);
@@ -171,18 +177,18 @@ const RULES: Record<string, VjpRule> = {
   ReduceSum: (g, n, [gy]) => {
     const x = input(n, 0);
     const axes = constantValues(g, n.inputs[1]!, 'ReduceSum axes');
-    return [broadcastBack(g, gy!, x, axes, n.attrs.keepdims === 1), null];
+    return [broadcastBack(g, gy!, x, axes, intAttribute(n, 'keepdims') === 1), null];
   },
   ReduceMean: (g, n, [gy]) => {
     const x = input(n, 0);
     const axes = constantValues(g, n.inputs[1]!, 'ReduceMean axes');
     const scaled = g.div(gy!, reducedCount(g, x, axes));
-    return [broadcastBack(g, scaled, x, axes, n.attrs.keepdims === 1), null];
+    return [broadcastBack(g, scaled, x, axes, intAttribute(n, 'keepdims') === 1), null];
   },
   ReduceMax: (g, n, [gy]) => {
     const x = input(n, 0);
     const axes = constantValues(g, n.inputs[1]!, 'ReduceMax axes');
-    const keep = n.attrs.keepdims === 1;
+    const keep = intAttribute(n, 'keepdims') === 1;
     const y = n.outputs[0]!;
     const yk = keep ? y : g.unsqueeze(y, axes);
     const gk = keep ? gy! : g.unsqueeze(gy!, axes);
@@ -193,13 +199,13 @@ const RULES: Record<string, VjpRule> = {
   },
   Softmax: (g, n, [gy]) => {
     const y = n.outputs[0]!;
-    const axis = n.attrs.axis as number;
+    const axis = intAttribute(n, 'axis');
     // dx = y ⊙ (gy − Σ gy⊙y)
     return [g.mul(y, g.sub(gy!, g.reduceSum(g.mul(gy!, y), [axis], true)))];
   },
   LogSoftmax: (g, n, [gy]) => {
     const y = n.outputs[0]!;
-    const axis = n.attrs.axis as number;
+    const axis = intAttribute(n, 'axis');
     // dx = gy − softmax(x) Σ gy, with softmax(x) = exp(y)
     return [g.sub(gy!, g.mul(g.exp(y), g.reduceSum(gy!, [axis], true)))];
   },
@@ -223,16 +229,16 @@ const RULES: Record<string, VjpRule> = {
   },
   Gather: (g, n, [gy]) => {
     const data = input(n, 0), idx = input(n, 1);
-    if (n.attrs.axis !== 0) throw new GraphError('Gather gradient is implemented for axis 0 (embedding lookups)');
+    if (intAttribute(n, 'axis') !== 0) throw new GraphError('Gather gradient is implemented for axis 0 (embedding lookups)');
     // Scatter-add the rows back: repeated ids accumulate (ScatterND reduction 'add', opset 16).
     return [g.scatterNDAdd(g.zerosLike(data), g.unsqueeze(idx, [-1]), gy!), null];
   },
   GatherElements: (g, n, [gy]) => {
     const data = input(n, 0), idx = input(n, 1);
-    return [g.scatterElementsAdd(g.zerosLike(data), idx, gy!, n.attrs.axis as number), null];
+    return [g.scatterElementsAdd(g.zerosLike(data), idx, gy!, intAttribute(n, 'axis')), null];
   },
   Transpose: (g, n, [gy]) => {
-    const perm = n.attrs.perm as number[];
+    const perm = intsAttribute(n, 'perm');
     const inverse = new Array<number>(perm.length);
     perm.forEach((p, i) => (inverse[p] = i));
     return [g.transpose(gy!, inverse)];
@@ -245,7 +251,7 @@ const RULES: Record<string, VjpRule> = {
   Squeeze: (g, n, [gy]) => [g.reshape(gy!, g.shapeOf(input(n, 0)), input(n, 0).shape), null],
   Expand: (g, n, [gy]) => [sumToShape(g, gy!, input(n, 0).shape), null],
   Concat: (g, n, [gy]) => {
-    const axis = n.attrs.axis as number;
+    const axis = intAttribute(n, 'axis');
     let offset = 0;
     return n.inputs.map((v) => {
       const size = v!.shape[axis]!;
@@ -256,7 +262,7 @@ const RULES: Record<string, VjpRule> = {
     });
   },
   Split: (g, n, gys) => {
-    const axis = n.attrs.axis as number;
+    const axis = intAttribute(n, 'axis');
     // Parts without an upstream gradient contribute zeros of their own shape.
     const parts = n.outputs.map((o, i) => gys[i] ?? g.zerosLike(o));
     return [g.concat(parts, axis), null];
@@ -318,9 +324,11 @@ export function gradients(g: Graph, ys: Value[], wrt: Value[], seeds?: Array<Val
 
   const forwardNodes = g.nodes.slice(); // the backward appends nodes; walk only the forward
   for (let k = forwardNodes.length - 1; k >= 0; k--) {
-    const node = forwardNodes[k]!;
-    const gy = node.outputs.map((o) => grads.get(o) ?? null);
+    const forward = forwardNodes[k]!;
+    const gy = forward.outputs.map((o) => grads.get(o) ?? null);
     if (gy.every((x) => x === null)) continue;
+    // A composition differentiated as one op: its rule maps straight to the composition's inputs.
+    const node: GraphNode = forward.differentiateAs ? { ...forward, op: forward.differentiateAs.op, inputs: forward.differentiateAs.inputs, attrs: {} } : forward;
     if (!node.inputs.some((v) => v && needs.has(v))) continue;
     const rule = RULES[node.op];
     if (!rule) {

@@ -37,7 +37,33 @@ const ONNX_DTYPE: Record<DType, number> = {
   bool: onnx.TensorProto.DataType.BOOL,
 };
 
-export type AttrValue = number | string | number[] | { tensor: ConstantData };
+/**
+ * An ONNX attribute with its type stated by the caller (AttributeProto.type): INT vs FLOAT
+ * is the op's schema, not something to guess from the value or the attribute's name.
+ */
+export type Attribute =
+  | { readonly type: 'INT'; readonly value: number }
+  | { readonly type: 'INTS'; readonly value: readonly number[] }
+  | { readonly type: 'FLOAT'; readonly value: number }
+  | { readonly type: 'FLOATS'; readonly value: readonly number[] }
+  | { readonly type: 'STRING'; readonly value: string }
+  | { readonly type: 'TENSOR'; readonly value: ConstantData };
+export type AttributeType = Attribute['type'];
+
+function integers(what: string, values: readonly number[]): readonly number[] {
+  for (const v of values) if (!Number.isSafeInteger(v)) throw new GraphError(`${what} attribute needs integers, got ${v}`);
+  return values;
+}
+
+/** Constructors for typed attributes: `{ axis: attr.int(-1), epsilon: attr.float(1e-5) }`. */
+export const attr = {
+  int: (value: number): Attribute => ({ type: 'INT', value: integers('INT', [value])[0]! }),
+  ints: (value: readonly number[]): Attribute => ({ type: 'INTS', value: integers('INTS', value) }),
+  float: (value: number): Attribute => ({ type: 'FLOAT', value }),
+  floats: (value: readonly number[]): Attribute => ({ type: 'FLOATS', value }),
+  string: (value: string): Attribute => ({ type: 'STRING', value }),
+  tensor: (value: ConstantData): Attribute => ({ type: 'TENSOR', value }),
+};
 
 export interface ConstantData {
   dtype: DType;
@@ -64,8 +90,30 @@ export interface GraphNode {
   readonly op: string;
   readonly inputs: ReadonlyArray<Value | null>;
   readonly outputs: readonly Value[];
-  readonly attrs: Readonly<Record<string, AttrValue>>;
+  readonly attrs: Readonly<Record<string, Attribute>>;
   readonly domain?: string;
+  /**
+   * Set on the last node of a composition that autodiff differentiates as ONE op: the
+   * rule for `op` goes from this node's output straight to `inputs`, and the inner nodes
+   * get no gradient. For functions whose chain rule through the primitives is wrong at a
+   * kink or unstable (softplus as max(x, 0) + log(1 + e^−|x|): at x = 0 that chain gives
+   * whatever Max and Abs pick at their ties, the true derivative is σ(0) = ½).
+   */
+  readonly differentiateAs?: { readonly op: string; readonly inputs: readonly Value[] };
+}
+
+/** A node's INT attribute; a GraphError names the node if it is missing or of another type. */
+export function intAttribute(node: GraphNode, name: string): number {
+  const a = node.attrs[name];
+  if (a?.type !== 'INT') throw new GraphError(`${node.op} (output ${node.outputs[0]?.name}): needs an INT attribute '${name}', has ${a ? a.type : 'none'}`);
+  return a.value;
+}
+
+/** A node's INTS attribute; a GraphError names the node if it is missing or of another type. */
+export function intsAttribute(node: GraphNode, name: string): readonly number[] {
+  const a = node.attrs[name];
+  if (a?.type !== 'INTS') throw new GraphError(`${node.op} (output ${node.outputs[0]?.name}): needs an INTS attribute '${name}', has ${a ? a.type : 'none'}`);
+  return a.value;
 }
 
 export interface Initializer {
@@ -192,7 +240,7 @@ export class Graph {
   node(
     op: string,
     inputs: Array<Value | null>,
-    attrs: Record<string, AttrValue>,
+    attrs: Record<string, Attribute>,
     outputCount: number,
     shapes: Shape[],
     dtypes: DType[],
@@ -209,7 +257,7 @@ export class Graph {
     return outputs;
   }
 
-  private unary(op: string, x: Value, attrs: Record<string, AttrValue> = {}): Value {
+  private unary(op: string, x: Value, attrs: Record<string, Attribute> = {}): Value {
     return this.node(op, [x], attrs, 1, [x.shape], [x.dtype])[0]!;
   }
 
@@ -225,9 +273,9 @@ export class Graph {
   sub(a: Value, b: Value): Value { return this.binary('Sub', a, b); }
   mul(a: Value, b: Value): Value { return this.binary('Mul', a, b); }
   div(a: Value, b: Value): Value { return this.binary('Div', a, b); }
-  /** Elementwise minimum (gradient goes to the smaller operand; ties to the first). */
+  /** Elementwise minimum (gradient goes to the smaller operand; exact ties split it evenly). */
   min(a: Value, b: Value): Value { return this.binary('Min', a, b); }
-  /** Elementwise maximum (gradient goes to the larger operand; ties to the first). */
+  /** Elementwise maximum (gradient goes to the larger operand; exact ties split it evenly). */
   max(a: Value, b: Value): Value { return this.binary('Max', a, b); }
   /** x ** p for a constant exponent p (the gradient with respect to p is not needed). */
   pow(x: Value, p: number): Value { return this.binary('Pow', x, this.scalar(p, x.dtype)); }
@@ -237,19 +285,41 @@ export class Graph {
   erf(x: Value): Value { return this.unary('Erf', x); }
   sqrt(x: Value): Value { return this.unary('Sqrt', x); }
   neg(x: Value): Value { return this.unary('Neg', x); }
+  /** |x|; its gradient at 0 is 0 (sign(0), the minimum-norm subgradient in [−1, 1]). */
   abs(x: Value): Value { return this.unary('Abs', x); }
   sigmoid(x: Value): Value { return this.unary('Sigmoid', x); }
+  /** max(x, 0); its gradient at 0 is 0 (a subgradient in [0, 1], PyTorch's choice). */
   relu(x: Value): Value { return this.unary('Relu', x); }
   identity(x: Value): Value { return this.unary('Identity', x); }
-  /** Clamp to [lo, hi] (constants). Gradient passes where lo < x < hi. */
+  /** Clamp to [lo, hi] (constants). Gradient passes where lo < x < hi; at a bound it is 0 (a subgradient in [0, 1]). */
   clip(x: Value, lo: number, hi: number): Value {
     return this.node('Clip', [x, this.scalar(lo, x.dtype), this.scalar(hi, x.dtype)], {}, 1, [x.shape], [x.dtype])[0]!;
   }
-  /** log σ(x), computed stably as -softplus(-x) = min(x, 0) - log(1 + exp(-|x|)). */
-  logSigmoid(x: Value): Value {
-    const zero = this.scalar(0, x.dtype);
+  /**
+   * softplus(x) = log(1 + eˣ), computed stably as max(x, 0) + log(1 + e^−|x|) (no overflow
+   * for large x; ORT's double Softplus kernel returns ∞ at x = 1000). Differentiated as one
+   * op: d/dx = σ(x), also at x = 0, where the chain rule through Relu and Abs would not be.
+   */
+  softplus(x: Value): Value {
     const one = this.scalar(1, x.dtype);
-    return this.sub(this.min(x, zero), this.log(this.add(one, this.exp(this.neg(this.abs(x))))));
+    const y = this.add(this.relu(x), this.log(this.add(one, this.exp(this.neg(this.abs(x))))));
+    return this.differentiateAs('Softplus', [x], y);
+  }
+  /** log σ(x) = −softplus(−x); its gradient is σ(−x) (½ at x = 0, where a Bradley–Terry or DPO loss starts). */
+  logSigmoid(x: Value): Value {
+    return this.neg(this.softplus(this.neg(x)));
+  }
+
+  /**
+   * Marks `y`, just built from `inputs` by primitive ops, as one unit that autodiff
+   * differentiates with its rule for `op` (see GraphNode.differentiateAs).
+   */
+  differentiateAs(op: string, inputs: Value[], y: Value): Value {
+    const last = this.nodes.length - 1;
+    const node = this.nodes[last];
+    if (!node || !node.outputs.includes(y)) throw new GraphError(`differentiateAs(${op}): ${y.name} is not the output of the last node`);
+    this.nodes[last] = { ...node, differentiateAs: { op, inputs } };
+    return y;
   }
   /** where(cond, a, b); cond is bool. No gradient flows to cond. */
   where(cond: Value, a: Value, b: Value): Value {
@@ -258,7 +328,7 @@ export class Graph {
     return this.node('Where', [cond, a, b], {}, 1, [shape], [a.dtype])[0]!;
   }
   cast(x: Value, to: DType): Value {
-    return this.node('Cast', [x], { to: ONNX_DTYPE[to] }, 1, [x.shape], [to])[0]!;
+    return this.node('Cast', [x], { to: attr.int(ONNX_DTYPE[to]) }, 1, [x.shape], [to])[0]!;
   }
   equal(a: Value, b: Value): Value { return this.binary('Equal', a, b, 'bool'); }
   less(a: Value, b: Value): Value { return this.binary('Less', a, b, 'bool'); }
@@ -287,7 +357,7 @@ export class Graph {
       if (!norm.includes(i)) shape.push(d);
       else if (keepdims) shape.push(1);
     });
-    return this.node(op, [x, this.ints(norm)], { keepdims: keepdims ? 1 : 0 }, 1, [shape], [x.dtype])[0]!;
+    return this.node(op, [x, this.ints(norm)], { keepdims: attr.int(keepdims ? 1 : 0) }, 1, [shape], [x.dtype])[0]!;
   }
   reduceSum(x: Value, axes: number[], keepdims = false): Value { return this.reduce('ReduceSum', x, axes, keepdims); }
   reduceMean(x: Value, axes: number[], keepdims = false): Value { return this.reduce('ReduceMean', x, axes, keepdims); }
@@ -305,7 +375,7 @@ export class Graph {
     const d = x.shape[a]!;
     if (typeof d === 'number' && k > d) throw new ShapeError(`TopK(${x.name})`, `k ≤ ${d}`, String(k));
     const shape = x.shape.map((s, i) => (i === a ? k : s));
-    const [values, indices] = this.node('TopK', [x, this.ints([k])], { axis: a, largest: 1, sorted: 1 }, 2, [shape, shape], [x.dtype, 'int64']);
+    const [values, indices] = this.node('TopK', [x, this.ints([k])], { axis: attr.int(a), largest: attr.int(1), sorted: attr.int(1) }, 2, [shape, shape], [x.dtype, 'int64']);
     return [values!, indices!];
   }
 
@@ -317,8 +387,8 @@ export class Graph {
 
   // --------------------------------------------------------- normalization
 
-  softmax(x: Value, axis = -1): Value { return this.unary('Softmax', x, { axis: normAxis(axis, x.rank, 'Softmax') }); }
-  logSoftmax(x: Value, axis = -1): Value { return this.unary('LogSoftmax', x, { axis: normAxis(axis, x.rank, 'LogSoftmax') }); }
+  softmax(x: Value, axis = -1): Value { return this.unary('Softmax', x, { axis: attr.int(normAxis(axis, x.rank, 'Softmax')) }); }
+  logSoftmax(x: Value, axis = -1): Value { return this.unary('LogSoftmax', x, { axis: attr.int(normAxis(axis, x.rank, 'LogSoftmax')) }); }
 
   /**
    * LayerNormalization over the last axis. In float32 graphs this is ORT's fused opset-17
@@ -335,7 +405,7 @@ export class Graph {
     }
     if (!fused) return this.layerNormComposed(x, weight, bias, epsilon);
     const stats = [...x.shape.slice(0, -1), 1];
-    return this.node('LayerNormalization', [x, weight, bias], { axis: -1, epsilon, stash_type: 1 }, 3, [x.shape, stats, stats], [x.dtype, x.dtype, x.dtype])[0]!;
+    return this.node('LayerNormalization', [x, weight, bias], { axis: attr.int(-1), epsilon: attr.float(epsilon), stash_type: attr.int(1) }, 3, [x.shape, stats, stats], [x.dtype, x.dtype, x.dtype])[0]!;
   }
 
   /**
@@ -372,30 +442,30 @@ export class Graph {
   gather(data: Value, indices: Value, axis = 0): Value {
     const a = normAxis(axis, data.rank, 'Gather');
     const shape = [...data.shape.slice(0, a), ...indices.shape, ...data.shape.slice(a + 1)];
-    return this.node('Gather', [data, indices], { axis: a }, 1, [shape], [data.dtype])[0]!;
+    return this.node('Gather', [data, indices], { axis: attr.int(a) }, 1, [shape], [data.dtype])[0]!;
   }
   /** GatherElements: out[i][j][k] = data[i][j][indices[i][j][k]] for axis 2. */
   gatherElements(data: Value, indices: Value, axis = -1): Value {
     const a = normAxis(axis, data.rank, 'GatherElements');
     if (indices.rank !== data.rank) throw new ShapeError(`GatherElements indices ${indices.name}`, `rank ${data.rank}`, `rank ${indices.rank}`);
-    return this.node('GatherElements', [data, indices], { axis: a }, 1, [indices.shape], [data.dtype])[0]!;
+    return this.node('GatherElements', [data, indices], { axis: attr.int(a) }, 1, [indices.shape], [data.dtype])[0]!;
   }
   /** ScatterND with reduction add onto `data` (used by Gather's gradient). */
   scatterNDAdd(data: Value, indices: Value, updates: Value): Value {
-    return this.node('ScatterND', [data, indices, updates], { reduction: 'add' }, 1, [data.shape], [data.dtype])[0]!;
+    return this.node('ScatterND', [data, indices, updates], { reduction: attr.string('add') }, 1, [data.shape], [data.dtype])[0]!;
   }
   /** ScatterElements with reduction add (GatherElements' gradient). */
   scatterElementsAdd(data: Value, indices: Value, updates: Value, axis: number): Value {
-    return this.node('ScatterElements', [data, indices, updates], { axis, reduction: 'add' }, 1, [data.shape], [data.dtype])[0]!;
+    return this.node('ScatterElements', [data, indices, updates], { axis: attr.int(axis), reduction: attr.string('add') }, 1, [data.shape], [data.dtype])[0]!;
   }
 
   // ---------------------------------------------------------------- shapes
 
   /** Run-time shape of x as an int64 vector. */
   shapeOf(x: Value, start?: number, end?: number): Value {
-    const attrs: Record<string, AttrValue> = {};
-    if (start !== undefined) attrs.start = start;
-    if (end !== undefined) attrs.end = end;
+    const attrs: Record<string, Attribute> = {};
+    if (start !== undefined) attrs.start = attr.int(start);
+    if (end !== undefined) attrs.end = attr.int(end);
     const len = (end ?? x.rank) - (start ?? 0);
     return this.node('Shape', [x], attrs, 1, [[len < 0 ? x.rank + len : len]], ['int64'])[0]!;
   }
@@ -403,12 +473,12 @@ export class Graph {
   /** Zeros with the run-time shape of `like` (float type of `like`). */
   zerosLike(like: Value): Value {
     const zero: ConstantData = { dtype: like.dtype, shape: [1], values: like.dtype === 'int64' ? BigInt64Array.of(0n) : [0] };
-    return this.node('ConstantOfShape', [this.shapeOf(like)], { value: { tensor: zero } }, 1, [like.shape], [like.dtype])[0]!;
+    return this.node('ConstantOfShape', [this.shapeOf(like)], { value: attr.tensor(zero) }, 1, [like.shape], [like.dtype])[0]!;
   }
 
   transpose(x: Value, perm: number[]): Value {
     if (perm.length !== x.rank) throw new ShapeError(`Transpose(${x.name})`, `perm of length ${x.rank}`, `${perm.length}`);
-    return this.node('Transpose', [x], { perm }, 1, [perm.map((p) => x.shape[p]!)], [x.dtype])[0]!;
+    return this.node('Transpose', [x], { perm: attr.ints(perm) }, 1, [perm.map((p) => x.shape[p]!)], [x.dtype])[0]!;
   }
 
   /**
@@ -462,7 +532,7 @@ export class Graph {
     const sizes = xs.map((x) => x.shape[a]!);
     const total: Dim = sizes.every((s) => typeof s === 'number') ? (sizes as number[]).reduce((p, q) => p + q, 0) : sizes.join('+');
     const shape = xs[0]!.shape.map((d, i) => (i === a ? total : d));
-    return this.node('Concat', xs, { axis: a }, 1, [shape], [xs[0]!.dtype])[0]!;
+    return this.node('Concat', xs, { axis: attr.int(a) }, 1, [shape], [xs[0]!.dtype])[0]!;
   }
 
   /** Split along `axis` into parts of the given static sizes. */
@@ -472,7 +542,7 @@ export class Graph {
     const total = sizes.reduce((p, q) => p + q, 0);
     if (typeof d === 'number' && d !== total) throw new ShapeError(`Split(${x.name})`, `axis ${a} of size ${total}`, shapeToString(x.shape));
     const shapes = sizes.map((s) => x.shape.map((dim, i) => (i === a ? s : dim)));
-    return this.node('Split', [x, this.ints(sizes)], { axis: a }, sizes.length, shapes, sizes.map(() => x.dtype));
+    return this.node('Split', [x, this.ints(sizes)], { axis: attr.int(a) }, sizes.length, shapes, sizes.map(() => x.dtype));
   }
 
   /** Static slice [start, end) along one axis (end may exceed the size; clamped). */
@@ -491,7 +561,7 @@ export class Graph {
   /** Pad with zeros: pads = [begin_0, …, begin_{r-1}, end_0, …, end_{r-1}] (static or run-time). */
   padZeros(x: Value, pads: readonly number[] | Value, resultShape: Shape): Value {
     const p = pads instanceof Value ? pads : this.ints(pads as number[]);
-    return this.node('Pad', [x, p], { mode: 'constant' }, 1, [resultShape], [x.dtype])[0]!;
+    return this.node('Pad', [x, p], { mode: attr.string('constant') }, 1, [resultShape], [x.dtype])[0]!;
   }
 
   /** Broadcast to `shape` (static) or a run-time int64 vector with a declared result shape. */
@@ -585,14 +655,16 @@ function tensorProto(name: string, data: ConstantData): onnxProto.onnx.ITensorPr
   return { name, dims: [...data.shape], dataType: ONNX_DTYPE[data.dtype], rawData: raw };
 }
 
-function attributeProto(name: string, value: AttrValue): onnxProto.onnx.IAttributeProto {
+function attributeProto(name: string, a: Attribute): onnxProto.onnx.IAttributeProto {
   const T = onnx.AttributeProto.AttributeType;
-  if (typeof value === 'number') {
-    return Number.isInteger(value) && name !== 'epsilon' && name !== 'alpha' ? { name, type: T.INT, i: value } : { name, type: T.FLOAT, f: value };
+  switch (a.type) {
+    case 'INT': return { name, type: T.INT, i: a.value };
+    case 'INTS': return { name, type: T.INTS, ints: [...a.value] };
+    case 'FLOAT': return { name, type: T.FLOAT, f: a.value };
+    case 'FLOATS': return { name, type: T.FLOATS, floats: [...a.value] };
+    case 'STRING': return { name, type: T.STRING, s: new TextEncoder().encode(a.value) };
+    case 'TENSOR': return { name, type: T.TENSOR, t: tensorProto('', a.value) };
   }
-  if (typeof value === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(value) };
-  if (Array.isArray(value)) return { name, type: T.INTS, ints: value };
-  return { name, type: T.TENSOR, t: tensorProto('', value.tensor) };
 }
 
 export { isFloat };

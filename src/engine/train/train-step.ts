@@ -4,6 +4,7 @@
 
 import { FloatType } from '../graph/builder.js';
 import { EngineSessionOptions, getSession, ort } from '../graph/session.js';
+import { GraphPassOptions, optimizeTrainingGraph } from '../graph/passes.js';
 import { ShapeError, TokenRangeError } from '../errors.js';
 import { GptConfig, ParameterSpec, gptParameterLayout } from '../gpt/config.js';
 import type { LossBuilder } from './loss.js';
@@ -89,8 +90,14 @@ export class TrainStep {
     this.layout = gptParameterLayout(config);
   }
 
-  static async create(config: GptConfig, loss: LossBuilder, opts: EngineSessionOptions & { floatType?: FloatType } = {}): Promise<TrainStep> {
+  /**
+   * `graphPasses`: graph/passes.ts applied before the session is built (dead gradient
+   * nodes dropped, by default; false runs the graph exactly as autodiff built it — the
+   * benchmark's baseline).
+   */
+  static async create(config: GptConfig, loss: LossBuilder, opts: EngineSessionOptions & { floatType?: FloatType; graphPasses?: GraphPassOptions | false } = {}): Promise<TrainStep> {
     const train = buildTrainGraph(config, loss, opts.floatType ?? 'float32');
+    if (opts.graphPasses !== false) optimizeTrainingGraph(train.graph, opts.graphPasses);
     const session = await getSession(train.graph, opts);
     return new TrainStep(config, train, session);
   }

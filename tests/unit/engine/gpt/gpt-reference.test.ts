@@ -16,7 +16,7 @@ import { clipGlobalNorm } from '../../../../src/engine/optim/clip.js';
 import { cosineWithWarmup } from '../../../../src/engine/optim/schedule.js';
 import { Rng } from '../../../../src/engine/rng.js';
 import { sftLoss } from '../../../../src/rlhf/sft/sft.loss.js';
-import { numericGradients, referenceSftLoss, splitParams } from './reference-gpt.js';
+import { assertGradientsMatchReference, numericGradients, referenceSftLoss, splitParams } from './reference-gpt.js';
 
 const CONFIG: GptConfig = { vocabSize: 16, maxSeqLen: 8, channels: 8, layers: 2, heads: 2 };
 const B = 2, T = 6;
@@ -76,16 +76,7 @@ describe('GPT reference (llm.c test_gpt2 style)', () => {
       const loss = Number(out.loss!.data[0]);
       console.log(`[${floatType}] loss ${loss.toFixed(8)} reference ${refLoss.toFixed(8)} diff ${Math.abs(loss - refLoss).toExponential(2)}`);
       assert.ok(Math.abs(loss - refLoss) < tol.loss, `loss ${loss} vs reference ${refLoss}`);
-      let worst = 0;
-      for (const s of params.layout) {
-        const got = out[GRAD_PREFIX + s.name]!.data as Float64Array | Float32Array;
-        const want = refGrads.get(s.name)!;
-        let maxdiff = 0;
-        for (let i = 0; i < want.length; i++) maxdiff = Math.max(maxdiff, Math.abs(got[i]! - want[i]!));
-        console.log(`[${floatType}] ${s.name.padEnd(18)} maxdiff ${maxdiff.toExponential(2)}`);
-        assert.ok(maxdiff < tol.grad, `grad ${s.name}: maxdiff ${maxdiff} ≥ ${tol.grad}`);
-        worst = Math.max(worst, maxdiff);
-      }
+      assertGradientsMatchReference(floatType, params.layout, (name) => out[GRAD_PREFIX + name]!.data as Float64Array | Float32Array, refGrads, tol.grad);
       // The check is meaningful only if the gradients are not all ~0.
       const norm = Math.sqrt([...refGrads.values()].reduce((a, g) => a + g.reduce((p, q) => p + q * q, 0), 0));
       assert.ok(norm > 0.1, `reference gradient norm ${norm} too small for a meaningful comparison`);

@@ -4,7 +4,8 @@
 // Gradients come from central differences on this forward, so they are independent of
 // the autodiff rules too.
 
-import { GptConfig, gptParameterLayout } from '../../../../src/engine/gpt/config.js';
+import assert from 'node:assert/strict';
+import { GptConfig, ParameterSpec, gptParameterLayout } from '../../../../src/engine/gpt/config.js';
 
 type Params = Map<string, Float64Array>;
 
@@ -122,6 +123,64 @@ export function referenceSftLoss(config: GptConfig, p: Params, tokens: number[],
   return -num / Math.max(den, 1);
 }
 
+/** log σ(x), stable on both sides, written from its definition (not the graph's composition). */
+export function referenceLogSigmoid(x: number): number {
+  return x >= 0 ? -Math.log1p(Math.exp(-x)) : x - Math.log1p(Math.exp(x));
+}
+
+/** Per-row Σ mask·log softmax(logits)[target]: a completion's log-probability. Returns (rows). */
+export function referenceSequenceLogprobs(config: GptConfig, p: Params, tokens: number[], targets: number[], mask: number[], rows: number, T: number): Float64Array {
+  const V = config.vocabSize;
+  const { logits } = referenceForward(config, p, tokens, rows, T);
+  const out = new Float64Array(rows);
+  for (let r = 0; r < rows * T; r++) {
+    if (mask[r] === 0) continue;
+    let max = -Infinity;
+    for (let v = 0; v < V; v++) max = Math.max(max, logits[r * V + v]!);
+    let sum = 0;
+    for (let v = 0; v < V; v++) sum += Math.exp(logits[r * V + v]! - max);
+    out[Math.floor(r / T)] += mask[r]! * (logits[r * V + targets[r]!]! - max - Math.log(sum));
+  }
+  return out;
+}
+
+/** Scalar reward of each row, read at its last real token: hidden[len − 1] · w + b. Returns (rows). */
+export function referenceRewards(config: GptConfig, p: Params, tokens: number[], lengths: number[], rows: number, T: number): Float64Array {
+  const C = config.channels;
+  const { hidden } = referenceForward(config, p, tokens, rows, T);
+  const w = p.get('reward_head.w')!, bias = p.get('reward_head.b')![0]!;
+  return Float64Array.from({ length: rows }, (_, r) => {
+    let s = bias;
+    for (let c = 0; c < C; c++) s += hidden[(r * T + lengths[r]! - 1) * C + c]! * w[c]!;
+    return s;
+  });
+}
+
+/**
+ * Reward-model loss (Bradley–Terry with a margin, as in Llama 2): rows [0, B) chosen,
+ * [B, 2B) rejected; mean over pairs of −log σ(r_chosen − r_rejected − margin).
+ */
+export function referenceRewardLoss(config: GptConfig, p: Params, tokens: number[], lengths: number[], margin: number[], B: number, T: number): number {
+  const r = referenceRewards(config, p, tokens, lengths, 2 * B, T);
+  let loss = 0;
+  for (let b = 0; b < B; b++) loss -= referenceLogSigmoid(r[b]! - r[B + b]! - margin[b]!);
+  return loss / B;
+}
+
+/**
+ * DPO loss (Rafailov et al. 2023, eq. 7): rows [0, B) chosen, [B, 2B) rejected; mean over
+ * pairs of −log σ(β[(log π(y_w) − log π_ref(y_w)) − (log π(y_l) − log π_ref(y_l))]).
+ */
+export function referenceDpoLoss(
+  config: GptConfig, p: Params, tokens: number[], targets: number[], mask: number[],
+  refChosen: number[], refRejected: number[], beta: number, B: number, T: number,
+): number {
+  const lp = referenceSequenceLogprobs(config, p, tokens, targets, mask, 2 * B, T);
+  let loss = 0;
+  for (let b = 0; b < B; b++) loss -= referenceLogSigmoid(beta * (lp[b]! - refChosen[b]! - (lp[B + b]! - refRejected[b]!)));
+  return loss / B;
+}
+
 /** Central-difference gradient of `loss` with respect to every entry of every parameter tensor. */
 export function numericGradients(p: Params, loss: () => number, h = 1e-5): Map<string, Float64Array> {
   const grads = new Map<string, Float64Array>();
@@ -139,4 +198,25 @@ export function numericGradients(p: Params, loss: () => number, h = 1e-5): Map<s
     grads.set(name, g);
   }
   return grads;
+}
+
+/**
+ * Compares a graph's gradient of every parameter tensor with the reference's, printing
+ * maxdiff per tensor (llm.c test_gpt2.c) and failing on the first tensor over `tol`.
+ */
+export function assertGradientsMatchReference(
+  tag: string,
+  layout: readonly ParameterSpec[],
+  graphGradient: (name: string) => ArrayLike<number>,
+  reference: Map<string, Float64Array>,
+  tol: number,
+): void {
+  for (const s of layout) {
+    const got = graphGradient(s.name);
+    const want = reference.get(s.name)!;
+    let maxdiff = 0;
+    for (let i = 0; i < want.length; i++) maxdiff = Math.max(maxdiff, Math.abs(got[i]! - want[i]!));
+    console.log(`[${tag}] ${s.name.padEnd(18)} maxdiff ${maxdiff.toExponential(2)}`);
+    assert.ok(maxdiff < tol, `${tag}: grad ${s.name} maxdiff ${maxdiff} ≥ ${tol}`);
+  }
 }

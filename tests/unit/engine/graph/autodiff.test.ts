@@ -46,6 +46,7 @@ const cases: Case[] = [
   { name: 'Abs', feeds: () => ({ a: awayFromZero([6]) }), build: (g, x) => g.abs(x.a!) },
   { name: 'Sigmoid', feeds: () => ({ a: randn(rng, [6]) }), build: (g, x) => g.sigmoid(x.a!) },
   { name: 'logSigmoid (composed, stable)', feeds: () => ({ a: randn(rng, [6], 3) }), build: (g, x) => g.logSigmoid(x.a!) },
+  { name: 'Softplus (stable composition, own rule σ(x))', feeds: () => ({ a: randn(rng, [6], 3) }), build: (g, x) => g.softplus(x.a!) },
   { name: 'Relu', feeds: () => ({ a: awayFromZero([6]) }), build: (g, x) => g.relu(x.a!) },
   { name: 'Clip (PPO ratio clipping)', feeds: () => ({ a: { shape: [6], dtype: 'float64', data: Float64Array.of(0.5, 0.85, 1.0, 1.1, 1.3, 2) } }), build: (g, x) => g.clip(x.a!, 0.8, 1.2) },
   { name: 'Min with broadcasting', feeds: () => ({ a: randn(rng, [3, 4]), b: randn(rng, [4]) }), build: (g, x) => g.min(x.a!, x.b!) },
