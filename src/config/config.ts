@@ -49,6 +49,26 @@ export const EnvSchema = z.object({
   OUTERLOOP_GATEWAY_SPOOL_MAX: int(1, 100_000_000).default(100_000),
   /** rate limit for keys without their own, requests per minute (0 = none) */
   OUTERLOOP_GATEWAY_DEFAULT_RATE_LIMIT: int(0, 1_000_000).default(0),
+  // ---- orchestrator (docs/orchestrator.md)
+  /** cron expression of the scheduled iteration (@nestjs/schedule); "off" disables it */
+  OUTERLOOP_LOOP_CRON: z.string().min(1).default('0 3 * * *'),
+  /** data-readiness trigger: start an iteration once this many preference pairs are new since the last snapshot (0 = off) */
+  OUTERLOOP_LOOP_MIN_NEW_PAIRS: int(0, 100_000_000).default(0),
+  /** how long the loop lease lasts without renewal: a dead orchestrator's successor takes over after it */
+  OUTERLOOP_LOOP_LEASE_MS: int(1000, 3_600_000).default(30_000),
+  /** the RM gate: held-out pairwise accuracy the new reward model must reach */
+  OUTERLOOP_LOOP_RM_MIN_ACCURACY: z.coerce.number().min(0).max(1).default(0.55),
+  OUTERLOOP_LOOP_PPO_STEPS: int(1, 1_000_000).default(20),
+  /** comma-separated eval suites the evaluation job runs */
+  OUTERLOOP_LOOP_EVAL_SUITES: z.string().min(1).default('helpfulness,benign-refusal,format'),
+  /** share of traffic (0..1) the canary gets, sticky per user */
+  OUTERLOOP_CANARY_WEIGHT: z.coerce.number().gt(0).lt(1).default(0.1),
+  /** bound on the false-promotion probability of the canary's mSPRT */
+  OUTERLOOP_CANARY_ALPHA: z.coerce.number().gt(0).lt(0.5).default(0.05),
+  OUTERLOOP_CANARY_MIN_SAMPLES: int(1, 1_000_000).default(30),
+  /** sample budget: an undecided canary with this many observations rolls back */
+  OUTERLOOP_CANARY_MAX_SAMPLES: int(1, 100_000_000).default(2000),
+  OUTERLOOP_CANARY_TIME_LIMIT_MS: int(1000, 30 * 86_400_000).default(86_400_000),
 });
 export type Env = z.infer<typeof EnvSchema>;
 
@@ -79,6 +99,16 @@ export interface OuterloopConfig {
     defaultMaxTokens: number;
     spoolMax: number;
     defaultRateLimitPerMinute: number;
+  };
+  orchestrator: {
+    /** null: no scheduled iterations */
+    cron: string | null;
+    minNewPairs: number;
+    leaseMs: number;
+    rmMinHeldoutAccuracy: number;
+    ppoSteps: number;
+    evaluationSuites: string[];
+    canary: { weight: number; alpha: number; minSamples: number; maxSamples: number; timeLimitMs: number };
   };
 }
 
@@ -137,6 +167,12 @@ export function loadConfig(
   if (e.OUTERLOOP_DATABASE_URL && !/^postgres(ql)?:\/\//.test(e.OUTERLOOP_DATABASE_URL)) {
     issues.push(`OUTERLOOP_DATABASE_URL: must start with postgres:// or postgresql://`);
   }
+  if (e.OUTERLOOP_CANARY_MIN_SAMPLES > e.OUTERLOOP_CANARY_MAX_SAMPLES) {
+    issues.push(`OUTERLOOP_CANARY_MIN_SAMPLES=${e.OUTERLOOP_CANARY_MIN_SAMPLES}: above OUTERLOOP_CANARY_MAX_SAMPLES=${e.OUTERLOOP_CANARY_MAX_SAMPLES}`);
+  }
+  if (e.OUTERLOOP_LOOP_CRON !== 'off' && e.OUTERLOOP_LOOP_CRON.trim().split(/\s+/).length < 5) {
+    issues.push(`OUTERLOOP_LOOP_CRON=${JSON.stringify(e.OUTERLOOP_LOOP_CRON)}: a cron expression has 5 or 6 fields (or "off")`);
+  }
   if (issues.length) throw new ConfigError(issues);
 
   return {
@@ -164,6 +200,21 @@ export function loadConfig(
       defaultMaxTokens: e.OUTERLOOP_GATEWAY_DEFAULT_MAX_TOKENS,
       spoolMax: e.OUTERLOOP_GATEWAY_SPOOL_MAX,
       defaultRateLimitPerMinute: e.OUTERLOOP_GATEWAY_DEFAULT_RATE_LIMIT,
+    },
+    orchestrator: {
+      cron: e.OUTERLOOP_LOOP_CRON === 'off' ? null : e.OUTERLOOP_LOOP_CRON,
+      minNewPairs: e.OUTERLOOP_LOOP_MIN_NEW_PAIRS,
+      leaseMs: e.OUTERLOOP_LOOP_LEASE_MS,
+      rmMinHeldoutAccuracy: e.OUTERLOOP_LOOP_RM_MIN_ACCURACY,
+      ppoSteps: e.OUTERLOOP_LOOP_PPO_STEPS,
+      evaluationSuites: e.OUTERLOOP_LOOP_EVAL_SUITES.split(',').map((x) => x.trim()).filter(Boolean),
+      canary: {
+        weight: e.OUTERLOOP_CANARY_WEIGHT,
+        alpha: e.OUTERLOOP_CANARY_ALPHA,
+        minSamples: e.OUTERLOOP_CANARY_MIN_SAMPLES,
+        maxSamples: e.OUTERLOOP_CANARY_MAX_SAMPLES,
+        timeLimitMs: e.OUTERLOOP_CANARY_TIME_LIMIT_MS,
+      },
     },
   };
 }

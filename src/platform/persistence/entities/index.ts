@@ -10,6 +10,7 @@ import { FeedbackEventEntity } from './feedback-event.entity.js';
 import { GateDecisionEntity } from './gate-decision.entity.js';
 import { JobEntity } from './job.entity.js';
 import { LoopIterationEntity } from './loop-iteration.entity.js';
+import { LoopLeaseEntity } from './loop-lease.entity.js';
 import { ModelVersionEntity } from './model-version.entity.js';
 import { PreferencePairEntity } from './preference-pair.entity.js';
 import { TrainingRunEntity } from './training-run.entity.js';
@@ -26,6 +27,7 @@ export * from './feedback-event.entity.js';
 export * from './gate-decision.entity.js';
 export * from './job.entity.js';
 export * from './loop-iteration.entity.js';
+export * from './loop-lease.entity.js';
 export * from './model-version.entity.js';
 export * from './preference-pair.entity.js';
 export * from './training-run.entity.js';
@@ -46,4 +48,5 @@ export const ENTITIES = [
   ApiKeyEntity,
   UserFlagEntity,
   JobEntity,
+  LoopLeaseEntity,
 ];

@@ -15,6 +15,8 @@ export type { IDeploymentRepository } from './deployment.repository.js';
 export type { IEvaluationRepository } from './evaluation.repository.js';
 export type { IGateDecisionRepository } from './gate-decision.repository.js';
 export type { FeedbackWithModelVersion, IFeedbackRepository } from './feedback.repository.js';
+export type { ILoopIterationRepository, ILoopLeaseRepository, LoopLease } from './loop-iteration.repository.js';
+export { LoopIterationConflictError } from './loop-iteration.repository.js';
 export type { IModelRegistryRepository } from './model-registry.repository.js';
 export type { IPreferencePairRepository } from './preference-pair.repository.js';
 export type { ITransactionRunner, TransactionScope } from './transaction-runner.js';

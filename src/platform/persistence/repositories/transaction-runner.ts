@@ -8,6 +8,7 @@ import { TypeOrmDatasetSnapshotRepository, type IDatasetSnapshotRepository } fro
 import { TypeOrmDeploymentRepository, type IDeploymentRepository } from './deployment.repository.js';
 import { TypeOrmEvaluationRepository, type IEvaluationRepository } from './evaluation.repository.js';
 import { TypeOrmGateDecisionRepository, type IGateDecisionRepository } from './gate-decision.repository.js';
+import { TypeOrmLoopIterationRepository, TypeOrmLoopLeaseRepository, type ILoopIterationRepository, type ILoopLeaseRepository } from './loop-iteration.repository.js';
 import { TypeOrmModelRegistryRepository, type IModelRegistryRepository } from './model-registry.repository.js';
 import { TypeOrmPreferencePairRepository, type IPreferencePairRepository } from './preference-pair.repository.js';
 import { TypeOrmTrainingRepository, type ITrainingRepository } from './training.repository.js';
@@ -20,6 +21,8 @@ export interface TransactionScope {
   deployments: IDeploymentRepository;
   evaluations: IEvaluationRepository;
   gateDecisions: IGateDecisionRepository;
+  loopIterations: ILoopIterationRepository;
+  loopLeases: ILoopLeaseRepository;
   modelRegistry: IModelRegistryRepository;
   preferencePairs: IPreferencePairRepository;
   training: ITrainingRepository;
@@ -38,6 +41,8 @@ export function transactionScope(manager: EntityManager): TransactionScope {
     deployments: new TypeOrmDeploymentRepository(manager),
     evaluations: new TypeOrmEvaluationRepository(manager),
     gateDecisions: new TypeOrmGateDecisionRepository(manager),
+    loopIterations: new TypeOrmLoopIterationRepository(manager),
+    loopLeases: new TypeOrmLoopLeaseRepository(manager),
     modelRegistry: new TypeOrmModelRegistryRepository(manager),
     preferencePairs: new TypeOrmPreferencePairRepository(manager),
     training: new TypeOrmTrainingRepository(manager),

@@ -202,7 +202,7 @@ export function persistenceContract(label: string, open: () => Promise<DataSourc
 
       const loops = ds.getRepository(LoopIterationEntity);
       await loops.insert({
-        id: 'loop-1', state: 'gating', stateHistory: [{ state: 'snapshotting', at: '2026-11-27T05:00:00.000Z' }], snapshotId: null,
+        id: 'loop-1', state: 'gate', stateHistory: [{ state: 'snapshot', at: '2026-11-27T05:00:00.000Z' }], trigger: 'manual', steps: {}, pausedFrom: null, revision: 0, snapshotId: null,
         rewardModelId: null, candidateModelId: 'policy-v2', error: null, attempt: 0,
         updatedAt: new Date(), createdAt: new Date(),
       });

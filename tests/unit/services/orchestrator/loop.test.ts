@@ -1,0 +1,182 @@
+// The loop's state machine end to end on SQLite + the embedded bus, with test
+// handlers for the trainer and evaluator kinds (loop-world.ts): a promoted canary, a
+// rolled-back one, both gates blocking, a failed job, needs_review and the admin
+// actions, the lease.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { IllegalLoopActionError, LOOP_STEPS } from '../../../../src/domain/loop.js';
+import { BASE_POLICY, openWorld, runToRest, seedWorld, SIM_BATCH, type WorldConfig, type World } from './loop-world.js';
+
+const root = mkdtempSync(join(tmpdir(), 'outerloop-loop-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+let n = 0;
+
+async function world(overrides: Partial<WorldConfig> = {}): Promise<World> {
+  const dir = join(root, `w${n++}`);
+  await seedWorld(dir);
+  return openWorld({ dir, rmAccuracy: 0.7, verdict: 'pass', canaryUp: 0.8, productionUp: 0.4, seed: 1, ...overrides });
+}
+
+describe('the loop iteration', () => {
+  it('runs snapshot → … → canary → promoted: one job per step, the candidate is production, the old one retired, a deployment row and a model event each way', async () => {
+    const w = await world();
+    try {
+      const started = await w.orchestrator.trigger('manual');
+      const done = await runToRest(w);
+      assert.equal(done.id, started.id);
+      assert.equal(done.state, 'promoted', done.error ?? '');
+      assert.deepEqual(done.stateHistory.map((h) => h.state), [...LOOP_STEPS, 'promoted']);
+      // every state recorded its inputs and outputs
+      assert.equal(done.steps.train_rm?.outputs.rewardModelVersion, `rm-${done.id}`);
+      assert.equal(done.steps.rl?.outputs.runId, `run-${done.id}`);
+      assert.equal(done.steps.evaluate?.outputs.candidate, `policy-${done.id}`);
+      assert.equal(done.steps.gate?.outputs.verdict, 'pass');
+      assert.equal(done.steps.canary?.outputs.decision, 'promote');
+      assert.equal(done.snapshotId, done.steps.snapshot?.outputs.snapshotId);
+      // one job per step, keyed <iteration>:<step>
+      const jobs = await w.queue.list({});
+      assert.deepEqual(jobs.map((j) => j.idempotencyKey).sort(), [`${done.id}:evaluate`, `${done.id}:rl`, `${done.id}:train_rm`]);
+      assert.equal((await w.repos.modelRegistry.get(`policy-${done.id}`))?.status, 'production');
+      assert.equal((await w.repos.modelRegistry.get(BASE_POLICY))?.status, 'retired');
+      const current = await w.repos.deployments.current();
+      assert.equal(current?.productionModelId, `policy-${done.id}`);
+      assert.equal(current?.canaryModelId, null);
+      assert.equal((await w.repos.deployments.get(`${done.id}:canary`))?.canaryWeight, 0.1);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('rolls back a canary users dislike within the sample budget: production untouched, the candidate rejected', async () => {
+    const w = await world({ canaryUp: 0.2, productionUp: 0.7 });
+    try {
+      await w.orchestrator.trigger('manual');
+      const done = await runToRest(w);
+      assert.equal(done.state, 'rolled_back', done.error ?? '');
+      assert.equal(done.steps.canary?.outputs.decision, 'rollback');
+      assert.ok((done.steps.canary?.outputs.samples as number) <= 600, 'decided within the budget');
+      assert.match(String(done.steps.canary?.outputs.reason), /thumbs-up rate worse/);
+      assert.equal((await w.repos.deployments.current())?.productionModelId, BASE_POLICY);
+      assert.equal((await w.repos.modelRegistry.get(BASE_POLICY))?.status, 'production');
+      assert.equal((await w.repos.modelRegistry.get(done.candidateModelId!))?.status, 'rejected');
+    } finally {
+      await w.close();
+    }
+  });
+
+  for (const [label, overrides, step] of [
+    ['the RM gate', { rmAccuracy: 0.5 }, 'rm_gate'],
+    ['the promotion gate', { verdict: 'fail' as const }, 'gate'],
+  ] as const) {
+    it(`stops at ${label}: rejected, and the candidate never gets traffic`, async () => {
+      const w = await world(overrides);
+      try {
+        await w.orchestrator.trigger('manual');
+        const done = await runToRest(w);
+        assert.equal(done.state, 'rejected');
+        assert.equal(done.stateHistory.at(-2)?.state, step);
+        const current = await w.repos.deployments.current();
+        assert.equal(current?.id, 'initial', 'no deployment changed');
+        assert.equal(current?.canaryModelId, null);
+      } finally {
+        await w.close();
+      }
+    });
+  }
+
+  it('a failed job fails the iteration with the reason; production untouched; a new iteration may start', async () => {
+    const w = await world({ failKind: 'ppo' });
+    try {
+      await w.orchestrator.trigger('manual');
+      const done = await runToRest(w);
+      assert.equal(done.state, 'failed');
+      assert.match(done.error ?? '', /^rl: job .* \(ppo\) failed: .*simulated trainer failure/);
+      assert.equal((await w.repos.deployments.current())?.id, 'initial');
+      await w.orchestrator.trigger('manual'); // the loop is free again
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('needs_review waits for an operator; illegal actions name the state; approve sends it to canary', async () => {
+    const w = await world({ verdict: 'needs_review' });
+    try {
+      const it0 = await w.orchestrator.trigger('manual');
+      await assert.rejects(w.orchestrator.trigger('manual'), (e: Error & { code?: string }) => e.code === 'loop_busy' && /is snapshot/.test(e.message));
+      await assert.rejects(w.orchestrator.review(it0.id, 'approved', 'ops'), (e: Error) => e instanceof IllegalLoopActionError && /is snapshot: cannot approve/.test(e.message));
+      const waiting = await runToRest(w);
+      assert.equal(waiting.state, 'gate');
+      assert.equal(waiting.steps.gate?.outputs.verdict, 'needs_review');
+      await assert.rejects(w.orchestrator.rollback(it0.id, 'x'), (e: Error) => e instanceof IllegalLoopActionError && /is gate: cannot rollback/.test(e.message));
+      const approved = await w.orchestrator.review(it0.id, 'approved', 'ops');
+      assert.equal(approved.state, 'canary');
+      assert.equal((await w.repos.deployments.current())?.canaryModelId, approved.candidateModelId);
+      // a forced rollback of the running canary
+      const rolled = await w.orchestrator.rollback(it0.id, 'operator says no');
+      assert.equal(rolled.state, 'rolled_back');
+      assert.equal((await w.repos.deployments.current())?.productionModelId, BASE_POLICY);
+      assert.equal((await w.repos.deployments.current())?.canaryModelId, null);
+      await assert.rejects(w.orchestrator.review(it0.id, 'approved', 'ops'), /is rolled_back: cannot approve/);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('rejecting a needs_review gate rejects the iteration', async () => {
+    const w = await world({ verdict: 'needs_review' });
+    try {
+      const it0 = await w.orchestrator.trigger('manual');
+      await runToRest(w);
+      const rejected = await w.orchestrator.review(it0.id, 'rejected', 'ops');
+      assert.equal(rejected.state, 'rejected');
+      assert.equal((await w.repos.modelRegistry.get(rejected.candidateModelId!))?.status, 'rejected');
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('pause stops the loop at the next step and refuses triggers; resume continues where it stopped', async () => {
+    const w = await world();
+    try {
+      const it0 = await w.orchestrator.trigger('manual');
+      const paused = await w.orchestrator.pause();
+      assert.equal(paused?.state, 'paused');
+      assert.equal(paused?.pausedFrom, 'snapshot');
+      assert.equal((await runToRest(w)).state, 'paused');
+      await assert.rejects(w.orchestrator.pause().then(() => w.orchestrator.resume()).then(() => w.orchestrator.trigger('manual')), /one iteration runs at a time/);
+      const done = await runToRest(w);
+      assert.equal(done.id, it0.id);
+      assert.equal(done.state, 'promoted');
+      await w.orchestrator.pause();
+      await assert.rejects(w.orchestrator.trigger('manual'), /the loop is paused/);
+      await w.orchestrator.resume();
+      // a promoted iteration can be rolled back: production returns to the previous model
+      const rolled = await w.orchestrator.rollback(it0.id, 'regression found');
+      assert.equal(rolled.state, 'rolled_back');
+      assert.equal((await w.repos.deployments.current())?.productionModelId, BASE_POLICY);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('the lease: one orchestrator at a time; a successor takes over once the holder stops renewing', async () => {
+    const w = await world();
+    try {
+      const a = w.orchestrator;
+      assert.equal(await a.renewLease(), true);
+      const other = (await import('../../../../src/services/orchestrator/orchestrator.js')).Orchestrator;
+      const b = new other({ ...(a as unknown as { deps: ConstructorParameters<typeof other>[0] }).deps, owner: 'successor' });
+      assert.equal(await b.tick(), 'standby');
+      const later = new Date(Date.now() + 10_000);
+      assert.equal(await w.repos.loopLeases.acquire('loop', 'successor', 400, later), true, 'a lapsed lease is taken over');
+      assert.equal(await a.renewLease(), false, 'the old holder lost it');
+    } finally {
+      await w.close();
+    }
+  });
+});
+
+void SIM_BATCH;
