@@ -118,7 +118,9 @@ export function mayReceiveTraffic(iteration: Pick<LoopIterationRecord, 'steps'>)
   const gate = iteration.steps.gate?.outputs;
   if (!gate) return { allowed: false, reason: 'the promotion gate has not decided' };
   if (gate.review === 'rejected') return { allowed: false, reason: 'an operator rejected the candidate' };
-  if (gate.verdict === 'pass' || gate.review === 'approved') return { allowed: true, reason: 'passed both gates' };
+  if (gate.verdict === 'pass') return { allowed: true, reason: 'passed both gates' };
+  // an operator may approve only what the gate could not decide, never a fail
+  if (gate.verdict === 'needs_review' && gate.review === 'approved') return { allowed: true, reason: 'passed the RM gate; the promotion gate was approved on review' };
   return { allowed: false, reason: `the promotion gate said ${String(gate.verdict)}` };
 }
 

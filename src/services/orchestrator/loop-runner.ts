@@ -110,10 +110,10 @@ export class LoopRunner {
    * loses the lease. Transient errors (database or bus down) propagate to the caller,
    * which retries later: every step is safe to run again.
    */
-  async drive(iterationId: string): Promise<LoopIterationRecord> {
-    for (;;) {
+  async drive(iterationId: string, maxSteps = Number.POSITIVE_INFINITY): Promise<LoopIterationRecord> {
+    for (let steps = 0; ; steps++) {
       const it = await this.read(iterationId);
-      if (isTerminalLoopState(it.state) || it.state === 'paused' || !isLoopStep(it.state)) return it;
+      if (steps >= maxSteps || isTerminalLoopState(it.state) || it.state === 'paused' || !isLoopStep(it.state)) return it;
       if (it.state === 'gate' && it.steps.gate?.outputs.verdict === 'needs_review' && it.steps.gate.outputs.review === undefined) return it;
       await this.republishEvents(it);
       let outcome: StepOutcome;

@@ -65,29 +65,30 @@ export class Orchestrator {
     this.admin = new LoopRunner({ ...deps, owner: null, onCanaryVerdict });
   }
 
-  /** One pass: hold the lease, drive the unfinished iteration, or start one when data is ready. Never overlaps itself. */
-  tick(): Promise<TickOutcome> {
-    this.ticking ??= this.tickOnce().finally(() => {
+  /** One pass: hold the lease, drive the unfinished iteration (at most `maxSteps` steps), or
+   *  start one when data is ready. Never overlaps itself. */
+  tick(maxSteps = Number.POSITIVE_INFINITY): Promise<TickOutcome> {
+    this.ticking ??= this.tickOnce(maxSteps).finally(() => {
       this.ticking = null;
     });
     return this.ticking;
   }
 
-  private async tickOnce(): Promise<TickOutcome> {
+  private async tickOnce(maxSteps: number): Promise<TickOutcome> {
     const { transactions } = this.deps;
     try {
       if (!(await transactions.run((tx) => tx.loopLeases.acquire(LOOP_LEASE, this.owner, this.deps.leaseMs)))) return 'standby';
       const unfinished = await transactions.run((tx) => tx.loopIterations.findUnfinished());
       const current = unfinished[0];
       if (current) {
-        await this.runner.drive(current.id);
+        await this.runner.drive(current.id, maxSteps);
         return 'drove';
       }
       const lease = await transactions.run((tx) => tx.loopLeases.get(LOOP_LEASE));
       if (lease?.paused) return 'paused';
       if (this.deps.minNewPairs > 0 && (await this.deps.countNewPairs()) >= this.deps.minNewPairs) {
         const it = await this.trigger('data');
-        await this.runner.drive(it.id);
+        await this.runner.drive(it.id, maxSteps);
         return 'started';
       }
       return 'idle';

@@ -51,6 +51,8 @@ export interface World {
   repos: Repositories;
   queue: JobQueue;
   orchestrator: Orchestrator;
+  /** another orchestrator process on the same stores (a successor after a crash) */
+  spawnOrchestrator(owner: string): Orchestrator;
   transitions: string[];
   close(): Promise<void>;
 }
@@ -138,7 +140,7 @@ export async function openWorld(config: WorldConfig, onTransition?: (it: LoopIte
 
   const transitions: string[] = [];
   let canaryModel: string | null = null;
-  const orchestrator = new Orchestrator({
+  const deps: ConstructorParameters<typeof Orchestrator>[0] = {
     transactions: repos.transactions,
     jobs: queue,
     bus,
@@ -170,7 +172,8 @@ export async function openWorld(config: WorldConfig, onTransition?: (it: LoopIte
       onTransition?.(it);
       if (it.state !== 'paused') maybeKill(config, it.state, false);
     },
-  });
+  };
+  const orchestrator = new Orchestrator(deps);
   // a resumed canary needs to know its model before the first look
   const [open] = await repos.loopIterations.findUnfinished();
   if (open?.state === 'canary') canaryModel = open.candidateModelId;
@@ -180,6 +183,7 @@ export async function openWorld(config: WorldConfig, onTransition?: (it: LoopIte
     repos,
     queue,
     orchestrator,
+    spawnOrchestrator: (owner) => new Orchestrator({ ...deps, owner }),
     transitions,
     async close() {
       await worker.stop();

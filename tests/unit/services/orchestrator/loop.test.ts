@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { IllegalLoopActionError, LOOP_STEPS } from '../../../../src/domain/loop.js';
-import { BASE_POLICY, openWorld, runToRest, seedWorld, SIM_BATCH, type WorldConfig, type World } from './loop-world.js';
+import { BASE_POLICY, openWorld, runToRest, seedWorld, type WorldConfig, type World } from './loop-world.js';
 
 const root = mkdtempSync(join(tmpdir(), 'outerloop-loop-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -167,8 +167,7 @@ describe('the loop iteration', () => {
     try {
       const a = w.orchestrator;
       assert.equal(await a.renewLease(), true);
-      const other = (await import('../../../../src/services/orchestrator/orchestrator.js')).Orchestrator;
-      const b = new other({ ...(a as unknown as { deps: ConstructorParameters<typeof other>[0] }).deps, owner: 'successor' });
+      const b = w.spawnOrchestrator('successor');
       assert.equal(await b.tick(), 'standby');
       const later = new Date(Date.now() + 10_000);
       assert.equal(await w.repos.loopLeases.acquire('loop', 'successor', 400, later), true, 'a lapsed lease is taken over');
@@ -179,4 +178,3 @@ describe('the loop iteration', () => {
   });
 });
 
-void SIM_BATCH;
