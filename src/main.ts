@@ -30,6 +30,8 @@ commands:
                                                                    evaluate a candidate against the incumbent; print the report path and the verdicts
   gate --decision ID|--evaluation ID|--recent N [--policy FILE --dry-run]
                                                                    show stored gate decisions, or replay a policy over them
+  loop list|show ID|trigger|pause|resume|approve ID|reject ID|rollback ID|pin MODEL|lineage model|feedback ID|canary
+                                                                   the loop's admin API of a running orchestrator (docs/orchestrator.md)
 
 configuration: environment variables OUTERLOOP_* (see README).`;
 
@@ -114,6 +116,8 @@ async function main(argv: string[]): Promise<void> {
       return (await import('./cli/eval.command.js')).evalCommand(args);
     case 'gate':
       return (await import('./cli/gate.command.js')).gateCommand(args);
+    case 'loop':
+      return (await import('./cli/loop.command.js')).loopCommand(args);
     case undefined:
     case 'help':
     case '--help':

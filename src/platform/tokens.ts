@@ -18,6 +18,8 @@ export const API_KEY_REPOSITORY = Symbol('API_KEY_REPOSITORY'); // IApiKeyReposi
 export const MODEL_REGISTRY_REPOSITORY = Symbol('MODEL_REGISTRY_REPOSITORY'); // IModelRegistryRepository
 export const DEPLOYMENT_REPOSITORY = Symbol('DEPLOYMENT_REPOSITORY'); // IDeploymentRepository
 export const TRAINING_REPOSITORY = Symbol('TRAINING_REPOSITORY'); // ITrainingRepository: runs, checkpoints, evaluations, gate decisions
+export const LOOP_ITERATION_REPOSITORY = Symbol('LOOP_ITERATION_REPOSITORY'); // ILoopIterationRepository
+export const LOOP_LEASE_REPOSITORY = Symbol('LOOP_LEASE_REPOSITORY'); // ILoopLeaseRepository
 export { JOB_REPOSITORY } from './jobs/job-repository.js'; // IJobRepository (src/platform/jobs)
 export const EVALUATION_REPOSITORY = Symbol('EVALUATION_REPOSITORY'); // IEvaluationRepository
 export const GATE_DECISION_REPOSITORY = Symbol('GATE_DECISION_REPOSITORY'); // IGateDecisionRepository

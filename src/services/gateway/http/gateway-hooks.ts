@@ -31,6 +31,20 @@ export const ROUTE_SCOPES: Readonly<Record<string, Scope>> = {
   'GET /v1/admin/evaluations/:id/report': 'admin',
   'GET /v1/admin/evaluations/:id/charts': 'admin',
   'GET /v1/admin/evaluations/:id/charts/:name.svg': 'admin',
+  // the loop's admin API (src/services/orchestrator/loop.controller.ts)
+  'GET /v1/admin/loop/iterations': 'admin',
+  'GET /v1/admin/loop/iterations/:id': 'admin',
+  'POST /v1/admin/loop/iterations': 'admin',
+  'POST /v1/admin/loop/pause': 'admin',
+  'POST /v1/admin/loop/resume': 'admin',
+  'POST /v1/admin/loop/iterations/:id/approve': 'admin',
+  'POST /v1/admin/loop/iterations/:id/reject': 'admin',
+  'POST /v1/admin/loop/iterations/:id/rollback': 'admin',
+  'POST /v1/admin/loop/pin': 'admin',
+  'GET /v1/admin/loop/lineage/models/:id': 'admin',
+  'GET /v1/admin/loop/lineage/feedback/:id': 'admin',
+  'GET /v1/admin/loop/canary': 'admin',
+  'POST /v1/admin/loop/canary/flagger/:hook': 'admin',
 };
 
 /**

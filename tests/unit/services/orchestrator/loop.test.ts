@@ -7,7 +7,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { HttpException } from '@nestjs/common';
 import { IllegalLoopActionError, LOOP_STEPS } from '../../../../src/domain/loop.js';
+import { LoopLineage } from '../../../../src/services/orchestrator/lineage.js';
+import { LoopController } from '../../../../src/services/orchestrator/loop.controller.js';
 import { BASE_POLICY, openWorld, runToRest, seedWorld, type WorldConfig, type World } from './loop-world.js';
 
 const root = mkdtempSync(join(tmpdir(), 'outerloop-loop-'));
@@ -176,5 +179,37 @@ describe('the loop iteration', () => {
       await w.close();
     }
   });
-});
 
+  it('admin API: show, lineage of a model and of a feedback event, 409 naming the state, the canary verdict for Argo Rollouts and Flagger', async () => {
+    const w = await world();
+    try {
+      const api = new LoopController(w.orchestrator, new LoopLineage(w.repos));
+      const started = await api.trigger();
+      const conflict = await api.approve(started.id, {}).then(() => null, (e: unknown) => e);
+      assert.ok(conflict instanceof HttpException);
+      assert.equal(conflict.getStatus(), 409);
+      assert.match(JSON.stringify(conflict.getResponse()), /is snapshot: cannot approve.*"state":"snapshot"/);
+      const done = await runToRest(w);
+      const shown = await api.show(done.id);
+      assert.deepEqual(shown.jobs.map((j) => j.kind).sort(), ['evaluation', 'ppo', 'reward_model']);
+      const lineage = await api.modelLineage(done.candidateModelId!);
+      assert.equal(lineage.iteration, done.id);
+      assert.equal(lineage.ancestors[0], BASE_POLICY);
+      assert.equal(lineage.chain.snapshot?.id, done.snapshotId);
+      assert.equal(lineage.chain.rewardModel?.id, `rm-${done.id}`);
+      assert.equal(lineage.chain.outcome, 'promoted');
+      assert.equal((lineage.chain.canary as { decision: string }).decision, 'promote');
+      const verdict = await api.canary();
+      assert.equal(verdict.decision, 'promote');
+      assert.equal((await api.flagger('confirm-promotion')).decision, 'promote');
+      const refused = await api.flagger('rollback').then(() => null, (e: unknown) => e);
+      assert.ok(refused instanceof HttpException && refused.getStatus() === 412);
+      const missing = await api.show('no-such').then(() => null, (e: unknown) => e);
+      assert.ok(missing instanceof HttpException && missing.getStatus() === 404);
+      // feedback sent during this canary came after the snapshot window: it trained nothing yet
+      assert.deepEqual((await api.feedbackLineage('fb-0')).iterations, []);
+    } finally {
+      await w.close();
+    }
+  });
+});

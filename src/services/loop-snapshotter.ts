@@ -1,0 +1,30 @@
+// The orchestrator's snapshot step is the ingest role's dataset snapshot: services do
+// not import each other, so the composition root's shared folder adapts one to the
+// other (a Snapshotter over createSnapshot, with the platform's repositories).
+import type { Provider } from '@nestjs/common';
+import type { ArtifactStore } from '../platform/artifacts/artifact-store.js';
+import type { Repositories } from '../platform/persistence/repositories/index.js';
+import {
+  ARTIFACT_STORE,
+  COMPLETION_REPOSITORY,
+  DATASET_SNAPSHOT_REPOSITORY,
+  FEEDBACK_REPOSITORY,
+  PREFERENCE_PAIR_REPOSITORY,
+  TRANSACTION_RUNNER,
+  USER_FLAG_REPOSITORY,
+} from '../platform/tokens.js';
+import { createSnapshot } from './ingest/dataset/dataset.service.js';
+
+export const LOOP_SNAPSHOTTER = Symbol('LOOP_SNAPSHOTTER'); // (filters: { to }) => Promise<{ id, pairs }>
+
+type R = Repositories;
+
+export const loopSnapshotterProvider: Provider = {
+  provide: LOOP_SNAPSHOTTER,
+  useFactory: (artifacts: ArtifactStore, completions: R['completions'], feedback: R['feedback'], preferencePairs: R['preferencePairs'], userFlags: R['userFlags'], datasetSnapshots: R['datasetSnapshots'], transactions: R['transactions']) =>
+    async (filters: { to: string }) => {
+      const snap = await createSnapshot({ completions, feedback, preferencePairs, userFlags, datasetSnapshots, transactions }, artifacts, filters);
+      return { id: snap.id, pairs: Number(snap.manifest.counts.train ?? 0) + Number(snap.manifest.counts.heldout ?? 0) };
+    },
+  inject: [ARTIFACT_STORE, COMPLETION_REPOSITORY, FEEDBACK_REPOSITORY, PREFERENCE_PAIR_REPOSITORY, USER_FLAG_REPOSITORY, DATASET_SNAPSHOT_REPOSITORY, TRANSACTION_RUNNER],
+};
