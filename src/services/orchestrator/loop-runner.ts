@@ -301,10 +301,21 @@ export class LoopRunner {
     return row;
   }
 
-  /** Model events for the deployment the iteration's state implies (idempotent ids). */
+  /**
+   * Model events for the deployment the iteration's state implies (ids derived from the
+   * iteration, so a repeat is a duplicate to consumers). The deployments row is the
+   * truth and the gateway also polls it, so a bus that is down delays the hot swap
+   * but never blocks the loop: the failure is logged, and the event is published again
+   * on the next step of a running iteration.
+   */
   async republishEvents(it: LoopIterationRecord): Promise<void> {
     const events = modelEventsOf(it);
-    if (events.length) await this.deps.bus.publish(Topic.modelEvents, events.map((value) => ({ key: value.modelId, value })));
+    if (!events.length) return;
+    try {
+      await this.deps.bus.publish(Topic.modelEvents, events.map((value) => ({ key: value.modelId, value })));
+    } catch (err) {
+      this.log.warn('model event not published (the gateway still finds the deployment by polling)', { iteration: it.id, state: it.state, error: err instanceof Error ? err.message : String(err) });
+    }
   }
 }
 

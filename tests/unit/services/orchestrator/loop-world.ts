@@ -41,6 +41,8 @@ export interface WorldConfig {
   /** SIGKILL this process inside this step's job handler (the trainer dies mid-job) */
   killInJob?: 'train_rm' | 'rl' | 'evaluate';
   seed: number;
+  /** the database and the bus fail now and then (a seeded quarter of transactions and a third of publishes) */
+  flaky?: boolean;
 }
 
 export const BASE_POLICY = 'policy-base';
@@ -140,10 +142,17 @@ export async function openWorld(config: WorldConfig, onTransition?: (it: LoopIte
 
   const transitions: string[] = [];
   let canaryModel: string | null = null;
+  const outage = mulberry32(config.seed + 77);
+  const transactions: typeof repos.transactions = config.flaky
+    ? { run: (work) => (outage() < 0.25 ? Promise.reject(Object.assign(new Error('database unavailable (simulated)'), { retriable: true })) : repos.transactions.run(work)) }
+    : repos.transactions;
+  const orchestratorBus: Pick<typeof bus, 'publish'> = config.flaky
+    ? { publish: (topic, records) => (outage() < 0.33 ? Promise.reject(new Error('bus unavailable (simulated)')) : bus.publish(topic, records)) }
+    : bus;
   const deps: ConstructorParameters<typeof Orchestrator>[0] = {
-    transactions: repos.transactions,
+    transactions,
     jobs: queue,
-    bus,
+    bus: orchestratorBus,
     jobsById: async (ids) => Promise.all(ids.map((id) => queue.get(id))),
     countNewPairs: async () => 0,
     leaseMs: 400,

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { HttpException } from '@nestjs/common';
 import { IllegalLoopActionError, LOOP_STEPS } from '../../../../src/domain/loop.js';
+import { DeploymentEntity } from '../../../../src/platform/persistence/entities/deployment.entity.js';
 import { LoopLineage } from '../../../../src/services/orchestrator/lineage.js';
 import { LoopController } from '../../../../src/services/orchestrator/loop.controller.js';
 import { BASE_POLICY, openWorld, runToRest, seedWorld, type WorldConfig, type World } from './loop-world.js';
@@ -99,6 +100,23 @@ describe('the loop iteration', () => {
       assert.match(done.error ?? '', /^rl: job .* \(ppo\) failed: .*simulated trainer failure/);
       assert.equal((await w.repos.deployments.current())?.id, 'initial');
       await w.orchestrator.trigger('manual'); // the loop is free again
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('the database and the bus failing mid-iteration: it waits, resumes, and ends like an undisturbed run (one job per step, the same deployments)', async () => {
+    const w = await world({ flaky: true });
+    try {
+      await w.repos.transactions.run(async () => undefined); // the world opens fine
+      let started = null;
+      while (!started) started = await w.orchestrator.trigger('manual').catch((e: Error) => (/simulated/.test(e.message) ? null : Promise.reject(e)));
+      const done = await runToRest(w);
+      assert.equal(done.state, 'promoted', done.error ?? '');
+      assert.deepEqual(done.stateHistory.map((h) => h.state), [...LOOP_STEPS, 'promoted'], 'no state entered twice');
+      assert.equal((await w.queue.list({})).length, 3);
+      const deployments = await w.ds.getRepository(DeploymentEntity).find({ order: { createdAt: 'ASC' } });
+      assert.deepEqual(deployments.map((d) => d.id), ['initial', `${done.id}:canary`, `${done.id}:promoted`]);
     } finally {
       await w.close();
     }
