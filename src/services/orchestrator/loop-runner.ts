@@ -169,13 +169,13 @@ export class LoopRunner {
         const candidate = requireString(it.steps.rl?.outputs.modelVersion, 'rl', 'modelVersion');
         const rewardModelVersion = requireString(it.steps.train_rm?.outputs.rewardModelVersion, 'train_rm', 'rewardModelVersion');
         return this.runJob(it, step, { candidate, rewardModelVersion, suites: o.evaluationSuites }, (r) => {
-          const verdict = r.verdict;
+          const { verdict, gateDecisionId } = gateVerdictOf(r);
           if (!(LOOP_GATE_VERDICTS as readonly unknown[]).includes(verdict)) {
             throw new StepFailedError(step, `result.verdict must be one of ${LOOP_GATE_VERDICTS.join(', ')}, got ${JSON.stringify(verdict)}`);
           }
           return {
             verdict,
-            gateDecisionId: typeof r.gateDecisionId === 'string' ? r.gateDecisionId : null,
+            gateDecisionId,
             // the checkpoint chosen by eval (ARCHITECTURE §6), else the run's final one
             candidate: typeof r.chosenCandidate === 'string' ? r.chosenCandidate : candidate,
             metrics: (r.metrics as JsonObject | undefined) ?? {},
@@ -419,6 +419,22 @@ function detailOf(step: LoopStep, outputs: JsonObject): string {
   if (step === 'rm_gate' || step === 'canary') return String(outputs.reason ?? '');
   if (step === 'gate') return `verdict ${String(outputs.verdict)}${outputs.review ? ` (${String(outputs.review)} by an operator)` : ''}`;
   return `${step} done`;
+}
+
+/**
+ * The verdict in an `evaluation` job's result: `verdict` (+ `gateDecisionId`) as
+ * docs/orchestrator.md defines it, or the evaluator's `{ evaluationId, verdicts: {
+ * <policy>: verdict } }`, whose first entry is the configured gate policy (the naive
+ * policy follows it for comparison) and whose decision id is `<evaluationId>:<policy>`.
+ */
+function gateVerdictOf(r: JsonObject): { verdict: unknown; gateDecisionId: string | null } {
+  if (r.verdict !== undefined) return { verdict: r.verdict, gateDecisionId: typeof r.gateDecisionId === 'string' ? r.gateDecisionId : null };
+  const verdicts = r.verdicts;
+  if (typeof verdicts === 'object' && verdicts !== null && !Array.isArray(verdicts)) {
+    const [first] = Object.entries(verdicts);
+    if (first) return { verdict: first[1], gateDecisionId: typeof r.evaluationId === 'string' ? `${r.evaluationId}:${first[0]}` : null };
+  }
+  return { verdict: undefined, gateDecisionId: null };
 }
 
 function requireString(value: unknown, step: LoopStep, field: string): string {

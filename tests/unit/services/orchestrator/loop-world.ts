@@ -43,6 +43,8 @@ export interface WorldConfig {
   seed: number;
   /** the database and the bus fail now and then (a seeded quarter of transactions and a third of publishes) */
   flaky?: boolean;
+  /** answer evaluation jobs in the evaluator handler's shape ({ evaluationId, verdicts }) */
+  evaluatorShape?: boolean;
 }
 
 export const BASE_POLICY = 'policy-base';
@@ -135,6 +137,7 @@ export async function openWorld(config: WorldConfig, onTransition?: (it: LoopIte
   handlers.register('evaluation', async (ctx) => {
     maybeKill(config, 'evaluate', true);
     fail('evaluation');
+    if (config.evaluatorShape) return { evaluationId: `ev-${ctx.job.params.candidate}`, reportPath: 'reports/x.md', verdicts: { reference: config.verdict, naive: 'pass' } };
     return { verdict: config.verdict, gateDecisionId: null, chosenCandidate: ctx.job.params.candidate, metrics: { winRate: 0.6 } };
   });
   const worker = new JobWorker(jobRepository, bus, handlers, { leaseMs: 400, pollIntervalMs: 30, retryBackoff: { initialMs: 10, maxMs: 50 }, stopGraceMs: 5000, logger });

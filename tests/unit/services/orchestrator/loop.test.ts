@@ -91,6 +91,19 @@ describe('the loop iteration', () => {
     });
   }
 
+  it("reads the evaluator handler's result shape: the configured policy's verdict (not the naive one's) decides", async () => {
+    const w = await world({ verdict: 'fail', evaluatorShape: true });
+    try {
+      await w.orchestrator.trigger('manual');
+      const done = await runToRest(w);
+      assert.equal(done.state, 'rejected');
+      assert.equal(done.steps.evaluate?.outputs.gateDecisionId, `ev-${done.candidateModelId}:reference`);
+      assert.equal((await w.repos.deployments.current())?.id, 'initial');
+    } finally {
+      await w.close();
+    }
+  });
+
   it('a failed job fails the iteration with the reason; production untouched; a new iteration may start', async () => {
     const w = await world({ failKind: 'ppo' });
     try {
