@@ -34,6 +34,8 @@ import { Orchestrator } from './orchestrator.js';
 
 type R = Repositories;
 
+const CRON_NAME = 'outerloop-loop';
+
 /** Pairs now minus pairs in the newest snapshot (the data-readiness trigger). */
 function newPairsCounter(pairs: R['preferencePairs'], snapshots: R['datasetSnapshots']): () => Promise<number> {
   return async () => {
@@ -73,14 +75,15 @@ export class LoopScheduler implements OnApplicationBootstrap, OnApplicationShutd
             .catch((err: unknown) => this.log.info('scheduled iteration not started', { reason: err instanceof Error ? err.message : String(err) }));
         },
       });
-      this.schedules.addCronJob('outerloop-loop', job as never);
+      this.schedules.addCronJob(CRON_NAME, job as never);
     }
     this.log.info('orchestrator started', { owner: this.orchestrator.owner, cron, leaseMs });
   }
 
   async onApplicationShutdown(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
-    if (this.config.orchestrator.cron) this.schedules.deleteCronJob('outerloop-loop');
+    // the schedule module may have stopped and dropped its jobs first
+    if (this.schedules.doesExist('cron', CRON_NAME)) this.schedules.deleteCronJob(CRON_NAME);
     await this.orchestrator.releaseLease().catch((err: unknown) => this.log.warn('lease release failed', { error: String(err) }));
   }
 }
