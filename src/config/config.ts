@@ -60,7 +60,7 @@ export const EnvSchema = z.object({
   OUTERLOOP_LOOP_RM_MIN_ACCURACY: z.coerce.number().min(0).max(1).default(0.55),
   OUTERLOOP_LOOP_PPO_STEPS: int(1, 1_000_000).default(20),
   /** comma-separated eval suites the evaluation job runs */
-  OUTERLOOP_LOOP_EVAL_SUITES: z.string().min(1).default('helpfulness,benign-refusal,format'),
+  OUTERLOOP_LOOP_EVAL_SUITES: z.string().min(1).default('extrinsic,refusal,diversity'),
   /** share of traffic (0..1) the canary gets, sticky per user */
   OUTERLOOP_CANARY_WEIGHT: z.coerce.number().gt(0).lt(1).default(0.1),
   /** bound on the false-promotion probability of the canary's mSPRT */

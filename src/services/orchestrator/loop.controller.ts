@@ -2,8 +2,9 @@
 // src/services/gateway/http/gateway-hooks.ts) and the canary verdict for Argo Rollouts'
 // web metric provider and Flagger's webhooks. Thin: the work is Orchestrator's and
 // LoopLineage's; errors map to status codes here (illegal in this state → 409).
-import { Body, ConflictException, Controller, Get, HttpCode, HttpException, Inject, NotFoundException, Param, Post, Query, BadRequestException } from '@nestjs/common';
+import { Body, ConflictException, Controller, UseGuards, Get, HttpCode, HttpException, Inject, NotFoundException, Param, Post, Query, BadRequestException } from '@nestjs/common';
 import { IllegalLoopActionError } from '../../domain/loop.js';
+import { AuthenticatedRequestGuard } from '../../platform/http/request-caller.js';
 import { LineageNotFoundError, LoopLineage } from './lineage.js';
 import { IterationNotFoundError, LoopBusyError, Orchestrator } from './orchestrator.js';
 
@@ -28,6 +29,7 @@ function text(body: unknown, field: string, required = true): string {
 const FLAGGER_HOOKS = ['confirm-promotion', 'rollback', 'rollout'] as const;
 
 @Controller('v1/admin/loop')
+@UseGuards(AuthenticatedRequestGuard)
 export class LoopController {
   constructor(
     @Inject(Orchestrator) private readonly orchestrator: Orchestrator,
