@@ -3,7 +3,8 @@
 // waits for a human and on the signs of reward hacking (docs/monitoring.md).
 //
 // Labels are bounded: the gate policy's name (the configured policy and the naive
-// one), the verdict, and the side (candidate | incumbent). Model ids and evaluation
+// one), the verdict, and the side (candidate | incumbent; a paired figure such as a
+// gain is the candidate's). Model ids and evaluation
 // ids are never labels — they are in the evaluations and gate_decisions rows.
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { GateDecisionRecordRow, GateVerdict } from '../../domain/evaluation.js';
@@ -55,7 +56,7 @@ export class EvaluatorMetrics {
   private readonly decisions: Counter<'policy' | 'verdict'>;
   private readonly verdict: Gauge<'policy' | 'verdict'>;
   private readonly decidedAt: Gauge<'policy'>;
-  private readonly scorecard: Array<{ gauge: Gauge; key: string }>;
+  private readonly scorecard: Array<{ gauge: Gauge<'side'>; key: string }>;
   private readonly correlation: Gauge<'side'>;
   private readonly disagreement: Gauge<'side'>;
 
@@ -67,7 +68,9 @@ export class EvaluatorMetrics {
     );
     this.verdict = gauge('outerloop_gate_verdict', 'the latest decision of each gate policy: 1 on its verdict, 0 on the others', ['policy', 'verdict'] as const);
     this.decidedAt = gauge('outerloop_gate_decision_timestamp_seconds', 'when each gate policy last decided (Unix time)', ['policy'] as const);
-    this.scorecard = FROM_GATE_METRICS.map((s) => ({ gauge: gauge(s.name, s.help, [] as const), key: s.key }));
+    // side="candidate" on the paired figures too: a gauge without labels reads 0 before it
+    // is set, and a figure that was not measured must be absent, not 0
+    this.scorecard = FROM_GATE_METRICS.map((s) => ({ gauge: gauge(s.name, s.help, ['side'] as const), key: s.key }));
     this.correlation = gauge('outerloop_eval_reward_length_correlation', 'Spearman correlation of the proxy reward with response length (tokens), latest evaluation, per side', ['side'] as const);
     this.disagreement = gauge('outerloop_eval_ensemble_disagreement', 'mean standard deviation of the RM ensemble members\' rewards per response, latest evaluation, per side', ['side'] as const);
   }
@@ -92,7 +95,7 @@ export class EvaluatorMetrics {
     for (const { gauge, key } of this.scorecard) {
       gauge.reset();
       const value = gaugeValue(evaluation.metrics[key]);
-      if (value !== null) gauge.set(value);
+      if (value !== null) gauge.set({ side: 'candidate' }, value);
     }
     this.correlation.reset();
     this.disagreement.reset();
