@@ -104,8 +104,9 @@ function training(): dashboard.DashboardBuilder {
     )
     .withPanel(
       timeSeries(
-        { title: 'RM held-out accuracy (training)', description: 'Held-out pairwise accuracy a reward-model job reported last (0.5 is chance).', unit: 'percentunit', thresholds: thresholds(RED, [0.6, YELLOW], [0.7, GREEN]) },
-        promQuery(`max by (kind) (outerloop_training_accuracy{${K}})`, '{{kind}}'),
+        { title: 'Reward model training: batch accuracy and held-out loss', description: 'What a reward-model job reported last: pairwise accuracy on the training batch (0.5 is chance) and the loss on held-out pairs (rising while training loss falls: overfitting; early stopping acts on it).', unit: 'short' },
+        promQuery(`max by (kind) (outerloop_training_accuracy{${K}})`, 'batch accuracy {{kind}}'),
+        promQuery(`max by (kind) (outerloop_training_heldout_loss{${K}})`, 'held-out loss {{kind}}'),
       ),
     )
     .withRow(new dashboard.RowBuilder('Jobs and runs (PostgreSQL)'))
@@ -171,7 +172,7 @@ ORDER BY 1`,
     )
     .withPanel(
       tablePanel(
-        { title: 'Checkpoints', description: 'The 50 newest checkpoints with the PPO step record: reward, KL, β, entropy, clip fraction, tokens/s.', unit: 'none', span: 12 },
+        { title: 'Checkpoints', description: 'The 50 newest checkpoints: a PPO step record (reward, KL, β, entropy, clip fraction, tokens/s), or a reward-model member\'s steps and held-out loss.', unit: 'none', span: 12 },
         new SqlQueryBuilder(
           `SELECT c.created_at, c.run_id, r.kind, c.step,
   (c.metrics::jsonb->>'reward_mean')::float AS reward,
@@ -179,7 +180,8 @@ ORDER BY 1`,
   (c.metrics::jsonb->>'beta')::float AS beta,
   (c.metrics::jsonb->>'entropy')::float AS entropy,
   (c.metrics::jsonb->>'clip_fraction')::float AS clip_fraction,
-  (c.metrics::jsonb->>'tokens_per_second')::float AS tokens_per_second
+  (c.metrics::jsonb->>'tokens_per_second')::float AS tokens_per_second,
+  c.metrics AS metrics
 FROM checkpoints c JOIN training_runs r ON r.id = c.run_id
 ORDER BY c.created_at DESC
 LIMIT 50`,
@@ -188,7 +190,7 @@ LIMIT 50`,
     )
     .withPanel(
       tablePanel(
-        { title: 'Reward models: held-out accuracy and ECE', description: 'Evaluations of reward models (evaluations rows of a reward model version): held-out accuracy and expected calibration error with their CIs. A reward model with accuracy near 0.5 or a high ECE should not train a policy.', unit: 'none', span: 12 },
+        { title: 'Reward models: held-out accuracy and ECE', description: 'Evaluations of reward models (the trainer\'s rm_report and rm_hard_pairs rows): held-out and hard-pair accuracy and the expected calibration error, with their CIs. A reward model with accuracy near 0.5 or a high ECE should not train a policy.', unit: 'none', span: 12 },
         new SqlQueryBuilder(
           `SELECT e.created_at, e.model_version_id AS reward_model, e.suite,
   (e.metrics::jsonb->'accuracy'->>'value')::float AS accuracy,
@@ -275,15 +277,15 @@ function objectiveMismatch(): dashboard.DashboardBuilder {
     )
     .withPanel(
       tablePanel(
-        { title: 'Reference gate beside the naive gate', description: 'Per evaluated candidate: the configured gate\'s verdict, the naive gate\'s ("promote if the reward rose"), and whether they disagree on promotion — the candidates the naive gate would have let through or held back.', unit: 'none' },
+        { title: 'Reference gate beside the naive gate', description: 'Per evaluated candidate: the configured gate\'s verdict, the naive gate\'s ("promote if the reward rose"), and whether they disagree on promotion — the candidates the naive gate would have let through or held back. (The reward model\'s own quality gate is in the rules table.)', unit: 'none' },
         new SqlQueryBuilder(
           `SELECT g.created_at, g.candidate_model_id AS candidate, g.policy_name AS gate, g.verdict,
   n.verdict AS naive_verdict,
   (g.verdict = 'pass') <> (n.verdict = 'pass') AS promotion_differs,
   g.missing
 FROM gate_decisions g
-LEFT JOIN gate_decisions n ON n.evaluation_id = g.evaluation_id AND n.policy_name = 'naive'
-WHERE g.policy_name IS DISTINCT FROM 'naive' AND $__timeFilter(g.created_at)
+JOIN gate_decisions n ON n.evaluation_id = g.evaluation_id AND n.policy_name = 'naive'
+WHERE g.policy_name <> 'naive' AND $__timeFilter(g.created_at)
 ORDER BY g.created_at DESC
 LIMIT 20`,
         ),

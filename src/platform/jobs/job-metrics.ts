@@ -16,7 +16,8 @@ type AttemptOutcome = (typeof OUTCOMES)[number];
 /**
  * The progress figures exported as gauges: a fixed list, so a handler's free-form
  * `metrics` keys never become series. The PPO step record names them as in
- * docs/ppo.md (`reward`, `kl`, `beta`, `entropy`, `clip_fraction`).
+ * docs/ppo.md (`reward`, `kl`, `beta`, `entropy`, `clip_fraction`) and the reward-model
+ * job's as in docs/reward-model.md (`accuracy`, `heldout_loss`).
  */
 const PROGRESS_GAUGES = [
   { name: 'outerloop_training_loss', help: 'training loss in the last progress report of a job of this kind', read: (p: JobProgress) => p.loss },
@@ -26,7 +27,9 @@ const PROGRESS_GAUGES = [
   { name: 'outerloop_training_kl_coefficient', help: 'KL penalty coefficient beta of the last PPO step reported', read: (p: JobProgress) => p.metrics.beta },
   { name: 'outerloop_training_entropy', help: 'policy entropy (nats per token) of the last PPO step reported', read: (p: JobProgress) => p.metrics.entropy },
   { name: 'outerloop_training_clip_fraction', help: 'share of PPO ratios clipped in the last step reported', read: (p: JobProgress) => p.metrics.clip_fraction },
-  { name: 'outerloop_training_accuracy', help: 'held-out accuracy in the last progress report (reward model training)', read: (p: JobProgress) => p.metrics.accuracy },
+  // the reward-model job's step record (docs/reward-model.md): batch accuracy, held-out loss
+  { name: 'outerloop_training_accuracy', help: 'batch pairwise accuracy in the last progress report (reward model training)', read: (p: JobProgress) => p.metrics.accuracy },
+  { name: 'outerloop_training_heldout_loss', help: 'held-out loss in the last progress report (reward model training)', read: (p: JobProgress) => p.metrics.heldout_loss },
 ] as const;
 
 export class JobMetrics implements JobWorkerObserver {

@@ -23,7 +23,7 @@ import { getStatus, mainJs, repoRoot, startOuterloop, waitFor, type RunningProce
 import type { NodeConfig } from '../../integration/jobs/node.js';
 import { chat, driveEvaluationJobs, feedback, hasNumber, promtoolCheckMetrics, scrapeHealth, startPrometheus, type RunningPrometheus } from './support.js';
 
-const NO_TRAINING_JOB = 'only while a training job (reward model, PPO, DPO) reports progress; this test runs evaluation jobs';
+const NO_TRAINING_JOB = 'only once a training job (reward model, PPO, DPO) reports progress; this test runs evaluation jobs (a reward_model job runs in tests/integration/trainer)';
 const NO_REWARD_SCORER = 'the evaluation has no proxy reward: no reward-model scoring runtime (REWARD_SCORER_PROVIDER) is on main';
 
 /** Prometheus panels whose data only an incident, or a part of the loop not on main, produces. */
@@ -36,7 +36,7 @@ const MAY_BE_EMPTY: Record<string, string> = {
   'KL coefficient β': NO_TRAINING_JOB,
   'Entropy and clip fraction': NO_TRAINING_JOB,
   'Training tokens/s': NO_TRAINING_JOB,
-  'RM held-out accuracy (training)': NO_TRAINING_JOB,
+  'Reward model training: batch accuracy and held-out loss': NO_TRAINING_JOB,
   'Reward gain and the part not explained by length': NO_REWARD_SCORER,
   'Reward–length correlation': NO_REWARD_SCORER,
   'Length-controlled win rate': 'the evaluation has no held-out judge reward model configured',
@@ -46,9 +46,9 @@ const MAY_BE_EMPTY: Record<string, string> = {
 
 /** SQL panels whose tables nothing on main fills yet, or that only a canary fills. */
 const SQL_MAY_BE_EMPTY: Record<string, string> = {
-  'Reward and KL per checkpoint': 'no job writes checkpoints rows on main yet',
-  Checkpoints: 'no job writes checkpoints rows on main yet',
-  'Reward models: held-out accuracy and ECE': 'no evaluations rows of reward models on main yet',
+  'Reward and KL per checkpoint': 'only PPO checkpoints carry reward and KL; no PPO job on main writes checkpoints rows',
+  Checkpoints: 'written by training jobs (a reward_model job writes one per member); this test trains none',
+  'Reward models: held-out accuracy and ECE': 'written when a reward_model job registers its RM; this test trains none',
   'Proxy reward gain with CI': NO_REWARD_SCORER,
   'Length-controlled reward gain per evaluation': NO_REWARD_SCORER,
   'Iterations by state': 'the orchestrator (which writes loop_iterations) is not on main yet',
