@@ -12,14 +12,14 @@ import { fileURLToPath } from 'node:url';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { loopDashboards } from './loop-dashboards.js';
 import {
+  GREEN,
   instanceVariable,
   labelVariable,
   outerloopDashboard,
   POSTGRES,
-  GREEN,
   PROBE_ROUTES,
-  RED,
   promQuery,
+  RED,
   roleVariable,
   SqlQueryBuilder,
   statPanel,
