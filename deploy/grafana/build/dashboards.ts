@@ -10,47 +10,30 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import { loopDashboards } from './loop-dashboards.js';
 import {
-  deploymentAnnotations,
+  GREEN,
   instanceVariable,
   labelVariable,
+  outerloopDashboard,
   POSTGRES,
-  postgresVariable,
   PROBE_ROUTES,
-  prometheusVariable,
   promQuery,
+  RED,
   roleVariable,
   SqlQueryBuilder,
   statPanel,
   tablePanel,
   thresholds,
   timeSeries,
+  YELLOW,
 } from './panels.js';
 
 const I = 'instance=~"$instance"';
 const API = `${I}, route!~"${PROBE_ROUTES}"`;
-const GREEN = 'green';
-const YELLOW = 'yellow';
-const RED = 'red';
-
-function base(uid: string, title: string, description: string): dashboard.DashboardBuilder {
-  return new dashboard.DashboardBuilder(title)
-    .uid(uid)
-    .description(description)
-    .tags(['outerloop'])
-    .readonly()
-    .time({ from: 'now-1h', to: 'now' })
-    .refresh('30s')
-    .timezone('browser')
-    .tooltip(dashboard.DashboardCursorSync.Crosshair)
-    .withVariable(prometheusVariable())
-    .withVariable(postgresVariable())
-    .annotation(deploymentAnnotations())
-    .link(new dashboard.DashboardLinkBuilder('Outerloop').type(dashboard.DashboardLinkType.Dashboards).tags(['outerloop']).asDropdown(true).includeVars(true).keepTime(true));
-}
 
 function platform(): dashboard.DashboardBuilder {
-  return base('outerloop-platform', 'Outerloop · Platform', 'Which roles run where, HTTP traffic and errors on the API, and each process\'s health.')
+  return outerloopDashboard('outerloop-platform', 'Outerloop · Platform', 'Which roles run where, HTTP traffic and errors on the API, and each process\'s health.')
     .withVariable(roleVariable())
     .withVariable(instanceVariable())
     .withRow(new dashboard.RowBuilder('Roles'))
@@ -123,7 +106,7 @@ function platform(): dashboard.DashboardBuilder {
 
 function serving(): dashboard.DashboardBuilder {
   const V = `${I}, model_version=~"$model_version"`;
-  return base('outerloop-serving', 'Outerloop · Serving', 'The gateway: chat traffic per model version, latency, batching and the completion log.')
+  return outerloopDashboard('outerloop-serving', 'Outerloop · Serving', 'The gateway: chat traffic per model version, latency, batching and the completion log.')
     .withVariable(instanceVariable('outerloop_role="gateway"'))
     .withVariable(labelVariable('model_version', 'Model version', 'label_values(outerloop_gateway_requests_total, model_version)'))
     .withRow(new dashboard.RowBuilder('Traffic'))
@@ -193,7 +176,7 @@ function serving(): dashboard.DashboardBuilder {
 }
 
 function feedback(): dashboard.DashboardBuilder {
-  return base('outerloop-feedback', 'Outerloop · Feedback', 'Feedback from the API to the database: acceptance, ingestion, lag, dead letters, and what is stored.')
+  return outerloopDashboard('outerloop-feedback', 'Outerloop · Feedback', 'Feedback from the API to the database: acceptance, ingestion, lag, dead letters, and what is stored.')
     .withVariable(instanceVariable('outerloop_role=~"gateway|ingest"'))
     .withRow(new dashboard.RowBuilder('Feedback API'))
     .withPanel(
@@ -286,6 +269,7 @@ export const DASHBOARDS: Record<string, () => dashboard.DashboardBuilder> = {
   'outerloop-platform.json': platform,
   'outerloop-serving.json': serving,
   'outerloop-feedback.json': feedback,
+  ...loopDashboards,
 };
 
 /** The dashboards as Grafana JSON, panels numbered in order (stable ids for links). */

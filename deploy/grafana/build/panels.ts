@@ -15,6 +15,10 @@ export const POSTGRES_PLUGIN = 'grafana-postgresql-datasource';
 export const PROMETHEUS: DataSourceRef = { type: 'prometheus', uid: '${datasource}' };
 export const POSTGRES: DataSourceRef = { type: POSTGRES_PLUGIN, uid: '${postgres}' };
 
+export const GREEN = 'green';
+export const YELLOW = 'yellow';
+export const RED = 'red';
+
 /** Routes that are probes, not API traffic: kept out of API rates, error ratios and their alert. */
 export const PROBE_ROUTES = '/healthz|/readyz|/metrics';
 
@@ -46,6 +50,22 @@ export function labelVariable(name: string, label: string, query: string): dashb
 /** Roles come from outerloop_role_up, so the same variable works for one all-roles process and for one process per role. */
 export function roleVariable(): dashboard.QueryVariableBuilder {
   return labelVariable('role', 'Role', 'label_values(outerloop_role_up, outerloop_role)');
+}
+
+/**
+ * A single-value variable whose values a PostgreSQL query lists (e.g. the eval
+ * metrics stored in `evaluations`); `fallback` is what a fresh dashboard shows and
+ * what the tests substitute.
+ */
+export function sqlVariable(name: string, label: string, sql: string, fallback: string): dashboard.QueryVariableBuilder {
+  return new dashboard.QueryVariableBuilder(name)
+    .label(label)
+    .datasource(POSTGRES)
+    .query(sql)
+    .definition(sql)
+    .refresh(dashboard.VariableRefresh.OnTimeRangeChanged)
+    .sort(dashboard.VariableSort.AlphabeticalAsc)
+    .current({ text: fallback, value: fallback });
 }
 
 /** Instances running the selected roles. */
@@ -126,16 +146,39 @@ function withQueries<P extends { withTarget(t: cog.Builder<cog.Dataquery>): P }>
   return panel;
 }
 
-export function timeSeries(spec: PanelSpec, ...queries: prometheus.DataqueryBuilder[]): timeseries.PanelBuilder {
-  const panel = describe(new timeseries.PanelBuilder(), spec, PROMETHEUS, { span: 12, height: 8 })
-    .min(0)
-    .fillOpacity(10)
+/** A time-series panel with the legend below, every series in the tooltip, and the spec's thresholds drawn dashed. */
+function timeSeriesPanel(spec: PanelSpec, datasource: DataSourceRef): timeseries.PanelBuilder {
+  const panel = describe(new timeseries.PanelBuilder(), spec, datasource, { span: 12, height: 8 })
     .legend(new common.VizLegendOptionsBuilder().showLegend(true).displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom))
     .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.Descending));
   if (spec.thresholds) {
     panel.thresholds(spec.thresholds).thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed));
   }
-  return withQueries(panel, queries);
+  return panel;
+}
+
+export function timeSeries(spec: PanelSpec, ...queries: prometheus.DataqueryBuilder[]): timeseries.PanelBuilder {
+  return withQueries(timeSeriesPanel(spec, PROMETHEUS).min(0).fillOpacity(10), queries);
+}
+
+/**
+ * A time series over PostgreSQL rows (per-evaluation or per-checkpoint figures): the
+ * query returns `time`, `metric` and `value` (format time_series), or `time` and one
+ * column per series. Points are drawn: each is one evaluation or checkpoint.
+ */
+export function sqlTimeSeries(spec: PanelSpec, ...queries: SqlQueryBuilder[]): timeseries.PanelBuilder {
+  return withQueries(timeSeriesPanel(spec, POSTGRES).showPoints(common.VisibilityMode.Always).pointSize(6), queries);
+}
+
+/**
+ * An estimate with its confidence interval as a band: the query returns the columns
+ * `time`, `value`, `lower` and `upper`; the band fills from `upper` down to `lower`.
+ */
+export function ciBandTimeSeries(spec: PanelSpec, query: SqlQueryBuilder): timeseries.PanelBuilder {
+  const bound = [{ id: 'custom.lineWidth', value: 0 }, { id: 'custom.showPoints', value: 'never' }, { id: 'custom.hideFrom', value: { legend: true, tooltip: false, viz: false } }];
+  return sqlTimeSeries(spec, query)
+    .overrideByName('upper', [...bound, { id: 'custom.fillBelowTo', value: 'lower' }, { id: 'custom.fillOpacity', value: 20 }])
+    .overrideByName('lower', bound);
 }
 
 export function statPanel(spec: PanelSpec, datasource: DataSourceRef, ...queries: Array<prometheus.DataqueryBuilder | SqlQueryBuilder>): stat.PanelBuilder {
@@ -167,4 +210,23 @@ WHERE $__timeFilter(created_at)
 ORDER BY created_at`,
       ).refId('deployments'),
     );
+}
+
+// ---- dashboards ---------------------------------------------------------------
+
+/** What every Outerloop dashboard has: tags, time, the datasource variables, the deployment annotations, links to the others. */
+export function outerloopDashboard(uid: string, title: string, description: string): dashboard.DashboardBuilder {
+  return new dashboard.DashboardBuilder(title)
+    .uid(uid)
+    .description(description)
+    .tags(['outerloop'])
+    .readonly()
+    .time({ from: 'now-1h', to: 'now' })
+    .refresh('30s')
+    .timezone('browser')
+    .tooltip(dashboard.DashboardCursorSync.Crosshair)
+    .withVariable(prometheusVariable())
+    .withVariable(postgresVariable())
+    .annotation(deploymentAnnotations())
+    .link(new dashboard.DashboardLinkBuilder('Outerloop').type(dashboard.DashboardLinkType.Dashboards).tags(['outerloop']).asDropdown(true).includeVars(true).keepTime(true));
 }

@@ -4,7 +4,7 @@
 
 export interface PanelQuery {
   dashboard: string;
-  /** panel title, or `annotation: <name>` */
+  /** panel title, `annotation: <name>` or `variable: <name>` */
   panel: string;
   refId: string;
   kind: 'prometheus' | 'sql';
@@ -21,6 +21,7 @@ interface JsonDashboard {
   title: string;
   panels?: Array<{ type: string; title: string; targets?: JsonTarget[] }>;
   annotations?: { list?: Array<{ name: string; target?: JsonTarget }> };
+  templating?: { list?: Array<{ name: string; type: string; datasource?: { type?: string }; query?: unknown }> };
 }
 
 function toQuery(dashboard: string, panel: string, t: JsonTarget): PanelQuery {
@@ -37,6 +38,10 @@ export function dashboardQueries(json: unknown): PanelQuery[] {
     for (const t of p.targets ?? []) out.push(toQuery(d.title, p.title, t));
   }
   for (const a of d.annotations?.list ?? []) if (a.target) out.push(toQuery(d.title, `annotation: ${a.name}`, a.target));
+  // a variable whose values PostgreSQL lists (Prometheus label_values() is not PromQL)
+  for (const v of d.templating?.list ?? []) {
+    if (v.type === 'query' && v.datasource?.type !== 'prometheus' && typeof v.query === 'string') out.push({ dashboard: d.title, panel: `variable: ${v.name}`, refId: v.name, kind: 'sql', query: v.query });
+  }
   return out;
 }
 
@@ -45,13 +50,19 @@ export function promqlAsQueried(expr: string, rateInterval = '1m'): string {
   return expr
     .replace(/\$__rate_interval/g, rateInterval)
     .replace(/\$__interval/g, rateInterval)
-    .replace(/\$(instance|role|model_version)\b/g, '.*');
+    .replace(/\$(instance|role|model_version|kind)\b/g, '.*');
 }
 
-/** A SQL panel query with Grafana's PostgreSQL macros expanded for the last `hours`. */
-export function sqlAsQueried(sql: string, hours = 1): string {
+/**
+ * A SQL panel query with Grafana's PostgreSQL macros expanded for the last `hours`,
+ * and each single-value variable (`$eval_metric`) replaced by the value given.
+ */
+export function sqlAsQueried(sql: string, hours = 1, variables: Record<string, string> = {}): string {
   const from = `now() - interval '${hours} hours'`;
+  const unset = [...sql.matchAll(/\$([a-z][a-z_]*)\b/g)].map((m) => m[1]!).filter((v) => !(v in variables));
+  if (unset.length > 0) throw new Error(`sqlAsQueried: no value for the variable(s) ${[...new Set(unset)].join(', ')}`);
   return sql
+    .replace(/\$([a-z][a-z_]*)\b/g, (_m, v: string) => variables[v]!)
     .replace(/\$__timeFilter\(([^)]+)\)/g, `$1 BETWEEN ${from} AND now()`)
     .replace(/\$__timeFrom\(\)/g, from)
     .replace(/\$__timeTo\(\)/g, 'now()');

@@ -47,6 +47,8 @@ export interface JobWorkerObserver {
   wakeUp?(message: JobWakeUp): void;
   /** this worker claimed the job and runs its handler now (job.attempts is the attempt) */
   attemptStarted?(job: JobRecord): void;
+  /** the running attempt reported progress (recorded on the row) */
+  progress?(job: JobRecord, progress: JobProgress): void;
   /** this worker ended an attempt with this state (null: the lease was lost, nothing written) */
   attemptEnded?(job: JobRecord, attempt: number, state: JobState | null): void;
 }
@@ -316,6 +318,7 @@ export class JobWorker {
           signal.throwIfAborted();
         }
         progressEvents.push(progress);
+        this.options.observer?.progress?.(job, progress);
       },
     };
 

@@ -35,7 +35,7 @@ class JobWorkerLifecycle implements OnApplicationBootstrap, BeforeApplicationShu
   onApplicationBootstrap(): void {
     // roles registered their handlers in onModuleInit, which has run by now
     if (this.handlers.kinds().length === 0) return;
-    const worker = new JobWorker(this.repository, this.bus, this.handlers, { observer: new JobMetrics(this.registry) });
+    const worker = new JobWorker(this.repository, this.bus, this.handlers, { observer: new JobMetrics(this.registry, this.handlers.kinds()) });
     this.worker = worker;
     // not awaited: the database and bus come up in the background (Dependencies)
     this.dependencies.ready

@@ -7,14 +7,16 @@
 // request hooks check the admin scope, and a process without them would serve the
 // reports to anyone. They read the ArtifactStore only, so any gateway process can.
 import { Module } from '@nestjs/common';
+import type { Registry } from 'prom-client';
 import type { ArtifactStore } from '../../platform/artifacts/artifact-store.js';
 import type { IEvaluationRepository, IGateDecisionRepository, IModelRegistryRepository, ITransactionRunner } from '../../platform/persistence/repositories/index.js';
 import {
-  ARTIFACT_STORE, EVALUATION_REPOSITORY, GATE_DECISION_REPOSITORY, MODEL_REGISTRY_REPOSITORY, TRANSACTION_RUNNER,
+  ARTIFACT_STORE, EVALUATION_REPOSITORY, GATE_DECISION_REPOSITORY, METRICS, MODEL_REGISTRY_REPOSITORY, TRANSACTION_RUNNER,
 } from '../../platform/tokens.js';
 import { RoleHeartbeat, roleHeartbeatProvider } from '../role-heartbeat.js';
 import { EvaluationReportsController } from './evaluation-reports.controller.js';
 import { EvaluationJobHandler } from './evaluation-job.handler.js';
+import { EvaluatorMetrics } from './evaluator-metrics.js';
 import { EvaluationReports } from './evaluation-reports.js';
 import { EvaluatorService } from './evaluator.service.js';
 
@@ -23,9 +25,9 @@ import { EvaluatorService } from './evaluator.service.js';
     roleHeartbeatProvider('evaluator'),
     {
       provide: EvaluatorService,
-      useFactory: (modelRegistry: IModelRegistryRepository, evaluations: IEvaluationRepository, gateDecisions: IGateDecisionRepository, transactions: ITransactionRunner, artifacts: ArtifactStore) =>
-        new EvaluatorService({ modelRegistry, evaluations, gateDecisions, transactions, artifacts }),
-      inject: [MODEL_REGISTRY_REPOSITORY, EVALUATION_REPOSITORY, GATE_DECISION_REPOSITORY, TRANSACTION_RUNNER, ARTIFACT_STORE],
+      useFactory: (modelRegistry: IModelRegistryRepository, evaluations: IEvaluationRepository, gateDecisions: IGateDecisionRepository, transactions: ITransactionRunner, artifacts: ArtifactStore, registry: Registry) =>
+        new EvaluatorService({ modelRegistry, evaluations, gateDecisions, transactions, artifacts, metrics: new EvaluatorMetrics(registry) }),
+      inject: [MODEL_REGISTRY_REPOSITORY, EVALUATION_REPOSITORY, GATE_DECISION_REPOSITORY, TRANSACTION_RUNNER, ARTIFACT_STORE, METRICS],
     },
     EvaluationJobHandler,
   ],

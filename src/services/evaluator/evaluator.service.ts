@@ -21,6 +21,7 @@ import type { ArtifactStore } from '../../platform/artifacts/artifact-store.js';
 import type { IEvaluationRepository, IGateDecisionRepository, IModelRegistryRepository, ITransactionRunner } from '../../platform/persistence/repositories/index.js';
 import { scenarioSuites } from '../../scenario/eval-suites.js';
 import { type CandidateEvaluation, type CandidateEvaluationOptions, type LoadedPolicy, evaluateCandidate } from './candidate-evaluation.js';
+import type { EvaluatorMetrics } from './evaluator-metrics.js';
 import { buildEvaluationReport } from './report.js';
 
 export const DEFAULT_EVAL_SAMPLING = { seeds: [1, 2], maxTokens: 64, temperature: 1 } as const;
@@ -57,6 +58,8 @@ export interface EvaluatorDependencies {
   gateDecisions: IGateDecisionRepository;
   transactions: ITransactionRunner;
   artifacts: ArtifactStore;
+  /** told of every stored evaluation (the role's Prometheus metrics) */
+  metrics?: EvaluatorMetrics;
 }
 
 export interface EvaluatorSettings {
@@ -91,6 +94,7 @@ export class EvaluatorService {
     const catalog = evaluatorMetricCatalog(this.suites);
     this.policy = settings.policy ?? parseGatePolicy(REFERENCE_GATE_POLICY, catalog, 'REFERENCE_GATE_POLICY');
     this.naive = parseGatePolicy(NAIVE_GATE_POLICY, catalog, 'NAIVE_GATE_POLICY');
+    deps.metrics?.expectPolicies([this.policy.name, this.naive.name]);
   }
 
   /** The metric catalog of the configured suites: what a gate policy file may name. */
@@ -166,6 +170,7 @@ export class EvaluatorService {
       await tx.evaluations.insertIfAbsent(rows);
       for (const d of decisions) await tx.gateDecisions.insertIfAbsent(d);
     });
+    this.deps.metrics?.evaluated(evaluation, decisions, now);
     return { evaluationId, reportPath, charts: Object.keys(report.charts), decisions, evaluation };
   }
 

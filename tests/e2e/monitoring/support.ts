@@ -8,6 +8,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import type { JobRecord } from '../../../src/domain/jobs.js';
+import { TypeOrmModelRegistryRepository } from '../../../src/platform/persistence/repositories/model-registry.repository.js';
+import { openNode, type NodeConfig } from '../../integration/jobs/node.js';
 import { freePort, repoRoot, waitFor } from '../support/process.js';
 
 export interface ScrapeTarget {
@@ -127,4 +130,40 @@ export async function feedback(gateway: string, a: string, b: string): Promise<v
 export function promtoolCheckMetrics(text: string): string {
   const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
   return r.status === 0 ? `${r.stdout}${r.stderr}`.trim() : `promtool check metrics failed (${r.status}): ${r.stdout}${r.stderr}`;
+}
+
+/**
+ * Evaluation jobs in the running app, as the orchestrator will enqueue them: a copy of
+ * the production policy registered as a candidate and evaluated against it on one
+ * suite (the evaluator records evaluations rows and both gates' decisions, and sets
+ * the scorecard gauges), and one naming a candidate that does not exist, which fails
+ * (a failed job for the Training panels and OuterloopJobFailed). The test opens its
+ * own connection to the app's database and bus, as another process would.
+ */
+export async function driveEvaluationJobs(config: NodeConfig, output: () => string): Promise<{ succeeded: JobRecord; failed: JobRecord }> {
+  const node = await openNode(config);
+  try {
+    const registry = new TypeOrmModelRegistryRepository(node.dataSource.manager);
+    const production = await waitFor('the production policy registered by the app', async () => (await registry.findByStatus('policy', 'production'))[0], 60_000, output);
+    const candidate = await registry.register(
+      { id: 'policy-e2e-monitoring', kind: 'policy', parentId: production.id, artifactPath: production.artifactPath, sha256: production.sha256 },
+      { ifAbsent: true },
+    );
+    const failing = await node.queue.enqueue('evaluation', { candidate: 'policy-that-does-not-exist', suites: ['refusal'] }, { maxAttempts: 1 });
+    const passing = await node.queue.enqueue('evaluation', { candidate: candidate.id, suites: ['refusal'], seed: 1 }, { maxAttempts: 1 });
+    const ended = async (what: string, id: string) => {
+      const job = await waitFor(what, async () => {
+        const j = await node.queue.get(id);
+        return j.state === 'queued' || j.state === 'running' ? undefined : j;
+      }, 300_000, output);
+      return job;
+    };
+    const failed = await ended('the evaluation job of an unknown candidate to end', failing.job.id);
+    assert.equal(failed.state, 'failed', `${failed.id}: ${failed.error ?? ''}`);
+    const succeeded = await ended('the evaluation job to end', passing.job.id);
+    assert.equal(succeeded.state, 'succeeded', `${succeeded.id}: ${succeeded.error ?? ''}`);
+    return { succeeded, failed };
+  } finally {
+    await node.close();
+  }
 }

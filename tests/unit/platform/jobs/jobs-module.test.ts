@@ -40,7 +40,7 @@ describe('JobsModule in the platform module', () => {
     constructor(@Inject(JobHandlers) private readonly handlers: JobHandlers) {}
     onModuleInit(): void {
       this.handlers.register('evaluation', async (ctx) => {
-        await ctx.progress({ step: 1, total: 1 });
+        await ctx.progress({ step: 1, total: 2, loss: 0.25, metrics: { reward: 0.5, free_form_key: 3 } });
         return { candidate: ctx.job.params.candidate, score: 0.75 };
       });
       this.handlers.register('reward_model', async (ctx) => {
@@ -80,6 +80,11 @@ describe('JobsModule in the platform module', () => {
     const metrics = await app!.get<Registry>(METRICS).metrics();
     assert.match(metrics, /outerloop_job_attempts_total\{[^}]*kind="evaluation",outcome="succeeded"[^}]*\} 1\n/);
     assert.match(metrics, /outerloop_jobs_running\{[^}]*kind="evaluation"[^}]*\} 0\n/);
+    // the worker hands progress to the metrics: the last report's figures, per kind
+    assert.match(metrics, /outerloop_job_progress_ratio\{[^}]*kind="evaluation"[^}]*\} 0.5\n/);
+    assert.match(metrics, /outerloop_training_loss\{[^}]*kind="evaluation"[^}]*\} 0.25\n/);
+    assert.match(metrics, /outerloop_training_reward\{[^}]*kind="evaluation"[^}]*\} 0.5\n/);
+    assert.doesNotMatch(metrics, /free_form_key/);
   });
 
   it('closing the application stops the worker and gives its running job back to the queue', async () => {
