@@ -1,39 +1,21 @@
 #!/usr/bin/env node
 // The one binary: `outerloop start --roles …`, `migrate`, `train-base`, `snapshot`,
-// `keys create`, `scenario run`. Configuration is read once, here.
+// `keys`, `models`, `scenario run` (their help: src/cli/commands.ts). Exit codes:
+// 0 ok, 1 failure, 2 bad configuration, 64 usage error (BSD sysexits EX_USAGE).
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Registry } from 'prom-client';
-import { ConfigError, loadConfig, type OuterloopConfig } from './config/config.js';
-import { parseArgs, stringFlag, takeFlags, UsageError, type ParsedArgs } from './cli/args.js';
-import { configureLogging, Logger, NestLoggerAdapter } from './platform/logging/logger.js';
+import { ConfigError, loadConfig, unknownVariables, type OuterloopConfig } from './config/config.js';
+import { numberFlag, parseArgs, stringFlag, takeFlags, UsageError, type ParsedArgs } from './cli/args.js';
+import { commandHelp, findCommand, overviewHelp } from './cli/commands.js';
+import { configureLogging, Logger, NestLoggerAdapter, sendAllLogsToStderr } from './platform/logging/logger.js';
 import { instrumentHttp } from './platform/metrics/metrics.js';
 import { METRICS } from './platform/tokens.js';
 import { AppModule } from './services/app.module.js';
 import { httpServerOptions } from './services/gateway/http/server-options.js';
 
 const log = new Logger('outerloop');
-
-const USAGE = `usage: outerloop <command> [options]
-
-commands:
-  start [--roles gateway,ingest,trainer,evaluator,orchestrator]   run the given roles (default: all, one process)
-  migrate                                                          apply pending database migrations
-  train-base [--out DIR] [--seed N] [--minutes M]                  train the shipped base policy (SFT on the scenario corpus)
-  train rm --snapshot ID [--ensemble K] [--seed N] [--epochs E]  train a reward model on a dataset snapshot and register it
-  snapshot [--since ISO] [--until ISO] [--min-margin X]            freeze preference pairs into a dataset snapshot
-  keys create --name NAME --scopes chat,feedback,admin [--rate-limit N]   create an API key (printed once)
-  scenario run --users N --rate R --duration 60s [--bias SPEC|mismatch] [--url URL] [--seed N] [--api-key K]
-                                                                   drive simulated users against a running gateway
-  eval --candidate DIR|VERSION [--incumbent DIR|VERSION] [--suites a,b] [--seed N] [--policy FILE]
-                                                                   evaluate a candidate against the incumbent; print the report path and the verdicts
-  gate --decision ID|--evaluation ID|--recent N [--policy FILE --dry-run]
-                                                                   show stored gate decisions, or replay a policy over them
-  loop list|show ID|trigger|pause|resume|approve ID|reject ID|rollback ID|pin MODEL|lineage model|feedback ID|canary
-                                                                   the loop's admin API of a running orchestrator (docs/orchestrator.md)
-
-configuration: environment variables OUTERLOOP_* (see README).`;
 
 export async function startServer(config: OuterloopConfig): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
@@ -80,13 +62,30 @@ async function commandStart(args: ParsedArgs): Promise<void> {
 }
 
 async function commandMigrate(args: ParsedArgs): Promise<void> {
-  takeFlags(args, []);
+  const f = takeFlags(args, ['wait', 'timeout']);
+  if (f.wait !== undefined && f.wait !== true) throw new UsageError('--wait takes no value');
+  const timeoutS = numberFlag(f.timeout, 'timeout', 600);
+  if (!(timeoutS > 0)) throw new UsageError(`--timeout must be positive, got ${timeoutS}`);
   const config = loadConfig();
   configureLogging(config.log);
   const { openDatabase } = await import('./platform/persistence/database.js');
   const { database } = openDatabase(config.database);
-  await database.connect(log, { signal: AbortSignal.timeout(120_000) });
+  const signal = AbortSignal.timeout(timeoutS * 1000);
+  await database.connect(log, { signal });
   try {
+    if (f.wait) {
+      // Kubernetes initContainers: the migrate Job applies, every role waits for it (two
+      // processes applying the same migrations at once would race on the schema)
+      let logged = false;
+      while (await database.hasPendingMigrations()) {
+        if (signal.aborted) throw new Error(`migrations still pending after ${timeoutS} s (is the migrate job running?)`);
+        if (!logged) log.info('waiting for pending migrations to be applied by outerloop migrate');
+        logged = true;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      log.info('database schema is up to date');
+      return;
+    }
     const applied = await database.migrate();
     log.info(applied.length ? 'migrations applied' : 'database is up to date', { applied });
   } finally {
@@ -94,8 +93,31 @@ async function commandMigrate(args: ParsedArgs): Promise<void> {
   }
 }
 
+/** Commands whose stdout is data: their logs must not corrupt it. */
+const DATA_ON_STDOUT = new Set(['snapshot', 'keys', 'models', 'scenario', 'eval', 'gate', 'train']);
+
+function warnUnknownVariables(): void {
+  for (const { name, closest } of unknownVariables()) {
+    log.warn(`unknown configuration variable ${name} is ignored${closest ? `; did you mean ${closest}?` : ''}`, { variable: name, closest });
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    const about = findCommand(rest[0]);
+    if (rest[0] !== undefined && !about) throw new UsageError(`unknown command "${rest[0]}"`);
+    process.stdout.write((about ? commandHelp(about) : overviewHelp()) + '\n');
+    return;
+  }
+  const about = findCommand(command);
+  if (!about) throw new UsageError(`unknown command "${command}"`);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(commandHelp(about) + '\n');
+    return;
+  }
+  if (DATA_ON_STDOUT.has(command)) sendAllLogsToStderr();
+  warnUnknownVariables();
   const args = parseArgs(rest);
   switch (command) {
     case 'start':
@@ -110,6 +132,8 @@ async function main(argv: string[]): Promise<void> {
       return (await import('./cli/snapshot.command.js')).snapshotCommand(args);
     case 'keys':
       return (await import('./cli/keys.command.js')).keysCommand(args);
+    case 'models':
+      return (await import('./cli/models.command.js')).modelsCommand(args);
     case 'scenario':
       return (await import('./cli/scenario.command.js')).scenarioCommand(rest);
     case 'eval':
@@ -118,27 +142,29 @@ async function main(argv: string[]): Promise<void> {
       return (await import('./cli/gate.command.js')).gateCommand(args);
     case 'loop':
       return (await import('./cli/loop.command.js')).loopCommand(args);
-    case undefined:
-    case 'help':
-    case '--help':
-    case '-h':
-      process.stdout.write(USAGE + '\n');
-      return;
-    default:
-      throw new UsageError(`unknown command "${command}"`);
   }
 }
 
-main(process.argv.slice(2)).catch((err: unknown) => {
+/** Errors that mean the input was wrong (the caller can fix it), reported like usage errors. */
+async function asUsageError(err: unknown): Promise<UsageError | null> {
+  if (err instanceof UsageError) return err;
+  const { SnapshotFilterError } = await import('./services/ingest/dataset/snapshot.js');
+  if (err instanceof SnapshotFilterError) return new UsageError(err.message);
+  return null;
+}
+
+main(process.argv.slice(2)).catch(async (err: unknown) => {
   if (err instanceof ConfigError) {
     process.stderr.write(`outerloop: ${err.message}\n`);
     process.exit(2);
   }
-  if (err instanceof UsageError) {
-    process.stderr.write(`outerloop: ${err.message}\n\n${USAGE}\n`);
+  const usage = await asUsageError(err);
+  if (usage) {
+    const command = findCommand(process.argv[2]);
+    // one line: the first of the message (the help has the rest)
+    process.stderr.write(`outerloop${command ? ' ' + command.name : ''}: ${usage.message.split('\n')[0]} (see: outerloop ${command ? command.name + ' ' : ''}--help)\n`);
     process.exit(64);
   }
   log.error('fatal', err);
   process.exit(1);
 });
-

@@ -1,4 +1,4 @@
-import { createApiKey, revokeApiKey } from '../services/gateway/auth/api-keys.js';
+import { createApiKey, parseScopes, revokeApiKey } from '../services/gateway/auth/api-keys.js';
 import { numberFlag, stringFlag, takeFlags, UsageError, type ParsedArgs } from './args.js';
 import { withDatabase } from './database.js';
 
@@ -9,6 +9,11 @@ export async function keysCommand(args: ParsedArgs): Promise<void> {
     const name = stringFlag(f.name, 'name');
     if (!name) throw new UsageError('keys create: --name is required');
     const scopes = stringFlag(f.scopes, 'scopes', 'chat,feedback')!;
+    try {
+      parseScopes(scopes); // before the database opens: a bad flag is a usage error
+    } catch (err) {
+      throw new UsageError(`--${(err as Error).message}`);
+    }
     const rate = f['rate-limit'] === undefined ? null : numberFlag(f['rate-limit'], 'rate-limit', 0);
     const key = await withDatabase((repositories) => createApiKey(repositories.apiKeys, { name, scopes, rateLimitPerMinute: rate }));
     process.stdout.write(

@@ -21,6 +21,11 @@ export async function scenarioCommand(argv: string[]): Promise<void> {
   }
   const abort = new AbortController();
   process.once('SIGINT', () => abort.abort());
-  const summary = await runLoad({ ...options, log: (line) => process.stdout.write(line + '\n'), signal: abort.signal });
+  // progress lines are logs (stderr); the summary is the command's output (stdout)
+  const summary = await runLoad({ ...options, log: (line) => process.stderr.write(line + '\n'), signal: abort.signal });
   process.stdout.write(formatLoadSummary(summary) + '\n');
+  if (summary.failedTurns > 0) {
+    process.stderr.write(`outerloop scenario run: ${summary.failedTurns} of ${summary.completedTurns + summary.failedTurns} turns failed\n`);
+    process.exitCode = 1;
+  }
 }

@@ -10,18 +10,29 @@
 import type { TrainProgress } from '../engine/train/trainer.js';
 import { TrainingCancelledError } from '../engine/train/training-program.js';
 import { startTrainBase } from '../rlhf/sft/train-base.program.js';
-import { Logger } from '../platform/logging/logger.js';
+import { resolve } from 'node:path';
+import { loadConfig } from '../config/config.js';
+import { isArtifactDir } from '../engine/artifact/artifact.js';
+import { configureLogging, Logger } from '../platform/logging/logger.js';
 import { generateSftCorpus, renderSftExample } from '../scenario/sft-corpus.js';
-import { numberFlag, stringFlag, takeFlags, type ParsedArgs } from './args.js';
+import { numberFlag, stringFlag, takeFlags, UsageError, type ParsedArgs } from './args.js';
 
-/** The defaults reproduce the shipped models/base-policy (see models/README.md). */
-export const TRAIN_BASE_DEFAULTS = { out: 'models/base-policy', seed: 1, corpusSize: 20_000, steps: 1600 } as const;
+/** With --out models/base-policy --force, the defaults reproduce the shipped base policy (see models/README.md). */
+export const TRAIN_BASE_DEFAULTS = { seed: 1, corpusSize: 20_000, steps: 1600 } as const;
 
 export async function trainBaseCommand(args: ParsedArgs): Promise<void> {
-  const f = takeFlags(args, ['out', 'seed', 'steps', 'minutes', 'corpus-size', 'batch-size', 'lr', 'checkpoint-on-cancel']);
+  const f = takeFlags(args, ['out', 'force', 'seed', 'steps', 'minutes', 'corpus-size', 'batch-size', 'lr', 'checkpoint-on-cancel']);
+  if (args.positionals.length) throw new UsageError(`train-base takes no arguments, got "${args.positionals.join(' ')}"`);
+  const config = loadConfig();
+  configureLogging(config.log);
   const log = new Logger('train-base');
   const seed = numberFlag(f.seed, 'seed', TRAIN_BASE_DEFAULTS.seed);
-  const outDir = stringFlag(f.out, 'out', TRAIN_BASE_DEFAULTS.out)!;
+  const outDir = stringFlag(f.out, 'out', `${config.dataDir}/base-policy`)!;
+  if (f.force !== undefined && f.force !== true) throw new UsageError('--force takes no value');
+  // an artifact is a model someone may be serving (the shipped models/base-policy is one)
+  if (f.force === undefined && (await isArtifactDir(resolve(outDir)))) {
+    throw new UsageError(`${outDir} already holds a model artifact; pass --force to overwrite it, or choose another --out`);
+  }
   const corpusSize = numberFlag(f['corpus-size'], 'corpus-size', TRAIN_BASE_DEFAULTS.corpusSize);
   const corpus = generateSftCorpus({ seed, size: corpusSize }).map(renderSftExample);
   const minutes = f.minutes === undefined ? undefined : numberFlag(f.minutes, 'minutes', 10);
@@ -62,7 +73,12 @@ export async function trainBaseCommand(args: ParsedArgs): Promise<void> {
   process.once('SIGINT', onInterrupt);
   try {
     const summary = await run.done;
-    log.info(summary.cancelled ? 'cancelled; the steps completed were written' : 'base policy written', { outDir, artifactId: summary.manifest.artifactId, steps: summary.steps, finalLoss: summary.finalLoss });
+    log.info(summary.cancelled ? 'cancelled; the steps completed were written' : 'base policy written; to serve it: outerloop models register DIR, then outerloop models promote VERSION', {
+      outDir,
+      artifactId: summary.manifest.artifactId,
+      steps: summary.steps,
+      finalLoss: summary.finalLoss,
+    });
   } catch (e) {
     if (!(e instanceof TrainingCancelledError)) throw e;
     log.info('cancelled; nothing written', { outDir, stepsCompleted: e.step });

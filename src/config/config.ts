@@ -218,3 +218,41 @@ export function loadConfig(
     },
   };
 }
+
+/** OUTERLOOP_TEST_* belong to the test suite (tests/infra/.env), not to the application. */
+const NOT_CONFIGURATION = /^OUTERLOOP_TEST_/;
+
+export interface UnknownVariable {
+  name: string;
+  /** the known variable it most likely meant, when one is close */
+  closest: string | null;
+}
+
+/** OUTERLOOP_* variables the schema does not read: a misspelling would otherwise be silently ignored. */
+export function unknownVariables(env: Record<string, string | undefined> = process.env): UnknownVariable[] {
+  const known = Object.keys(EnvSchema.shape);
+  return Object.keys(env)
+    .filter((name) => name.startsWith('OUTERLOOP_') && !known.includes(name) && !NOT_CONFIGURATION.test(name))
+    .sort()
+    .map((name) => {
+      let closest: string | null = null;
+      let best = Infinity;
+      for (const k of known) {
+        const d = editDistance(name, k);
+        if (d < best) [best, closest] = [d, k];
+      }
+      // a third of the name's length: catches typos and near-misses, not unrelated names
+      return { name, closest: best <= Math.max(2, Math.floor((name.length - 'OUTERLOOP_'.length) / 3)) ? closest : null };
+    });
+}
+
+/** Levenshtein distance (insert, delete, substitute). */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}

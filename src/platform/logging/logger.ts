@@ -19,6 +19,12 @@ export function configureLogging(s: LogSettings): void {
   settings = s;
 }
 
+let allToStderr = false;
+/** For commands whose stdout is data (`snapshot`, `keys create`…): every log line goes to stderr. */
+export function sendAllLogsToStderr(): void {
+  allToStderr = true;
+}
+
 function errorFields(err: unknown): Record<string, unknown> {
   if (err instanceof Error) return { error: err.message, errorName: err.name, stack: err.stack };
   return { error: String(err) };
@@ -47,7 +53,7 @@ export class Logger {
   private write(level: LogLevel, msg: string, fields?: Record<string, unknown>): void {
     if (ORDER[level] < ORDER[settings.level]) return;
     const time = new Date().toISOString();
-    const stream = level === 'error' || level === 'warn' ? process.stderr : process.stdout;
+    const stream = allToStderr || level === 'error' || level === 'warn' ? process.stderr : process.stdout;
     if (settings.format === 'json') {
       stream.write(JSON.stringify({ time, level, context: this.context, msg, ...fields }) + '\n');
       return;

@@ -14,6 +14,8 @@ export interface IDatabase {
   connect(logger: Logger, opts?: ConnectRetryOptions): Promise<void>;
   /** Apply pending migrations; the names of those applied. */
   migrate(): Promise<string[]>;
+  /** Whether migrations are pending (`outerloop migrate --wait` polls it; applies nothing). */
+  hasPendingMigrations(): Promise<boolean>;
   /** Throws unless the database answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -32,6 +34,10 @@ export class TypeOrmDatabase implements IDatabase {
 
   migrate(): Promise<string[]> {
     return runMigrations(this.dataSource);
+  }
+
+  hasPendingMigrations(): Promise<boolean> {
+    return this.dataSource.showMigrations();
   }
 
   async ping(): Promise<void> {

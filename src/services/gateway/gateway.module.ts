@@ -2,7 +2,7 @@
 // deployed versions, the completion log and API keys. Infrastructure-facing
 // providers (engine loader, registry, key store) sit behind tokens so the unit
 // tests run the same module with doubles (gatewayModuleMetadata(testInfra)).
-import { Inject, Injectable, Module, type ModuleMetadata, type OnApplicationBootstrap, type OnApplicationShutdown, type Provider } from '@nestjs/common';
+import { Inject, Injectable, Module, type ModuleMetadata, type OnApplicationBootstrap, type OnApplicationShutdown, type Provider, type Type } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { Registry } from 'prom-client';
 import type { OuterloopConfig } from '../../config/config.js';
@@ -31,6 +31,7 @@ import { ModelPool } from './routing/model-pool.js';
 import { OpenApiController } from './openapi/openapi.controller.js';
 import { OpenAIErrorFilter } from './openai-error.filter.js';
 import { roleHeartbeatProvider } from '../role-heartbeat.js';
+import { ModelsController } from './admin/models.controller.js';
 
 export const POLICY_LOADER = Symbol('POLICY_LOADER');
 export const DEPLOYMENT_SOURCE = Symbol('DEPLOYMENT_SOURCE');
@@ -160,9 +161,10 @@ export const GATEWAY_CORE: Provider[] = [
 /** Exported for the feedback module: auth, and the completion log (to index recent completions). */
 export const GATEWAY_EXPORTS = [AuthService, CompletionLog, GatewayMetrics, ModelPool, AdmissionQueue, GATEWAY_OPTIONS];
 
-export function gatewayModuleMetadata(infrastructure: Provider[]): ModuleMetadata {
-  return { controllers: [ChatController, OpenApiController], providers: [...GATEWAY_CORE, ...infrastructure], exports: GATEWAY_EXPORTS };
+/** adminControllers: the registry's admin API, which needs the repositories and the artifact store (the real module only). */
+export function gatewayModuleMetadata(infrastructure: Provider[], adminControllers: Type[] = []): ModuleMetadata {
+  return { controllers: [ChatController, OpenApiController, ...adminControllers], providers: [...GATEWAY_CORE, ...infrastructure], exports: GATEWAY_EXPORTS };
 }
 
-@Module(gatewayModuleMetadata(GATEWAY_INFRASTRUCTURE))
+@Module(gatewayModuleMetadata(GATEWAY_INFRASTRUCTURE, [ModelsController]))
 export class GatewayModule {}

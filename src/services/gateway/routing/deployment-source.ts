@@ -9,6 +9,7 @@ import type { ArtifactStore } from '../../../platform/artifacts/artifact-store.j
 import { Logger } from '../../../platform/logging/logger.js';
 import type { IDeploymentRepository, IModelRegistryRepository, ITransactionRunner } from '../../../platform/persistence/repositories/index.js';
 import type { DeploymentRecord } from '../../../domain/deployments.js';
+import type { ModelVersionRecord } from '../../../domain/models.js';
 import type { VersionSource } from './model-pool.js';
 import type { DeploymentSpec } from './router.js';
 
@@ -37,6 +38,7 @@ export interface RegistryAccess {
 
 export class RegistryDeploymentSource implements DeploymentSource {
   private readonly log = new Logger('gateway.registry');
+  private explainedProduction: string | null = null;
 
   constructor(
     private readonly store: RegistryAccess,
@@ -61,6 +63,7 @@ export class RegistryDeploymentSource implements DeploymentSource {
     for (const id of ids) {
       if (!byId.has(id)) throw new Error(`deployment ${row.id} names model version ${id}, which is not in model_versions`);
     }
+    this.explainBasePolicy(row, byId.get(row.productionModelId)!);
     return {
       spec: {
         id: row.id,
@@ -70,6 +73,20 @@ export class RegistryDeploymentSource implements DeploymentSource {
       },
       sources: versions.map((v) => ({ version: v.id, artifactDir: this.artifactDir(v.artifactPath) })),
     };
+  }
+
+  /** OUTERLOOP_BASE_POLICY only seeds an empty registry; say so when it is not what serves. */
+  private explainBasePolicy(row: DeploymentRecord, production: ModelVersionRecord): void {
+    const baseDir = resolve(this.basePolicyDir);
+    if (this.explainedProduction === production.id || this.artifactDir(production.artifactPath) === baseDir) return;
+    this.explainedProduction = production.id;
+    this.log.warn('OUTERLOOP_BASE_POLICY is not what this gateway serves: the model registry has a deployment, and the base policy only seeds an empty registry (to serve an artifact: outerloop models register DIR, then outerloop models promote VERSION)', {
+      basePolicy: baseDir,
+      serving: production.id,
+      servingArtifact: this.artifactDir(production.artifactPath),
+      deployment: row.id,
+      reason: row.reason,
+    });
   }
 
   /** Idempotent across replicas: ids are derived from the artifact, so a second insert is a no-op. */

@@ -1,0 +1,67 @@
+// Admin API for the model registry (scope `admin`), the HTTP face of
+// `outerloop models list|register|promote`:
+//   GET  /v1/admin/models                      policy versions, and which one serves
+//   POST /v1/admin/models {"artifactDir": DIR}  register an artifact directory the
+//                                               gateway can read (e.g. on the shared volume)
+//   POST /v1/admin/models/:version/promote {"reason"?: "…"}
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import type { DataSource } from 'typeorm';
+import { z } from 'zod';
+import type { ArtifactStore } from '../../../platform/artifacts/artifact-store.js';
+import type { EventBus } from '../../../platform/messaging/event-bus.js';
+import { ARTIFACT_STORE, DATA_SOURCE, EVENT_BUS } from '../../../platform/tokens.js';
+import { requireScope } from '../auth/api-key.guard.js';
+import { AuthService } from '../auth/auth.service.js';
+import { GatewayError } from '../errors.js';
+import { listPolicies, ModelRegistryError, promotePolicy, registerPolicy } from './model-registry.js';
+
+const RegisterBody = z.object({ artifactDir: z.string().min(1) }).strict();
+const PromoteBody = z.object({ reason: z.string().min(1).max(500).optional() }).strict();
+
+function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  const r = schema.safeParse(body ?? {});
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  throw GatewayError.invalid(issue.path.join('.') || null, `${issue.path.join('.') || 'body'}: ${issue.message}`);
+}
+
+function registryError(err: unknown): unknown {
+  if (!(err instanceof ModelRegistryError)) return err;
+  if (err.code === 'version_not_found') return new GatewayError(404, 'not_found_error', err.message, 'version', err.code);
+  if (err.code === 'version_rejected') return new GatewayError(409, 'invalid_request_error', err.message, 'version', err.code);
+  return GatewayError.invalid('artifactDir', err.message, err.code);
+}
+
+@Controller('v1/admin/models')
+export class ModelsController {
+  constructor(
+    @Inject(AuthService) private readonly auth: AuthService,
+    @Inject(DATA_SOURCE) private readonly ds: DataSource,
+    @Inject(ARTIFACT_STORE) private readonly artifacts: ArtifactStore,
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+  ) {}
+
+  @Get()
+  async list(@Req() request: FastifyRequest): Promise<unknown> {
+    await requireScope(this.auth, request, 'admin');
+    return { object: 'list', data: await listPolicies(this.ds) };
+  }
+
+  @Post()
+  @HttpCode(201)
+  async register(@Req() request: FastifyRequest, @Body() body: unknown): Promise<unknown> {
+    await requireScope(this.auth, request, 'admin');
+    const { artifactDir } = parseBody(RegisterBody, body);
+    return registerPolicy(this.ds, this.artifacts, this.bus, artifactDir).catch((err: unknown) => Promise.reject(registryError(err)));
+  }
+
+  @Post(':version/promote')
+  @HttpCode(200)
+  async promote(@Req() request: FastifyRequest, @Param('version') version: string, @Body() body: unknown): Promise<unknown> {
+    const caller = await requireScope(this.auth, request, 'admin');
+    const { reason } = parseBody(PromoteBody, body);
+    const why = reason ?? `promoted through the admin API by ${caller.apiKeyId ?? 'an open gateway'}`;
+    return promotePolicy(this.ds, this.bus, version, why).catch((err: unknown) => Promise.reject(registryError(err)));
+  }
+}
