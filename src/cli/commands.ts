@@ -177,3 +177,21 @@ export function overviewHelp(): string {
     'configuration: environment variables OUTERLOOP_* (README, "Configuration").',
   ].join('\n');
 }
+
+/** docs/cli.md: the same help text, for readers (tests/unit/deploy/cli-docs.test.ts keeps it equal). */
+export function renderCliReference(): string {
+  const parts = [
+    '# Command line',
+    '',
+    'Generated from `src/cli/commands.ts` (the text `outerloop <command> --help` prints; `tests/unit/deploy/cli-docs.test.ts` keeps the two equal).',
+    'Run the CLI as `npm run outerloop -- <command> …` (builds first) or `node dist/src/main.js <command>`.',
+    'Exit codes: 0 success, 1 failure, 2 bad configuration, 64 usage error (one line on stderr).',
+    '',
+    '```',
+    overviewHelp(),
+    '```',
+    '',
+  ];
+  for (const c of COMMANDS) parts.push(`## ${c.name}`, '', '```', commandHelp(c), '```', '');
+  return parts.join('\n');
+}
