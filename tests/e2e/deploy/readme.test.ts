@@ -129,6 +129,16 @@ test('the README as a new user runs it: npm start, the quick start, feedback, tr
       const models = (await (await fetch(`${url}/v1/models`)).json()) as { data: Array<{ outerloop: { routed: boolean; production?: string } }> };
       return models.data.find((m) => m.outerloop.routed)?.outerloop.production === version ? true : undefined;
     }, 120_000, () => out);
+    // the same registry on the admin API (open here: embedded on loopback)
+    const admin = (await (await fetch(`${url}/v1/admin/models`)).json()) as { data: Array<{ version: string; serving: boolean }> };
+    assert.deepEqual(admin.data.filter((v) => v.serving).map((v) => v.version), [version]);
+    const notAnArtifact = await fetch(`${url}/v1/admin/models`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ artifactDir: scratch }) });
+    assert.equal(notAnArtifact.status, 400);
+    assert.equal(((await notAnArtifact.json()) as { error: { param: string } }).error.param, 'artifactDir');
+    const unknownVersion = await fetch(`${url}/v1/admin/models/policy-0000000000000000/promote`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(unknownVersion.status, 404);
+    const back = await fetch(`${url}/v1/admin/models/${admin.data[0]!.version}/promote`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'back to the base policy' }) });
+    assert.equal(back.status, 200, await back.clone().text());
   } finally {
     npm.kill('SIGTERM');
   }
