@@ -148,7 +148,7 @@ async function main(argv: string[]): Promise<void> {
 /** Errors that mean the input was wrong (the caller can fix it), reported like usage errors. */
 async function asUsageError(err: unknown): Promise<UsageError | null> {
   if (err instanceof UsageError) return err;
-  const { SnapshotFilterError } = await import('./services/ingest/dataset/snapshot.js');
+  const { SnapshotFilterError } = await import('./domain/dataset/snapshot.js');
   if (err instanceof SnapshotFilterError) return new UsageError(err.message);
   return null;
 }

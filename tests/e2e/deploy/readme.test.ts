@@ -137,8 +137,11 @@ test('the README as a new user runs it: npm start, the quick start, feedback, tr
     assert.equal(((await notAnArtifact.json()) as { error: { param: string } }).error.param, 'artifactDir');
     const unknownVersion = await fetch(`${url}/v1/admin/models/policy-0000000000000000/promote`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     assert.equal(unknownVersion.status, 404);
-    const back = await fetch(`${url}/v1/admin/models/${admin.data[0]!.version}/promote`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'back to the base policy' }) });
-    assert.equal(back.status, 200, await back.clone().text());
+    // the base policy was retired by the promotion: a retired version does not serve again
+    const retired = admin.data.find((v) => v.version !== version)!;
+    const back = await fetch(`${url}/v1/admin/models/${retired.version}/promote`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'back to the base policy' }) });
+    assert.equal(back.status, 409, await back.clone().text());
+    assert.equal(((await back.json()) as { error: { code: string } }).error.code, 'version_final');
   } finally {
     npm.kill('SIGTERM');
   }

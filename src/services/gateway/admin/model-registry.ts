@@ -10,21 +10,26 @@
 //    gateway consumes in its own group and answers by reloading.
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
-import type { DataSource } from 'typeorm';
+import { IllegalModelTransitionError, MODEL_STATUSES, type ModelStatus, type ModelVersionRecord } from '../../../domain/models.js';
 import { MANIFEST_FILE, readArtifactManifest, readVerifiedFile } from '../../../engine/artifact/artifact.js';
 import type { ArtifactStore } from '../../../platform/artifacts/artifact-store.js';
 import type { EventBus } from '../../../platform/messaging/event-bus.js';
 import { EVENT_VERSION, Topic } from '../../../platform/messaging/events.js';
-import { DeploymentEntity } from '../../../platform/persistence/entities/deployment.entity.js';
-import { ModelVersionEntity, type ModelStatus } from '../../../platform/persistence/entities/model-version.entity.js';
-import { serializeOnSqlite } from '../../../platform/persistence/sqlite-serializer.js';
-import { baseVersionId, policyVersionRow, productionDeploymentRow } from '../routing/deployment-source.js';
+import type { IDeploymentRepository, IModelRegistryRepository, ITransactionRunner } from '../../../platform/persistence/repositories/index.js';
+import { baseVersionId } from '../routing/deployment-source.js';
+
+/** The repositories the registry commands use. */
+export interface RegistryRepositories {
+  modelRegistry: IModelRegistryRepository;
+  deployments: IDeploymentRepository;
+  transactions: ITransactionRunner;
+}
 
 /** Why a registry request was refused; `code` is stable for callers to branch on. */
 export class ModelRegistryError extends Error {
   readonly retriable = false;
   constructor(
-    readonly code: 'not_an_artifact' | 'not_a_policy' | 'version_not_found' | 'version_rejected',
+    readonly code: 'not_an_artifact' | 'not_a_policy' | 'version_not_found' | 'version_final',
     message: string,
   ) {
     super(message);
@@ -51,7 +56,7 @@ export function policyArtifactPath(version: string): string {
   return `policies/${version}`;
 }
 
-export async function registerPolicy(ds: DataSource, artifacts: ArtifactStore, bus: EventBus | null, dir: string): Promise<RegisteredVersion> {
+export async function registerPolicy(repos: RegistryRepositories, artifacts: ArtifactStore, bus: EventBus | null, dir: string): Promise<RegisteredVersion> {
   const source = resolve(dir);
   let manifest;
   try {
@@ -61,7 +66,7 @@ export async function registerPolicy(ds: DataSource, artifacts: ArtifactStore, b
   }
   if (manifest.kind !== 'policy') throw new ModelRegistryError('not_a_policy', `${source} is a ${manifest.kind} artifact; only policies are served`);
   const version = baseVersionId(manifest.artifactId);
-  const existing = await ds.getRepository(ModelVersionEntity).findOne({ where: { id: version } });
+  const existing = await repos.modelRegistry.get(version);
   if (existing) return { version, status: existing.status, artifactPath: existing.artifactPath, created: false };
 
   // Copy before the row exists: a version in the registry always has its files.
@@ -70,35 +75,51 @@ export async function registerPolicy(ds: DataSource, artifacts: ArtifactStore, b
     await artifacts.put(`${target}/${name}`, await readVerifiedFile(source, manifest, name));
   }
   await artifacts.put(`${target}/${MANIFEST_FILE}`, JSON.stringify(manifest, null, 2) + '\n');
-
-  const row = policyVersionRow(version, target, manifest.artifactId, 'candidate', { registeredFrom: source, parentArtifactId: manifest.parentArtifactId });
-  // orIgnore: another operator registering the same artifact at once is the same version
-  await serializeOnSqlite(ds, () => ds.createQueryBuilder().insert().into(ModelVersionEntity).values(row).orIgnore().execute());
+  // lineage when the artifact it was trained from is registered too
+  const parent = manifest.parentArtifactId ? await repos.modelRegistry.get(baseVersionId(manifest.parentArtifactId)) : null;
+  // ifAbsent: another operator registering the same artifact at once is the same version
+  const row = await repos.modelRegistry.register(
+    { id: version, kind: 'policy', parentId: parent?.id ?? null, artifactPath: target, sha256: manifest.artifactId, metrics: { registeredFrom: source } },
+    { ifAbsent: true },
+  );
   await bus?.publish(Topic.modelEvents, [
     { key: version, value: { v: EVENT_VERSION, eventId: randomUUID(), modelId: version, kind: 'registered', detail: { artifactPath: target }, createdAt: new Date().toISOString() } },
   ]);
-  return { version, status: 'candidate', artifactPath: target, created: true };
+  return { version, status: row.status, artifactPath: target, created: true };
 }
 
-export async function promotePolicy(ds: DataSource, bus: EventBus | null, version: string, reason: string): Promise<PromotedVersion> {
+/**
+ * An operator's promotion: all traffic to `version` at once. The status machine
+ * (domain/models.ts) has no shortcut from candidate to production, so the version
+ * passes through canary in the same transaction; the deployment's reason records that
+ * it was promoted by hand, without a canary period.
+ */
+export async function promotePolicy(repos: RegistryRepositories, bus: EventBus | null, version: string, reason: string): Promise<PromotedVersion> {
   const deploymentId = `deployment-${randomUUID()}`;
-  const previousProduction = await serializeOnSqlite(ds, () =>
-    ds.transaction(async (em) => {
-      const target = await em.findOne(ModelVersionEntity, { where: { id: version } });
-      if (!target) throw new ModelRegistryError('version_not_found', `no model version "${version}" (register it first: outerloop models register DIR)`);
-      if (target.kind !== 'policy') throw new ModelRegistryError('not_a_policy', `model version ${version} is a ${target.kind} model; only policies are served`);
-      if (target.status === 'rejected') throw new ModelRegistryError('version_rejected', `model version ${version} was rejected by the gate and cannot be promoted`);
-      const current = await em.findOne(DeploymentEntity, { where: {}, order: { createdAt: 'DESC', id: 'DESC' } });
-      const previous = current?.productionModelId ?? null;
-      if (previous && previous !== version) await em.update(ModelVersionEntity, { id: previous }, { status: 'retired' });
-      await em.update(ModelVersionEntity, { id: version }, { status: 'production' });
-      // strictly after the current row: the newest row is the routing, and two rows in
-      // the same millisecond would be ordered by their random ids
-      const createdAt = new Date(Math.max(Date.now(), (current?.createdAt.getTime() ?? 0) + 1));
-      await em.insert(DeploymentEntity, productionDeploymentRow(deploymentId, version, reason, createdAt));
-      return previous;
-    }),
-  );
+  const previousProduction = await repos.transactions.run(async (tx) => {
+    const target = await tx.modelRegistry.get(version);
+    if (!target) throw new ModelRegistryError('version_not_found', `no model version "${version}" (register it first: outerloop models register DIR)`);
+    if (target.kind !== 'policy') throw new ModelRegistryError('not_a_policy', `model version ${version} is a ${target.kind} model; only policies are served`);
+    const current = await tx.deployments.current();
+    const previous = current?.productionModelId ?? null;
+    // retired and rejected are final (domain/models.ts): the history stays true
+    const final = () => new ModelRegistryError('version_final', `model version ${version} is ${target.status}: retired and rejected versions do not serve again (the registry keeps its history true)`);
+    if (target.status === 'retired' || target.status === 'rejected') throw final();
+    try {
+      if (target.status === 'candidate') await tx.modelRegistry.transition(version, 'canary');
+      if (target.status === 'candidate' || target.status === 'canary') await tx.modelRegistry.transition(version, 'production');
+    } catch (err) {
+      // another writer moved it meanwhile (e.g. the gate rejected it)
+      if (err instanceof IllegalModelTransitionError) throw final();
+      throw err;
+    }
+    if (previous && previous !== version && (await tx.modelRegistry.get(previous))?.status === 'production') await tx.modelRegistry.transition(previous, 'retired');
+    // strictly after the current row: the newest row is the routing, and two rows in
+    // the same millisecond would be ordered by their random ids
+    const createdAt = new Date(Math.max(Date.now(), (current?.createdAt.getTime() ?? 0) + 1));
+    await tx.deployments.insertIfAbsent({ id: deploymentId, productionModelId: version, canaryModelId: null, canaryWeight: 0, shadowModelId: null, reason: `${reason} (promoted by an operator, no canary)`, createdAt });
+    return previous;
+  });
   await bus?.publish(Topic.modelEvents, [
     { key: version, value: { v: EVENT_VERSION, eventId: randomUUID(), modelId: version, kind: 'promoted', detail: { deploymentId, reason }, createdAt: new Date().toISOString() } },
   ]);
@@ -113,8 +134,10 @@ export interface ListedVersion {
   serving: boolean;
 }
 
-export async function listPolicies(ds: DataSource): Promise<ListedVersion[]> {
-  const rows = await ds.getRepository(ModelVersionEntity).find({ where: { kind: 'policy' }, order: { createdAt: 'ASC', id: 'ASC' } });
-  const current = await ds.getRepository(DeploymentEntity).findOne({ where: {}, order: { createdAt: 'DESC', id: 'DESC' } });
+export async function listPolicies(repos: RegistryRepositories): Promise<ListedVersion[]> {
+  const rows: ModelVersionRecord[] = [];
+  for (const status of MODEL_STATUSES) rows.push(...(await repos.modelRegistry.findByStatus('policy', status)));
+  rows.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id));
+  const current = await repos.deployments.current();
   return rows.map((r) => ({ version: r.id, status: r.status, artifactPath: r.artifactPath, createdAt: r.createdAt.toISOString(), serving: r.id === current?.productionModelId }));
 }

@@ -6,15 +6,15 @@
 //   POST /v1/admin/models/:version/promote {"reason"?: "…"}
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import type { ArtifactStore } from '../../../platform/artifacts/artifact-store.js';
 import type { EventBus } from '../../../platform/messaging/event-bus.js';
-import { ARTIFACT_STORE, DATA_SOURCE, EVENT_BUS } from '../../../platform/tokens.js';
+import type { IDeploymentRepository, IModelRegistryRepository, ITransactionRunner } from '../../../platform/persistence/repositories/index.js';
+import { ARTIFACT_STORE, DEPLOYMENT_REPOSITORY, EVENT_BUS, MODEL_REGISTRY_REPOSITORY, TRANSACTION_RUNNER } from '../../../platform/tokens.js';
 import { requireScope } from '../auth/api-key.guard.js';
 import { AuthService } from '../auth/auth.service.js';
 import { GatewayError } from '../errors.js';
-import { listPolicies, ModelRegistryError, promotePolicy, registerPolicy } from './model-registry.js';
+import { listPolicies, ModelRegistryError, promotePolicy, registerPolicy, type RegistryRepositories } from './model-registry.js';
 
 const RegisterBody = z.object({ artifactDir: z.string().min(1) }).strict();
 const PromoteBody = z.object({ reason: z.string().min(1).max(500).optional() }).strict();
@@ -29,23 +29,29 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
 function registryError(err: unknown): unknown {
   if (!(err instanceof ModelRegistryError)) return err;
   if (err.code === 'version_not_found') return new GatewayError(404, 'not_found_error', err.message, 'version', err.code);
-  if (err.code === 'version_rejected') return new GatewayError(409, 'invalid_request_error', err.message, 'version', err.code);
+  if (err.code === 'version_final') return new GatewayError(409, 'invalid_request_error', err.message, 'version', err.code);
   return GatewayError.invalid('artifactDir', err.message, err.code);
 }
 
 @Controller('v1/admin/models')
 export class ModelsController {
+  private readonly repos: RegistryRepositories;
+
   constructor(
     @Inject(AuthService) private readonly auth: AuthService,
-    @Inject(DATA_SOURCE) private readonly ds: DataSource,
+    @Inject(MODEL_REGISTRY_REPOSITORY) modelRegistry: IModelRegistryRepository,
+    @Inject(DEPLOYMENT_REPOSITORY) deployments: IDeploymentRepository,
+    @Inject(TRANSACTION_RUNNER) transactions: ITransactionRunner,
     @Inject(ARTIFACT_STORE) private readonly artifacts: ArtifactStore,
     @Inject(EVENT_BUS) private readonly bus: EventBus,
-  ) {}
+  ) {
+    this.repos = { modelRegistry, deployments, transactions };
+  }
 
   @Get()
   async list(@Req() request: FastifyRequest): Promise<unknown> {
     await requireScope(this.auth, request, 'admin');
-    return { object: 'list', data: await listPolicies(this.ds) };
+    return { object: 'list', data: await listPolicies(this.repos) };
   }
 
   @Post()
@@ -53,7 +59,7 @@ export class ModelsController {
   async register(@Req() request: FastifyRequest, @Body() body: unknown): Promise<unknown> {
     await requireScope(this.auth, request, 'admin');
     const { artifactDir } = parseBody(RegisterBody, body);
-    return registerPolicy(this.ds, this.artifacts, this.bus, artifactDir).catch((err: unknown) => Promise.reject(registryError(err)));
+    return registerPolicy(this.repos, this.artifacts, this.bus, artifactDir).catch((err: unknown) => Promise.reject(registryError(err)));
   }
 
   @Post(':version/promote')
@@ -62,6 +68,6 @@ export class ModelsController {
     const caller = await requireScope(this.auth, request, 'admin');
     const { reason } = parseBody(PromoteBody, body);
     const why = reason ?? `promoted through the admin API by ${caller.apiKeyId ?? 'an open gateway'}`;
-    return promotePolicy(this.ds, this.bus, version, why).catch((err: unknown) => Promise.reject(registryError(err)));
+    return promotePolicy(this.repos, this.bus, version, why).catch((err: unknown) => Promise.reject(registryError(err)));
   }
 }
