@@ -15,7 +15,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { repoRoot } from '../../unit/deploy/manifests.js';
 
 export interface Volume {
@@ -28,15 +28,19 @@ export interface Volume {
   sharedDir?: string;
 }
 
-/** What deploy/Dockerfile's final stage copies into its WORKDIR, as a root-owned tree. */
-export function buildAppTree(): { dir: string; remove(): void } {
+/** What deploy/Dockerfile's final stage copies into its WORKDIR (its COPY lines), as a
+ *  root-owned tree. node_modules is the repository's, dev dependencies included (the
+ *  image prunes them): a superset, so this cannot miss a runtime dependency's absence. */
+export function buildAppTree(copies: ReadonlyArray<{ from: string; to: string }>): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'outerloop-app-'));
   chmodSync(dir, 0o755);
-  mkdirSync(join(dir, 'dist'), { mode: 0o755 });
-  for (const [from, to] of [['node_modules', 'node_modules'], ['dist/src', 'dist/src'], ['dist/migrations', 'dist/migrations'], ['package.json', 'package.json'], ['models', 'models']]) {
+  for (const { from, to } of copies) {
+    // `COPY x ./` and `COPY x dir/` put x inside; `COPY x ./y` names the target
+    const target = to === '' || to === '.' || to.endsWith('/') ? join(dir, to, basename(from)) : join(dir, to);
+    mkdirSync(dirname(target), { recursive: true, mode: 0o755 });
     // hard links: instant, and the files keep their root ownership and read-only modes
-    let r = spawnSync('cp', ['-al', join(repoRoot, from!), join(dir, to!)], { encoding: 'utf8' });
-    if (r.status !== 0) r = spawnSync('cp', ['-a', join(repoRoot, from!), join(dir, to!)], { encoding: 'utf8' }); // another file system
+    let r = spawnSync('cp', ['-al', join(repoRoot, from), target], { encoding: 'utf8' });
+    if (r.status !== 0) r = spawnSync('cp', ['-a', join(repoRoot, from), target], { encoding: 'utf8' }); // another file system
     if (r.status !== 0) throw new Error(`copying ${from} into the app tree: ${r.stderr}`);
   }
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };

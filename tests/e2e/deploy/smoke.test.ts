@@ -20,7 +20,7 @@ import { buildAppTree, ContainerRoot, parseUser, runContainer, sharedVolume, typ
 const isRoot = process.getuid?.() === 0;
 const image = readDockerfile();
 const imageUser = parseUser(image.user);
-const app = isRoot ? buildAppTree() : null;
+const app = isRoot ? buildAppTree(image.copies) : null;
 const roots: ContainerRoot[] = [];
 after(() => {
   for (const r of roots) r.remove();

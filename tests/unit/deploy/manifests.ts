@@ -20,6 +20,9 @@ export interface ImageSpec {
   cmd: string[];
   /** directories the final stage creates with an owner: path → uid:gid */
   ownedDirs: Map<string, { uid: number; gid: number }>;
+  /** what the final stage copies into WORKDIR, as repository paths (the build stage's
+   *  WORKDIR mirrors the repository after `npm run build`) → paths relative to WORKDIR */
+  copies: Array<{ from: string; to: string }>;
 }
 
 /** The final stage of deploy/Dockerfile. Supports the instruction forms that file uses. */
@@ -32,7 +35,8 @@ export function readDockerfile(path = join(repoRoot, 'deploy/Dockerfile')): Imag
     stages.at(-1)?.push(line);
   }
   const final = stages.at(-1) ?? [];
-  const spec: ImageSpec = { env: {}, user: 'root', volumes: [], workdir: '/', entrypoint: [], cmd: [], ownedDirs: new Map() };
+  const spec: ImageSpec = { env: {}, user: 'root', volumes: [], workdir: '/', entrypoint: [], cmd: [], ownedDirs: new Map(), copies: [] };
+  const buildWorkdir = stages.length > 1 ? /^WORKDIR\s+(\S+)/im.exec(stages[0]!.join('\n'))?.[1] ?? '/' : '/';
   for (const line of final) {
     const [, instruction = '', rest = ''] = /^(\w+)\s+(.*)$/.exec(line) ?? [];
     switch (instruction.toUpperCase()) {
@@ -54,6 +58,14 @@ export function readDockerfile(path = join(repoRoot, 'deploy/Dockerfile')): Imag
       case 'CMD':
         spec.cmd = JSON.parse(rest) as string[];
         break;
+      case 'COPY': {
+        // `COPY [--from=build] SRC DEST`: SRC is in the build stage's WORKDIR or the context (the repository)
+        const m = /^(?:--from=\S+\s+)?(\S+)\s+(\S+)$/.exec(rest.trim());
+        if (!m) throw new Error(`deploy/Dockerfile: cannot read ${line}`);
+        const from = m[1]!.startsWith(buildWorkdir + '/') ? m[1]!.slice(buildWorkdir.length + 1) : m[1]!;
+        spec.copies.push({ from, to: m[2]!.replace(/^\.\//, '') });
+        break;
+      }
       case 'RUN': {
         // `install -d -o UID -g GID [-m MODE] DIR…`
         const m = /install\s+-d\s+-o\s+(\d+)\s+-g\s+(\d+)(?:\s+-m\s+\d+)?\s+((?:\/\S+\s*)+)/.exec(rest);
