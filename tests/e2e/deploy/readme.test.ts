@@ -129,6 +129,8 @@ test('the README as a new user runs it: npm start, the quick start, feedback, tr
       const models = (await (await fetch(`${url}/v1/models`)).json()) as { data: Array<{ outerloop: { routed: boolean; production?: string } }> };
       return models.data.find((m) => m.outerloop.routed)?.outerloop.production === version ? true : undefined;
     }, 120_000, () => out);
+    // OUTERLOOP_BASE_POLICY is no longer what serves, and the server says so
+    await waitFor('a warning that OUTERLOOP_BASE_POLICY is not served', async () => (out.includes('OUTERLOOP_BASE_POLICY is not what this gateway serves') ? true : undefined), 30_000, () => out);
     // the same registry on the admin API (open here: embedded on loopback)
     const admin = (await (await fetch(`${url}/v1/admin/models`)).json()) as { data: Array<{ version: string; serving: boolean }> };
     assert.deepEqual(admin.data.filter((v) => v.serving).map((v) => v.version), [version]);
