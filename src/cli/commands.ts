@@ -29,7 +29,7 @@ export const COMMANDS: CommandHelp[] = [
   },
   {
     name: 'train-base',
-    usage: ['outerloop train-base [--out DIR] [--force] [--seed N] [--steps N | --minutes M] [--corpus-size N] [--batch-size N] [--lr X]'],
+    usage: ['outerloop train-base [--out DIR] [--force] [--seed N] [--steps N | --minutes M] [--corpus-size N] [--batch-size N] [--lr X] [--checkpoint-on-cancel]'],
     summary: 'train a base policy by SFT on the reference scenario corpus and write it as an artifact',
     options: [
       ['--out DIR', 'where to write the artifact (default: <OUTERLOOP_DATA_DIR>/base-policy)'],
@@ -40,6 +40,7 @@ export const COMMANDS: CommandHelp[] = [
       ['--corpus-size N', 'SFT examples generated (default 20000)'],
       ['--batch-size N', 'sequences per step (default 16)'],
       ['--lr X', 'peak learning rate (default 2e-3)'],
+      ['--checkpoint-on-cancel', 'on Ctrl-C, write the artifact of the steps completed (default: write nothing, exit 130)'],
     ],
     notes: ['To serve the result: outerloop models register DIR, then outerloop models promote VERSION.'],
   },

@@ -11,8 +11,7 @@ import type { ArtifactStore } from '../../../platform/artifacts/artifact-store.j
 import type { EventBus } from '../../../platform/messaging/event-bus.js';
 import type { IDeploymentRepository, IModelRegistryRepository, ITransactionRunner } from '../../../platform/persistence/repositories/index.js';
 import { ARTIFACT_STORE, DEPLOYMENT_REPOSITORY, EVENT_BUS, MODEL_REGISTRY_REPOSITORY, TRANSACTION_RUNNER } from '../../../platform/tokens.js';
-import { requireScope } from '../auth/api-key.guard.js';
-import { AuthService } from '../auth/auth.service.js';
+import { callerOf } from '../auth/request-caller.js';
 import { GatewayError } from '../errors.js';
 import { listPolicies, ModelRegistryError, promotePolicy, registerPolicy, type RegistryRepositories } from './model-registry.js';
 
@@ -38,7 +37,6 @@ export class ModelsController {
   private readonly repos: RegistryRepositories;
 
   constructor(
-    @Inject(AuthService) private readonly auth: AuthService,
     @Inject(MODEL_REGISTRY_REPOSITORY) modelRegistry: IModelRegistryRepository,
     @Inject(DEPLOYMENT_REPOSITORY) deployments: IDeploymentRepository,
     @Inject(TRANSACTION_RUNNER) transactions: ITransactionRunner,
@@ -49,15 +47,13 @@ export class ModelsController {
   }
 
   @Get()
-  async list(@Req() request: FastifyRequest): Promise<unknown> {
-    await requireScope(this.auth, request, 'admin');
+  async list(): Promise<unknown> {
     return { object: 'list', data: await listPolicies(this.repos) };
   }
 
   @Post()
   @HttpCode(201)
-  async register(@Req() request: FastifyRequest, @Body() body: unknown): Promise<unknown> {
-    await requireScope(this.auth, request, 'admin');
+  async register(@Body() body: unknown): Promise<unknown> {
     const { artifactDir } = parseBody(RegisterBody, body);
     return registerPolicy(this.repos, this.artifacts, this.bus, artifactDir).catch((err: unknown) => Promise.reject(registryError(err)));
   }
@@ -65,7 +61,7 @@ export class ModelsController {
   @Post(':version/promote')
   @HttpCode(200)
   async promote(@Req() request: FastifyRequest, @Param('version') version: string, @Body() body: unknown): Promise<unknown> {
-    const caller = await requireScope(this.auth, request, 'admin');
+    const caller = callerOf(request); // scope admin: ROUTE_SCOPES (http/gateway-hooks.ts)
     const { reason } = parseBody(PromoteBody, body);
     const why = reason ?? `promoted through the admin API by ${caller.apiKeyId ?? 'an open gateway'}`;
     return promotePolicy(this.repos, this.bus, version, why).catch((err: unknown) => Promise.reject(registryError(err)));

@@ -45,6 +45,10 @@ export const ROUTE_SCOPES: Readonly<Record<string, Scope>> = {
   'GET /v1/admin/loop/lineage/feedback/:id': 'admin',
   'GET /v1/admin/loop/canary': 'admin',
   'POST /v1/admin/loop/canary/flagger/:hook': 'admin',
+  // the model registry's admin API (src/services/gateway/admin/models.controller.ts)
+  'GET /v1/admin/models': 'admin',
+  'POST /v1/admin/models': 'admin',
+  'POST /v1/admin/models/:version/promote': 'admin',
 };
 
 /**
