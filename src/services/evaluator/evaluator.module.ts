@@ -5,7 +5,8 @@
 //
 // The report endpoints (EvaluationReportsModule) are served by the gateway role: its
 // request hooks check the admin scope, and a process without them would serve the
-// reports to anyone. They read the ArtifactStore only, so any gateway process can.
+// reports to anyone. They read the ArtifactStore and the gate decisions' table, so any
+// gateway process can.
 import { Module } from '@nestjs/common';
 import type { Registry } from 'prom-client';
 import type { ArtifactStore } from '../../platform/artifacts/artifact-store.js';
@@ -14,7 +15,8 @@ import {
   ARTIFACT_STORE, EVALUATION_REPOSITORY, GATE_DECISION_REPOSITORY, METRICS, MODEL_REGISTRY_REPOSITORY, TRANSACTION_RUNNER,
 } from '../../platform/tokens.js';
 import { RoleHeartbeat, roleHeartbeatProvider } from '../role-heartbeat.js';
-import { EvaluationReportsController } from './evaluation-reports.controller.js';
+import { EvaluationReportsController, GateDecisionsController } from './evaluation-reports.controller.js';
+import { GateDecisionReads } from './gate-decisions.js';
 import { EvaluationJobHandler } from './evaluation-job.handler.js';
 import { EvaluatorMetrics } from './evaluator-metrics.js';
 import { EvaluationReports } from './evaluation-reports.js';
@@ -36,7 +38,10 @@ import { EvaluatorService } from './evaluator.service.js';
 export class EvaluatorModule {}
 
 @Module({
-  controllers: [EvaluationReportsController],
-  providers: [{ provide: EvaluationReports, useFactory: (artifacts: ArtifactStore) => new EvaluationReports(artifacts), inject: [ARTIFACT_STORE] }],
+  controllers: [EvaluationReportsController, GateDecisionsController],
+  providers: [
+    { provide: EvaluationReports, useFactory: (artifacts: ArtifactStore) => new EvaluationReports(artifacts), inject: [ARTIFACT_STORE] },
+    { provide: GateDecisionReads, useFactory: (decisions: IGateDecisionRepository) => new GateDecisionReads(decisions), inject: [GATE_DECISION_REPOSITORY] },
+  ],
 })
 export class EvaluationReportsModule {}

@@ -1,6 +1,6 @@
 // The console's page and style sheet. They live here, compiled with the server,
-// so the gateway needs no asset folder besides the one compiled script
-// (dist/console/app.js, from ./web/app.ts). No inline script or style anywhere: the
+// so the gateway needs no asset folder besides the compiled scripts
+// (dist/console/*.js, from ./web/*.ts). No inline script or style anywhere: the
 // Content-Security-Policy below allows only this origin's files.
 
 export const CONSOLE_CSP = [
@@ -8,7 +8,9 @@ export const CONSOLE_CSP = [
   "script-src 'self'",
   "style-src 'self'",
   "connect-src 'self'",
-  "img-src 'self' data:",
+  // blob: for the evaluation charts — SVG fetched with the API key (an <img> cannot send
+  // one) and shown through an object URL, where an SVG runs no script
+  "img-src 'self' data: blob:",
   "base-uri 'none'",
   "form-action 'none'",
   "frame-ancestors 'none'",
@@ -30,6 +32,7 @@ export const CONSOLE_HTML = `<!doctype html>
   <nav aria-label="Views">
     <button type="button" id="tab-chat" aria-current="true">Chat</button>
     <button type="button" id="tab-models" aria-current="false">Models</button>
+    <button type="button" id="tab-gate" aria-current="false">Gate decisions</button>
   </nav>
   <div class="key">
     <span id="key-state">No API key</span>
@@ -54,6 +57,16 @@ export const CONSOLE_HTML = `<!doctype html>
   <section id="view-models" aria-label="Models" hidden>
     <h2>Models being served</h2>
     <ul id="model-list"></ul>
+    <h2>Deployment and versions</h2>
+    <div id="deployment" aria-live="polite"></div>
+  </section>
+  <section id="view-gate" aria-labelledby="gate-title" hidden>
+    <div class="view-head">
+      <h2 id="gate-title">Gate decisions</h2>
+      <button type="button" id="gate-refresh">Refresh</button>
+    </div>
+    <p class="meta">Each evaluation of a candidate: the configured gate's verdict beside the naive gate's, every rule's value against its threshold. Needs a key with the admin scope.</p>
+    <div id="gate-list" aria-live="polite"></div>
   </section>
 </main>
 <dialog id="key-dialog" aria-labelledby="key-title">
@@ -81,7 +94,7 @@ h1{font-size:1.1rem;margin:0}
 nav{display:flex;gap:.25rem}
 nav button[aria-current=true]{background:#0b57d0;color:#fff;border-color:#0b57d0}
 .key{margin-left:auto;display:flex;gap:.5rem;align-items:center;color:#4a5563;font-size:.9rem}
-main{max-width:60rem;margin:0 auto;padding:1rem}
+main{max-width:72rem;margin:0 auto;padding:1rem}
 button{font:inherit;padding:.35rem .75rem;border:1px solid #8c959f;border-radius:.4rem;background:#f6f8fa;color:#1b1f24;cursor:pointer;min-height:2.25rem}
 button:hover{background:#eaeef2}
 button[aria-pressed=true]{background:#0b57d0;color:#fff;border-color:#0b57d0}
@@ -110,6 +123,40 @@ label.check{font-weight:400}
 .feedback-status{margin:.25rem 0 0;font-size:.85rem;color:#4a5563}
 .feedback-status[data-state=failed],.error{color:#a40e26}
 .vote-bar p{margin:.25rem 0}
+.view-head{display:flex;gap:1rem;align-items:center;justify-content:space-between}
+.view-head h2{margin:.5rem 0}
+.actions.start{justify-content:flex-start}
+.decision{border:1px solid #d0d7de;border-radius:.6rem;padding:.75rem 1rem;margin-bottom:1rem}
+.decision h3{margin:0;font-size:1rem;overflow-wrap:anywhere}
+.decision .meta{overflow-wrap:anywhere}
+.verdicts{margin:.5rem 0}
+.verdict{display:inline-block;padding:0 .45rem;border-radius:.3rem;font-weight:600;font-size:.85rem;border:1px solid}
+.verdict.pass{color:#116329;background:#dafbe1;border-color:#116329}
+.verdict.fail{color:#a40e26;background:#ffebe9;border-color:#a40e26}
+.verdict.needs_review,.verdict.missing{color:#6c4400;background:#fff8c5;border-color:#6c4400}
+.verdict.not_applicable,.verdict.skip{color:#4a5563;background:#f6f8fa;border-color:#4a5563}
+.gates{display:grid;gap:1rem}
+.table-wrap{overflow-x:auto}
+table.rules{border-collapse:collapse;width:100%;font-size:.85rem}
+table.rules caption{text-align:left;font-weight:600;padding:.25rem 0}
+table.rules th,table.rules td{border-bottom:1px solid #d0d7de;padding:.25rem .4rem;text-align:left;vertical-align:top}
+table.rules td.num{font-variant-numeric:tabular-nums;white-space:nowrap}
+table.rules code{overflow-wrap:break-word}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(18rem,1fr));gap:.75rem;margin:.75rem 0;align-items:start}
+.charts figure{margin:0}
+.charts img{width:100%;height:auto;border:1px solid #d0d7de;border-radius:.4rem;background:#fff}
+.charts figcaption{font-size:.85rem;color:#4a5563}
+pre.report{white-space:pre-wrap;overflow-wrap:anywhere;font-size:.8rem;background:#f6f8fa;padding:.75rem;border-radius:.4rem;max-height:30rem;overflow:auto}
+summary{cursor:pointer}
+.deployment{display:grid;gap:.25rem;margin:0 0 1rem}
+.dep-row{display:grid;grid-template-columns:6.5rem 1fr;gap:.5rem}
+.dep-row dt{font-weight:600}
+.dep-row dd{margin:0;overflow-wrap:anywhere}
+.status{font-size:.85rem;font-weight:600}
+.status.production{color:#116329}
+.status.canary{color:#0b57d0}
+.status.rejected{color:#a40e26}
+.status.retired,.status.candidate{color:#4a5563}
 dialog{border:1px solid #8c959f;border-radius:.6rem;max-width:28rem;width:calc(100% - 2rem)}
-@media (max-width:40rem){.turn.compare{grid-template-columns:1fr}.message.user{max-width:100%}main{padding:.5rem}}
+@media (max-width:40rem){table.rules thead{position:absolute;left:-9999px}table.rules tr{display:block;border-bottom:1px solid #d0d7de;padding:.25rem 0}table.rules th[scope=row],table.rules td{display:block;border:none;padding:.1rem .25rem}table.rules td.num{white-space:normal}table.rules td::before{content:attr(data-label) ": ";font-weight:600}.turn.compare{grid-template-columns:1fr}.message.user{max-width:100%}main{padding:.5rem}}
 `;

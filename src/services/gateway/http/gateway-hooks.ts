@@ -49,6 +49,9 @@ export const ROUTE_SCOPES: Readonly<Record<string, Scope>> = {
   'GET /v1/admin/models': 'admin',
   'POST /v1/admin/models': 'admin',
   'POST /v1/admin/models/:version/promote': 'admin',
+  // the operator views' reads (the web console)
+  'GET /v1/admin/gate-decisions': 'admin',
+  'GET /v1/admin/deployment-overview': 'admin',
 };
 
 /**

@@ -5,42 +5,22 @@
 // keys and scopes as any client; feedback carries a client event id so a double click
 // or a retry after a network failure is one event (the gateway deduplicates by it).
 //
-// Plain TypeScript and the DOM, no framework: the whole console is one small module,
-// compiled by the project's own tsc (tsconfig.console.json) and loaded as an ES module.
+// Plain TypeScript and the DOM, no framework: a few small modules (this one, the
+// operator views in models-view.ts and gate-view.ts, the DOM helpers in dom.ts)
+// compiled by the project's own tsc (tsconfig.console.json), loaded as ES modules.
 
-export {};
+import { $, apiError, h, type ApiError } from './dom.js';
+import { initGateView } from './gate-view.js';
+import { initModelsView } from './models-view.js';
 
 type Role = 'user' | 'assistant';
 interface Message {
   role: Role;
   content: string;
 }
-interface ApiError {
-  status: number;
-  message: string;
-  code: string | null;
-  retryAfterS: number | null;
-}
 
 const KEY_STORAGE = 'outerloop.apiKey';
 const MAX_FEEDBACK_TRIES = 6;
-
-const $ = <T extends HTMLElement>(id: string): T => {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`#${id} missing from the page`);
-  return el as T;
-};
-
-/** Creates an element with attributes and children; text children are escaped by the DOM. */
-function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string | boolean> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === false) continue;
-    el.setAttribute(k, v === true ? '' : v);
-  }
-  for (const c of children) el.append(c);
-  return el;
-}
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -73,20 +53,6 @@ function settleKeyWaiters(ok: boolean): void {
   const waiters = keyWaiters;
   keyWaiters = [];
   for (const w of waiters) w(ok);
-}
-
-async function apiError(res: Response): Promise<ApiError> {
-  let message = `HTTP ${res.status}`;
-  let code: string | null = null;
-  try {
-    const body = (await res.json()) as { error?: { message?: string; code?: string | null } };
-    if (body.error?.message) message = body.error.message;
-    code = body.error?.code ?? null;
-  } catch {
-    // not JSON (a proxy's page): the status line is all there is to say
-  }
-  const ra = Number(res.headers.get('retry-after'));
-  return { status: res.status, message, code, retryAfterS: Number.isFinite(ra) && ra > 0 ? ra : null };
 }
 
 /**
@@ -394,33 +360,20 @@ function submitPrompt(): void {
   void guarded(() => runTurn($<HTMLInputElement>('compare').checked));
 }
 
-// ---------------------------------------------------------------- models
-
-async function loadModels(): Promise<void> {
-  const list = $('model-list');
-  list.textContent = 'Loading…';
-  const res = await fetch('/v1/models', { headers: authHeaders() });
-  if (!res.ok) {
-    const err = await apiError(res);
-    list.textContent = `Could not list models: ${err.message}`;
-    return;
-  }
-  const body = (await res.json()) as { data: { id: string; owned_by?: string; created?: number }[] };
-  list.textContent = '';
-  for (const m of body.data) {
-    const created = m.created ? new Date(m.created * 1000).toISOString().replace('T', ' ').slice(0, 16) : '';
-    list.append(h('li', {}, h('code', {}, m.id), ` ${m.owned_by ?? ''} ${created}`));
-  }
-}
-
 // ---------------------------------------------------------------- wiring
 
-function showView(name: 'chat' | 'models'): void {
-  for (const v of ['chat', 'models'] as const) {
+const VIEWS = ['chat', 'models', 'gate'] as const;
+type View = (typeof VIEWS)[number];
+let gateView: ReturnType<typeof initGateView>;
+let modelsView: ReturnType<typeof initModelsView>;
+
+function showView(name: View): void {
+  for (const v of VIEWS) {
     $(`view-${v}`).hidden = v !== name;
     $(`tab-${v}`).setAttribute('aria-current', String(v === name));
   }
-  if (name === 'models') void loadModels();
+  if (name === 'models') modelsView.loadModels();
+  if (name === 'gate') void gateView.loadGateDecisions();
 }
 
 function init(): void {
@@ -441,9 +394,10 @@ function init(): void {
     $('log').textContent = '';
     $('prompt').focus();
   });
-  $('tab-chat').addEventListener('click', () => showView('chat'));
-  $('tab-models').addEventListener('click', () => showView('models'));
-  $('set-key').addEventListener('click', () => void askForKey('Enter an API key with the chat and feedback scopes.'));
+  gateView = initGateView({ authHeaders, askForKey });
+  modelsView = initModelsView({ authHeaders, askForKey });
+  for (const v of VIEWS) $(`tab-${v}`).addEventListener('click', () => showView(v));
+  $('set-key').addEventListener('click', () => void askForKey('Enter an API key: scopes chat and feedback for the chat, admin for the gate decisions.'));
   $('forget-key').addEventListener('click', () => {
     apiKey = null;
     sessionStorage.removeItem(KEY_STORAGE);
