@@ -33,6 +33,7 @@ export const CONSOLE_HTML = `<!doctype html>
     <button type="button" id="tab-chat" aria-current="true">Chat</button>
     <button type="button" id="tab-models" aria-current="false">Models</button>
     <button type="button" id="tab-gate" aria-current="false">Gate decisions</button>
+    <button type="button" id="tab-loop" aria-current="false">Loop</button>
   </nav>
   <div class="key">
     <span id="key-state">No API key</span>
@@ -68,6 +69,18 @@ export const CONSOLE_HTML = `<!doctype html>
     <p class="meta">Each evaluation of a candidate: the configured gate's verdict beside the naive gate's, every rule's value against its threshold. Needs a key with the admin scope.</p>
     <div id="gate-list" aria-live="polite"></div>
   </section>
+  <section id="view-loop" aria-labelledby="loop-title" hidden>
+    <div class="view-head">
+      <h2 id="loop-title">Loop iterations</h2>
+      <div class="actions" id="loop-actions">
+        <button type="button" id="loop-pause">Pause</button>
+        <button type="button" id="loop-resume">Resume</button>
+        <button type="button" id="loop-trigger">Start an iteration</button>
+        <button type="button" id="loop-refresh">Refresh</button>
+      </div>
+    </div>
+    <div id="loop-list" aria-live="polite"></div>
+  </section>
 </main>
 <dialog id="key-dialog" aria-labelledby="key-title">
   <form id="key-form">
@@ -78,6 +91,21 @@ export const CONSOLE_HTML = `<!doctype html>
     <div class="actions">
       <button type="button" id="key-cancel">Cancel</button>
       <button type="submit">Save</button>
+    </div>
+  </form>
+</dialog>
+<dialog id="confirm-dialog" aria-labelledby="confirm-title">
+  <form id="confirm-form">
+    <h2 id="confirm-title">Confirm</h2>
+    <p id="confirm-text"></p>
+    <div id="confirm-reason-field" hidden>
+      <label for="confirm-reason">Reason</label>
+      <input id="confirm-reason" type="text" autocomplete="off">
+    </div>
+    <p id="confirm-error" class="error" role="alert"></p>
+    <div class="actions">
+      <button type="button" id="confirm-cancel">Cancel</button>
+      <button type="submit" id="confirm-ok">Confirm</button>
     </div>
   </form>
 </dialog>
@@ -101,7 +129,7 @@ button[aria-pressed=true]{background:#0b57d0;color:#fff;border-color:#0b57d0}
 button:disabled{opacity:.6;cursor:default}
 button.link{border:none;background:none;color:#0b57d0;text-decoration:underline;padding:0;min-height:0}
 :focus-visible{outline:3px solid #0b57d0;outline-offset:2px}
-textarea,input[type=password]{width:100%;font:inherit;padding:.5rem;border:1px solid #8c959f;border-radius:.4rem}
+textarea,input[type=password],input[type=text]{width:100%;font:inherit;padding:.5rem;border:1px solid #8c959f;border-radius:.4rem}
 label{font-weight:600}
 label.check{font-weight:400}
 .actions{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;justify-content:flex-end;margin-top:.5rem}
@@ -157,6 +185,12 @@ summary{cursor:pointer}
 .status.canary{color:#0b57d0}
 .status.rejected{color:#a40e26}
 .status.retired,.status.candidate{color:#4a5563}
+.timeline{list-style:none;padding:0;margin:.5rem 0;font-size:.9rem}
+.timeline li{padding:.1rem 0}
+.state{display:inline-block;padding:0 .4rem;border-radius:.3rem;font-size:.85rem;font-weight:600;background:#f6f8fa;border:1px solid #8c959f;color:#1b1f24}
+.state.promoted{color:#116329;border-color:#116329;background:#dafbe1}
+.state.rejected,.state.failed,.state.rolled_back{color:#a40e26;border-color:#a40e26;background:#ffebe9}
+.state.paused{color:#6c4400;border-color:#6c4400;background:#fff8c5}
 dialog{border:1px solid #8c959f;border-radius:.6rem;max-width:28rem;width:calc(100% - 2rem)}
 @media (max-width:40rem){table.rules thead{position:absolute;left:-9999px}table.rules tr{display:block;border-bottom:1px solid #d0d7de;padding:.25rem 0}table.rules th[scope=row],table.rules td{display:block;border:none;padding:.1rem .25rem}table.rules td.num{white-space:normal}table.rules td::before{content:attr(data-label) ": ";font-weight:600}.turn.compare{grid-template-columns:1fr}.message.user{max-width:100%}main{padding:.5rem}}
 `;

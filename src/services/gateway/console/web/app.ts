@@ -6,11 +6,13 @@
 // or a retry after a network failure is one event (the gateway deduplicates by it).
 //
 // Plain TypeScript and the DOM, no framework: a few small modules (this one, the
-// operator views in models-view.ts and gate-view.ts, the DOM helpers in dom.ts)
+// operator views in models-view.ts, gate-view.ts and loop-view.ts, the DOM helpers
+// in dom.ts)
 // compiled by the project's own tsc (tsconfig.console.json), loaded as ES modules.
 
 import { $, apiError, h, type ApiError } from './dom.js';
 import { initGateView } from './gate-view.js';
+import { initLoopView } from './loop-view.js';
 import { initModelsView } from './models-view.js';
 
 type Role = 'user' | 'assistant';
@@ -362,10 +364,11 @@ function submitPrompt(): void {
 
 // ---------------------------------------------------------------- wiring
 
-const VIEWS = ['chat', 'models', 'gate'] as const;
+const VIEWS = ['chat', 'models', 'gate', 'loop'] as const;
 type View = (typeof VIEWS)[number];
 let gateView: ReturnType<typeof initGateView>;
 let modelsView: ReturnType<typeof initModelsView>;
+let loopView: ReturnType<typeof initLoopView>;
 
 function showView(name: View): void {
   for (const v of VIEWS) {
@@ -374,6 +377,7 @@ function showView(name: View): void {
   }
   if (name === 'models') modelsView.loadModels();
   if (name === 'gate') void gateView.loadGateDecisions();
+  if (name === 'loop') void loopView.loadIterations();
 }
 
 function init(): void {
@@ -396,6 +400,7 @@ function init(): void {
   });
   gateView = initGateView({ authHeaders, askForKey });
   modelsView = initModelsView({ authHeaders, askForKey });
+  loopView = initLoopView({ authHeaders, askForKey });
   for (const v of VIEWS) $(`tab-${v}`).addEventListener('click', () => showView(v));
   $('set-key').addEventListener('click', () => void askForKey('Enter an API key: scopes chat and feedback for the chat, admin for the gate decisions.'));
   $('forget-key').addEventListener('click', () => {

@@ -1,0 +1,156 @@
+// The console's Loop view (scope admin): the orchestrator's iterations, each with its
+// state and how long it spent in every state, and the admin actions — pause / resume,
+// trigger, approve or reject a gate waiting for review, roll back, and the lineage of an
+// iteration's candidate — each behind a confirmation dialog. It reads the orchestrator's
+// admin API under /v1/admin/loop (docs/orchestrator.md); a gateway without it says so.
+import { adminGetter, type OperatorDeps } from './admin-api.js';
+import { $, apiError, h } from './dom.js';
+
+interface StateChange {
+  state: string;
+  at: string;
+  detail?: string;
+}
+
+interface Iteration {
+  id: string;
+  state: string;
+  stateHistory: StateChange[];
+  trigger: string;
+  steps: Record<string, { jobId?: string; outputs?: Record<string, unknown>; finishedAt?: string } | undefined>;
+  candidateModelId: string | null;
+  rewardModelId: string | null;
+  error: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const TERMINAL = new Set(['promoted', 'rolled_back', 'rejected', 'failed']);
+
+function duration(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s} s`;
+  const m = Math.round(s / 60);
+  return m < 120 ? `${m} min` : `${Math.round((m / 60) * 10) / 10} h`;
+}
+
+/** Each state with the time spent in it: until the next change, or until now for the current one. */
+function timings(it: Iteration, now: number): HTMLElement {
+  const list = h('ol', { class: 'timeline' });
+  it.stateHistory.forEach((c, i) => {
+    const next = it.stateHistory[i + 1];
+    const end = next ? Date.parse(next.at) : TERMINAL.has(c.state) ? null : now;
+    const spent = end === null ? '' : ` · ${duration(end - Date.parse(c.at))}${next ? '' : ' so far'}`;
+    list.append(h('li', {}, h('span', { class: `state ${c.state}` }, c.state), ` ${c.at.replace('T', ' ').slice(11, 19)}${spent}`, ...(c.detail ? [h('span', { class: 'meta' }, ` — ${c.detail}`)] : [])));
+  });
+  return list;
+}
+
+const waitsForReview = (it: Iteration) => it.state === 'gate' && it.steps.gate?.outputs?.verdict === 'needs_review' && it.steps.gate.outputs.review === undefined;
+
+export function initLoopView(deps: OperatorDeps) {
+  const adminGet = adminGetter(deps);
+  const dialog = $<HTMLDialogElement>('confirm-dialog');
+  let pending: (() => Promise<void>) | null = null;
+
+  /** Asks before an action; `reason` adds a text field whose value goes in the body. */
+  function confirmAction(question: string, run: (reason: string) => Promise<Response>, reason: string | null = null): void {
+    $('confirm-text').textContent = question;
+    const field = $('confirm-reason-field');
+    const input = $<HTMLInputElement>('confirm-reason');
+    field.hidden = reason === null;
+    input.value = reason ?? '';
+    $('confirm-error').textContent = '';
+    pending = async () => {
+      const res = await run(input.value.trim());
+      if (!res.ok) {
+        $('confirm-error').textContent = (await apiError(res)).message;
+        return;
+      }
+      dialog.close();
+      void loadIterations();
+    };
+    dialog.showModal();
+    (reason === null ? $('confirm-ok') : input).focus();
+  }
+
+  const post = (path: string, body: unknown = {}) =>
+    fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', ...deps.authHeaders() }, body: JSON.stringify(body) });
+
+  function actionButton(label: string, action: string, onClick: () => void): HTMLButtonElement {
+    const b = h('button', { type: 'button', 'data-action': action }, label);
+    b.addEventListener('click', onClick);
+    return b;
+  }
+
+  async function showLineage(modelId: string, into: HTMLElement): Promise<void> {
+    into.textContent = 'Loading the lineage…';
+    const res = await adminGet(`/v1/admin/loop/lineage/models/${encodeURIComponent(modelId)}`, into, () => void showLineage(modelId, into));
+    if (!res) return;
+    // the lineage is a nested record (feedback window → snapshot → RM → PPO → gate → canary); shown as it comes
+    into.textContent = '';
+    into.append(h('pre', { class: 'report' }, JSON.stringify(await res.json(), null, 2)));
+  }
+
+  function iterationCard(it: Iteration, now: number): HTMLElement {
+    const base = `/v1/admin/loop/iterations/${encodeURIComponent(it.id)}`;
+    const actions = h('div', { class: 'actions start' });
+    if (waitsForReview(it)) {
+      actions.append(
+        actionButton('Approve', 'approve', () => confirmAction(`Approve the gate's needs_review for ${it.candidateModelId ?? it.id}? Its candidate goes to the canary.`, () => post(`${base}/approve`, { by: 'console' }))),
+        actionButton('Reject', 'reject', () => confirmAction(`Reject ${it.candidateModelId ?? it.id}? The iteration ends rejected.`, () => post(`${base}/reject`, { by: 'console' }))),
+      );
+    }
+    if (it.state === 'canary' || it.state === 'promoted') {
+      actions.append(actionButton('Roll back', 'rollback', () => confirmAction(`Roll back iteration ${it.id}?`, (reason) => post(`${base}/rollback`, { reason: reason || 'forced by an operator' }), 'forced by an operator')));
+    }
+    const lineage = h('div', { class: 'lineage-panel' });
+    if (it.candidateModelId) {
+      const candidate = it.candidateModelId;
+      actions.append(actionButton('Lineage', 'lineage', () => void showLineage(candidate, lineage)));
+    }
+    const gate = it.steps.gate?.outputs;
+    return h(
+      'article',
+      { class: 'decision iteration', 'data-iteration': it.id, 'data-state': it.state },
+      h('h3', {}, `Iteration `, h('code', {}, it.id), ' ', h('span', { class: `state ${it.state}` }, it.state)),
+      h('p', { class: 'meta' }, `${it.trigger} trigger · started ${it.createdAt.replace('T', ' ').slice(0, 16)} UTC`, it.candidateModelId ? ` · candidate ${it.candidateModelId}` : '', gate?.verdict ? ` · gate ${String(gate.verdict)}${gate.review ? ` (${String(gate.review)})` : ''}` : ''),
+      ...(it.error ? [h('p', { class: 'error' }, it.error)] : []),
+      timings(it, now),
+      actions,
+      lineage,
+    );
+  }
+
+  async function loadIterations(): Promise<void> {
+    const list = $('loop-list');
+    list.textContent = 'Loading…';
+    const res = await fetch('/v1/admin/loop/iterations?limit=20', { headers: deps.authHeaders() });
+    // no loop API, no loop buttons (Refresh stays: a newer gateway behind the same URL may have it)
+    for (const id of ['loop-pause', 'loop-resume', 'loop-trigger']) $(id).hidden = res.status === 404;
+    if (res.status === 404) {
+      list.textContent = '';
+      list.append(h('p', { class: 'refused' }, 'This gateway serves no loop admin API (/v1/admin/loop): the orchestrator\'s admin API is not part of this build.'));
+      return;
+    }
+    const ok = res.ok ? res : await adminGet('/v1/admin/loop/iterations?limit=20', list, () => void loadIterations());
+    if (!ok) return;
+    const { data } = (await ok.json()) as { data: Iteration[] };
+    list.textContent = '';
+    if (!data.length) list.append(h('p', {}, 'No iteration yet.'));
+    const now = Date.now();
+    for (const it of data) list.append(iterationCard(it, now));
+  }
+
+  $('loop-pause').addEventListener('click', () => confirmAction('Pause the loop? No trigger starts an iteration, and the running one stops after its current job.', () => post('/v1/admin/loop/pause')));
+  $('loop-resume').addEventListener('click', () => confirmAction('Resume the loop?', () => post('/v1/admin/loop/resume')));
+  $('loop-trigger').addEventListener('click', () => confirmAction('Start an iteration now?', () => post('/v1/admin/loop/iterations')));
+  $('loop-refresh').addEventListener('click', () => void loadIterations());
+  $('confirm-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    void pending?.();
+  });
+  $('confirm-cancel').addEventListener('click', () => dialog.close());
+  return { loadIterations };
+}
