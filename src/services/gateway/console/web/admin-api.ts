@@ -1,7 +1,7 @@
 // Reading the admin API for the operator views, with the key the chat uses. A refusal
 // (no key, or a key without the admin scope) becomes the view's message with a button
 // to enter another key — not an empty page.
-import { apiError, h } from './dom.js';
+import { $, apiError, h } from './dom.js';
 
 export interface OperatorDeps {
   authHeaders: () => Record<string, string>;
@@ -27,4 +27,49 @@ export function adminGetter(deps: OperatorDeps): AdminGet {
     }
     return null;
   };
+}
+
+export function adminPost(deps: OperatorDeps): (path: string, body?: unknown) => Promise<Response> {
+  return (path, body = {}) => fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', ...deps.authHeaders() }, body: JSON.stringify(body) });
+}
+
+let pendingAction: (() => Promise<void>) | null = null;
+
+/**
+ * Asks before an admin action (the page's one confirmation dialog); `reason` adds a text
+ * field whose value `run` receives. An error answer stays in the dialog; success closes
+ * it and calls `done`. Cancel or Escape sends nothing.
+ */
+export function confirmThen(question: string, run: (reason: string) => Promise<Response>, reason: string | null, done: () => void): void {
+  const dialog = $<HTMLDialogElement>('confirm-dialog');
+  const input = $<HTMLInputElement>('confirm-reason');
+  $('confirm-text').textContent = question;
+  $('confirm-reason-field').hidden = reason === null;
+  input.value = reason ?? '';
+  $('confirm-error').textContent = '';
+  const attempt = async (): Promise<void> => {
+    const res = await run(input.value.trim());
+    if (!res.ok) {
+      $('confirm-error').textContent = (await apiError(res)).message;
+      if (dialog.open) pendingAction = attempt; // Confirm may be pressed again
+      return;
+    }
+    dialog.close();
+    done();
+  };
+  pendingAction = attempt;
+  dialog.showModal();
+  (reason === null ? $('confirm-ok') : input).focus();
+}
+
+/** Wires the confirmation dialog's buttons once. */
+export function initConfirmDialog(): void {
+  $('confirm-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const action = pendingAction;
+    pendingAction = null; // a second Enter while the request is out sends nothing more
+    void action?.();
+  });
+  $('confirm-cancel').addEventListener('click', () => $<HTMLDialogElement>('confirm-dialog').close());
+  $('confirm-dialog').addEventListener('close', () => (pendingAction = null));
 }

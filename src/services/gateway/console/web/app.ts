@@ -11,6 +11,7 @@
 // compiled by the project's own tsc (tsconfig.console.json), loaded as ES modules.
 
 import { $, apiError, h, type ApiError } from './dom.js';
+import { initConfirmDialog } from './admin-api.js';
 import { initGateView } from './gate-view.js';
 import { initLoopView } from './loop-view.js';
 import { initModelsView } from './models-view.js';
@@ -398,6 +399,7 @@ function init(): void {
     $('log').textContent = '';
     $('prompt').focus();
   });
+  initConfirmDialog();
   gateView = initGateView({ authHeaders, askForKey });
   modelsView = initModelsView({ authHeaders, askForKey });
   loopView = initLoopView({ authHeaders, askForKey });

@@ -3,8 +3,8 @@
 // trigger, approve or reject a gate waiting for review, roll back, and the lineage of an
 // iteration's candidate — each behind a confirmation dialog. It reads the orchestrator's
 // admin API under /v1/admin/loop (docs/orchestrator.md); a gateway without it says so.
-import { adminGetter, type OperatorDeps } from './admin-api.js';
-import { $, apiError, h } from './dom.js';
+import { adminGetter, adminPost, confirmThen, type OperatorDeps } from './admin-api.js';
+import { $, h } from './dom.js';
 
 interface StateChange {
   state: string;
@@ -51,32 +51,9 @@ const waitsForReview = (it: Iteration) => it.state === 'gate' && it.steps.gate?.
 
 export function initLoopView(deps: OperatorDeps) {
   const adminGet = adminGetter(deps);
-  const dialog = $<HTMLDialogElement>('confirm-dialog');
-  let pending: (() => Promise<void>) | null = null;
-
-  /** Asks before an action; `reason` adds a text field whose value goes in the body. */
-  function confirmAction(question: string, run: (reason: string) => Promise<Response>, reason: string | null = null): void {
-    $('confirm-text').textContent = question;
-    const field = $('confirm-reason-field');
-    const input = $<HTMLInputElement>('confirm-reason');
-    field.hidden = reason === null;
-    input.value = reason ?? '';
-    $('confirm-error').textContent = '';
-    pending = async () => {
-      const res = await run(input.value.trim());
-      if (!res.ok) {
-        $('confirm-error').textContent = (await apiError(res)).message;
-        return;
-      }
-      dialog.close();
-      void loadIterations();
-    };
-    dialog.showModal();
-    (reason === null ? $('confirm-ok') : input).focus();
-  }
-
-  const post = (path: string, body: unknown = {}) =>
-    fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', ...deps.authHeaders() }, body: JSON.stringify(body) });
+  const confirmAction = (question: string, run: (reason: string) => Promise<Response>, reason: string | null = null) =>
+    confirmThen(question, run, reason, () => void loadIterations());
+  const post = adminPost(deps);
 
   function actionButton(label: string, action: string, onClick: () => void): HTMLButtonElement {
     const b = h('button', { type: 'button', 'data-action': action }, label);
@@ -147,10 +124,5 @@ export function initLoopView(deps: OperatorDeps) {
   $('loop-resume').addEventListener('click', () => confirmAction('Resume the loop?', () => post('/v1/admin/loop/resume')));
   $('loop-trigger').addEventListener('click', () => confirmAction('Start an iteration now?', () => post('/v1/admin/loop/iterations')));
   $('loop-refresh').addEventListener('click', () => void loadIterations());
-  $('confirm-form').addEventListener('submit', (e) => {
-    e.preventDefault();
-    void pending?.();
-  });
-  $('confirm-cancel').addEventListener('click', () => dialog.close());
   return { loadIterations };
 }

@@ -1,7 +1,9 @@
 // The console's Models view: what /v1/models serves (scope chat), and for an admin the
 // current deployment — production, canary and its traffic share, shadow — with the
 // lineage of each, and every policy version with its status and parent (the history).
-import { adminGetter, type OperatorDeps } from './admin-api.js';
+// Where the orchestrator's admin API is served, a production or retired version can be
+// pinned (POST /v1/admin/loop/pin), after a confirmation.
+import { adminGetter, adminPost, confirmThen, type OperatorDeps } from './admin-api.js';
 import { $, apiError, h } from './dom.js';
 
 interface ModelVersion {
@@ -39,6 +41,22 @@ function chainOf(ids: string[]): HTMLElement {
 
 export function initModelsView(deps: OperatorDeps) {
   const adminGet = adminGetter(deps);
+  const post = adminPost(deps);
+
+  /** Pinning is the orchestrator's: offered only where its admin API answers. */
+  async function loopApiServed(): Promise<boolean> {
+    const res = await fetch('/v1/admin/loop/iterations?limit=1', { headers: deps.authHeaders() });
+    return res.ok;
+  }
+
+  function pinButton(id: string): HTMLButtonElement {
+    const b = h('button', { type: 'button', 'data-action': 'pin' }, 'Pin');
+    b.setAttribute('aria-label', `Pin ${id}`);
+    b.addEventListener('click', () =>
+      confirmThen(`Pin ${id}: deploy it as production, serving all traffic?`, (reason) => post('/v1/admin/loop/pin', { modelId: id, reason: reason || 'pinned by an operator' }), 'pinned by an operator', () => void loadDeployment()),
+    );
+    return b;
+  }
 
   async function loadServed(): Promise<void> {
     const list = $('model-list');
@@ -62,6 +80,7 @@ export function initModelsView(deps: OperatorDeps) {
     const res = await adminGet('/v1/admin/deployment-overview', where, () => void loadDeployment());
     if (!res) return;
     const { deployment, policies } = (await res.json()) as { deployment: Deployment | null; policies: ModelVersion[] };
+    const canPin = await loopApiServed();
     const byId = new Map(policies.map((p) => [p.id, p]));
     where.textContent = '';
     if (deployment) {
@@ -81,7 +100,8 @@ export function initModelsView(deps: OperatorDeps) {
     } else {
       where.append(h('p', {}, 'No deployment is recorded yet.'));
     }
-    const head = h('tr', {}, ...['Version', 'Status', 'Parent', 'Training run', 'Registered'].map((c) => h('th', { scope: 'col' }, c)));
+    const columns = ['Version', 'Status', 'Parent', 'Training run', 'Registered', ...(canPin ? ['Action'] : [])];
+    const head = h('tr', {}, ...columns.map((c) => h('th', { scope: 'col' }, c)));
     const rows = policies.map((p) =>
       h(
         'tr',
@@ -91,6 +111,7 @@ export function initModelsView(deps: OperatorDeps) {
         h('td', { 'data-label': 'Parent' }, p.parentId ? h('code', {}, p.parentId) : '—'),
         h('td', { 'data-label': 'Training run' }, p.trainingRunId ? h('code', {}, p.trainingRunId) : '—'),
         h('td', { 'data-label': 'Registered' }, when(p.createdAt)),
+        ...(canPin ? [h('td', { 'data-label': 'Action' }, ...(p.status === 'production' || p.status === 'retired' ? [pinButton(p.id)] : []))] : []),
       ),
     );
     where.append(
