@@ -74,7 +74,7 @@ describe('web console: operator views', { timeout: 900_000 }, () => {
     if (!requireChromium()) return;
     mkdirSync(SHOTS, { recursive: true });
     dataDir = join(scratch, 'data');
-    proc = await startOuterloop(['start'], { OUTERLOOP_DATA_DIR: dataDir, OUTERLOOP_LOG_LEVEL: 'warn', OUTERLOOP_GATEWAY_AUTH: 'required' });
+    proc = await startOuterloop(['start'], { OUTERLOOP_DATA_DIR: dataDir, OUTERLOOP_LOG_LEVEL: 'warn', OUTERLOOP_GATEWAY_AUTH: 'required', OUTERLOOP_LOOP_CRON: 'off' }); // no iteration starts by itself
     await waitFor('/readyz 200', async () => ((await getStatus(`${proc!.url}/readyz`)) === 200 ? true : undefined), 180_000, proc.output);
     adminKey = createKey(dataDir, 'console-admin', 'chat,admin'); // an operator's key: the served models need chat
     chatKey = createKey(dataDir, 'console-chat', 'chat,feedback');
@@ -154,9 +154,7 @@ describe('web console: operator views', { timeout: 900_000 }, () => {
     if (deployment) assert.match((await page.locator('.deployment').textContent()) ?? '', new RegExp(deployment.productionModelId));
     await page.locator('#model-list li').first().waitFor();
     await page.screenshot({ path: join(SHOTS, 'models.png'), fullPage: true });
-    // the one expected 404: the probe for the orchestrator's API (pinning is offered only where it answers)
-    assert.deepEqual(page.errors.filter((e) => !/status of 404/.test(e)), []);
-    assert.equal(await page.locator('[data-action=pin]').count(), 0);
+    assert.deepEqual(page.errors, []);
   });
 
   test('a key without the admin scope is told so, and can enter another', async (t) => {
@@ -174,25 +172,45 @@ describe('web console: operator views', { timeout: 900_000 }, () => {
     await page.locator(`article.decision[data-evaluation="${evaluationId}"]`).waitFor();
   });
 
-  test('the Loop view says when the gateway serves no loop admin API', async (t) => {
+  test('Loop view on the real orchestrator: pause, a refused trigger shown in the dialog, resume', async (t) => {
     if (!browser || !proc) return t.skip('chromium is not installed');
     const page = await openWithKey(browser, proc.url, adminKey);
-    const served = (await fetch(`${proc.url}/v1/admin/loop/iterations`, { headers: { authorization: `Bearer ${adminKey}` } })).status;
+    const answers: string[] = [];
+    page.on('response', (r) => {
+      if (r.request().method() === 'POST' && r.url().includes('/v1/admin/loop/')) answers.push(`${new URL(r.url()).pathname} ${r.status()}`);
+    });
     await page.locator('#tab-loop').click();
-    if (served === 404) {
-      await page.locator('#loop-list .refused').waitFor();
-      assert.match((await page.locator('#loop-list').textContent()) ?? '', /serves no loop admin API/);
-      assert.equal(await page.locator('#loop-trigger').isVisible(), false, 'no action buttons without the API');
-    } else {
-      assert.equal(served, 200);
-      await page.waitForFunction(() => document.getElementById('loop-list').textContent !== 'Loading…');
-    }
+    await page.waitForFunction(() => !/Loading/.test(document.getElementById('loop-list').textContent));
+    assert.match((await page.locator('#loop-list').textContent()) ?? '', /No iteration yet/);
+
+    await page.locator('#loop-pause').click();
+    await page.locator('#confirm-dialog[open]').waitFor();
+    await page.locator('#confirm-ok').click();
+    await page.waitForFunction(() => !document.getElementById('confirm-dialog').open);
+
+    // paused: the orchestrator refuses a trigger (409) and the dialog says why
+    await page.locator('#loop-trigger').click();
+    await page.locator('#confirm-ok').click();
+    await page.waitForFunction(() => document.getElementById('confirm-error').textContent.length > 0);
+    // (the orchestrator's own reason is lost on the way: the gateway's error filter answers
+    // "Conflict Exception" for it — reported; the page still says what kind of refusal it is)
+    assert.match((await page.locator('#confirm-error').textContent()) ?? '', /^Refused in the loop's current state: /);
+    await page.screenshot({ path: join(SHOTS, 'loop-refused.png') });
+    await page.locator('#confirm-cancel').click();
+
+    await page.locator('#loop-resume').click();
+    await page.locator('#confirm-ok').click();
+    await page.waitForFunction(() => !document.getElementById('confirm-dialog').open);
+    await waitFor('the resume answer', async () => (answers.length === 3 ? true : undefined), 30_000);
+    assert.deepEqual(answers, ['/v1/admin/loop/pause 200', '/v1/admin/loop/iterations 409', '/v1/admin/loop/resume 200']);
     await page.screenshot({ path: join(SHOTS, 'loop.png'), fullPage: true });
+    assert.deepEqual(page.errors.filter((e) => !/status of 409/.test(e)), []);
   });
 
-  // The orchestrator's admin API (docs/orchestrator.md on the orchestrator branch) is not on
-  // this build yet: this pins only the page's side — what it shows for an iteration as that
-  // API returns it, and that an action goes out once, after the confirmation, with its body.
+  // A gate waiting for review needs a whole iteration (RM, PPO, evaluation) — too heavy for
+  // this test: the iteration is given by the test in the API's shape (LoopIterationRecord),
+  // which pins the page's side: the timeline, and that an approval goes out once, after the
+  // confirmation, with its body.
   test('loop actions ask for confirmation and send one request (the API answered by the test, in its documented shape)', async (t) => {
     if (!browser || !proc) return t.skip('chromium is not installed');
     const page = await openWithKey(browser, proc.url, adminKey);
@@ -240,15 +258,9 @@ describe('web console: operator views', { timeout: 900_000 }, () => {
     assert.deepEqual(page.errors, []);
   });
 
-  test('pin asks for confirmation with a reason and sends one request (the loop API answered by the test)', async (t) => {
+  test('pin on the real orchestrator: asked with a reason, and the deployment shows it', async (t) => {
     if (!browser || !proc) return t.skip('chromium is not installed');
     const page = await openWithKey(browser, proc.url, adminKey);
-    const posts: { url: string; body: string | null }[] = [];
-    await page.route('**/v1/admin/loop/**', async (route) => {
-      if (route.request().method() === 'GET') return route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ data: [] }) });
-      posts.push({ url: route.request().url(), body: route.request().postData() });
-      return route.fulfill({ status: 409, contentType: 'application/json', body: JSON.stringify({ error: { code: 'illegal_in_state', message: 'not during a canary' } }) });
-    });
     await page.locator('#tab-models').click();
     const pin = page.locator('tr:has(.status.production) [data-action=pin]');
     await pin.waitFor();
@@ -258,13 +270,14 @@ describe('web console: operator views', { timeout: 900_000 }, () => {
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'confirm-reason');
     await page.keyboard.press('Control+A');
     await page.keyboard.type('hold for the demo');
+    await page.screenshot({ path: join(SHOTS, 'pin-confirm.png') });
     await page.keyboard.press('Enter');
-    // the orchestrator's refusal stays in the dialog
-    await page.waitForFunction(() => /not during a canary/.test(document.getElementById('confirm-error').textContent));
-    assert.equal(await page.locator('#confirm-dialog').evaluate((d: { open: boolean }) => d.open), true);
-    const version = (await pin.getAttribute('aria-label'))!.replace('Pin ', '');
-    assert.deepEqual(posts, [{ url: `${proc.url}/v1/admin/loop/pin`, body: JSON.stringify({ modelId: version, reason: 'hold for the demo' }) }]);
-    await page.screenshot({ path: join(SHOTS, 'pin-refused.png') });
+    await page.waitForFunction(() => !document.getElementById('confirm-dialog').open);
+    await page.waitForFunction(() => /hold for the demo/.test(document.querySelector('.deployment')?.textContent ?? ''));
+    const { deployment } = (await (await fetch(`${proc.url}/v1/admin/deployment-overview`, { headers: { authorization: `Bearer ${adminKey}` } })).json()) as { deployment: { id: string; reason: string } };
+    assert.match(deployment.id, /^pin:/);
+    assert.match(deployment.reason, /hold for the demo/);
+    assert.deepEqual(page.errors, []);
   });
 
   test('keyboard only, at phone width: reach the gate view and open the charts', async (t) => {

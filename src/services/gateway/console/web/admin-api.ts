@@ -50,7 +50,9 @@ export function confirmThen(question: string, run: (reason: string) => Promise<R
   const attempt = async (): Promise<void> => {
     const res = await run(input.value.trim());
     if (!res.ok) {
-      $('confirm-error').textContent = (await apiError(res)).message;
+      const err = await apiError(res);
+      // 409: the loop's state does not allow it (pause, a running iteration or canary)
+      $('confirm-error').textContent = `${err.status === 409 ? 'Refused in the loop\'s current state' : `Refused (HTTP ${err.status})`}: ${err.message}`;
       if (dialog.open) pendingAction = attempt; // Confirm may be pressed again
       return;
     }
