@@ -153,6 +153,13 @@ describe('web console: operator views', { timeout: 900_000 }, () => {
     }
     if (deployment) assert.match((await page.locator('.deployment').textContent()) ?? '', new RegExp(deployment.productionModelId));
     await page.locator('#model-list li').first().waitFor();
+    // the lineage of the production version, from the orchestrator's lineage endpoint
+    const production = policies.find((p) => p.status === 'production')!;
+    await page.locator(`tr[data-version="${production.id}"] [data-action=lineage]`).click();
+    await page.waitForFunction(() => document.querySelector('#version-lineage-body dl') !== null);
+    const lineageText = (await page.locator('#version-lineage-body').textContent()) ?? '';
+    assert.match(lineageText, new RegExp(`${production.id} production`));
+    assert.match(lineageText, /not made by the loop/, 'the base policy came from no iteration');
     await page.screenshot({ path: join(SHOTS, 'models.png'), fullPage: true });
     assert.deepEqual(page.errors, []);
   });

@@ -3,7 +3,7 @@
 // trigger, approve or reject a gate waiting for review, roll back, and the lineage of an
 // iteration's candidate — each behind a confirmation dialog. It reads the orchestrator's
 // admin API under /v1/admin/loop (docs/orchestrator.md); a gateway without it says so.
-import { adminGetter, adminPost, confirmThen, type OperatorDeps } from './admin-api.js';
+import { adminGetter, adminPost, confirmThen, type AdminGet, type OperatorDeps } from './admin-api.js';
 import { $, h } from './dom.js';
 
 interface StateChange {
@@ -47,6 +47,39 @@ function timings(it: Iteration, now: number): HTMLElement {
   return list;
 }
 
+/** GET /v1/admin/loop/lineage/models/:id (src/services/orchestrator/lineage.ts) */
+interface ModelLineage {
+  model: { id: string; status: string };
+  ancestors: string[];
+  iteration: string | null;
+  chain: Record<string, unknown>;
+}
+
+const LINEAGE_STEPS: [string, string][] = [
+  ['feedbackWindow', 'Feedback window'], ['snapshot', 'Snapshot'], ['rewardModel', 'Reward model'], ['ppoRun', 'PPO run'],
+  ['checkpointChosen', 'Checkpoint chosen'], ['gate', 'Gate'], ['canary', 'Canary'], ['outcome', 'Outcome'],
+];
+
+/** The lineage of a version: its ancestors, then each step of the iteration that made it (those it went through). */
+function lineageList(l: ModelLineage): HTMLElement {
+  const rows: HTMLElement[] = [h('div', { class: 'dep-row' }, h('dt', {}, 'Version'), h('dd', {}, h('code', {}, l.model.id), ` ${l.model.status}`, ...l.ancestors.flatMap((a) => [' ← ', h('code', {}, a)])))];
+  rows.push(h('div', { class: 'dep-row' }, h('dt', {}, 'Iteration'), h('dd', {}, l.iteration ? h('code', {}, l.iteration) : 'none: not made by the loop')));
+  for (const [key, label] of LINEAGE_STEPS) {
+    const v = l.chain[key];
+    if (v === null || v === undefined) continue;
+    rows.push(h('div', { class: 'dep-row' }, h('dt', {}, label), h('dd', {}, typeof v === 'string' ? v : h('code', {}, JSON.stringify(v)))));
+  }
+  return h('dl', { class: 'deployment lineage-list' }, ...rows);
+}
+
+export async function showModelLineage(adminGet: AdminGet, modelId: string, into: HTMLElement): Promise<void> {
+  into.textContent = 'Loading the lineage…';
+  const res = await adminGet(`/v1/admin/loop/lineage/models/${encodeURIComponent(modelId)}`, into, () => void showModelLineage(adminGet, modelId, into));
+  if (!res) return;
+  into.textContent = '';
+  into.append(lineageList((await res.json()) as ModelLineage));
+}
+
 const waitsForReview = (it: Iteration) => it.state === 'gate' && it.steps.gate?.outputs?.verdict === 'needs_review' && it.steps.gate.outputs.review === undefined;
 
 export function initLoopView(deps: OperatorDeps) {
@@ -61,14 +94,7 @@ export function initLoopView(deps: OperatorDeps) {
     return b;
   }
 
-  async function showLineage(modelId: string, into: HTMLElement): Promise<void> {
-    into.textContent = 'Loading the lineage…';
-    const res = await adminGet(`/v1/admin/loop/lineage/models/${encodeURIComponent(modelId)}`, into, () => void showLineage(modelId, into));
-    if (!res) return;
-    // the lineage is a nested record (feedback window → snapshot → RM → PPO → gate → canary); shown as it comes
-    into.textContent = '';
-    into.append(h('pre', { class: 'report' }, JSON.stringify(await res.json(), null, 2)));
-  }
+  const showLineage = (modelId: string, into: HTMLElement) => showModelLineage(adminGet, modelId, into);
 
   function iterationCard(it: Iteration, now: number): HTMLElement {
     const base = `/v1/admin/loop/iterations/${encodeURIComponent(it.id)}`;

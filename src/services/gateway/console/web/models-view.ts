@@ -1,10 +1,11 @@
 // The console's Models view: what /v1/models serves (scope chat), and for an admin the
 // current deployment — production, canary and its traffic share, shadow — with the
 // lineage of each, and every policy version with its status and parent (the history).
-// Where the orchestrator's admin API is served, a production or retired version can be
-// pinned (POST /v1/admin/loop/pin), after a confirmation.
+// Where the orchestrator's admin API is served, each version's lineage can be shown and a
+// production or retired version pinned (POST /v1/admin/loop/pin), after a confirmation.
 import { adminGetter, adminPost, confirmThen, type OperatorDeps } from './admin-api.js';
 import { $, apiError, h } from './dom.js';
+import { showModelLineage } from './loop-view.js';
 
 interface ModelVersion {
   id: string;
@@ -74,6 +75,17 @@ export function initModelsView(deps: OperatorDeps) {
     }
   }
 
+  const lineagePanel = () => $('version-lineage');
+
+  function lineageButton(id: string): HTMLButtonElement {
+    const b = h('button', { type: 'button', 'data-action': 'lineage', 'aria-label': `Lineage of ${id}`, 'aria-controls': 'version-lineage' }, 'Lineage');
+    b.addEventListener('click', () => {
+      lineagePanel().hidden = false;
+      void showModelLineage(adminGet, id, $('version-lineage-body'));
+    });
+    return b;
+  }
+
   async function loadDeployment(): Promise<void> {
     const where = $('deployment');
     where.textContent = 'Loading…';
@@ -111,11 +123,12 @@ export function initModelsView(deps: OperatorDeps) {
         h('td', { 'data-label': 'Parent' }, p.parentId ? h('code', {}, p.parentId) : '—'),
         h('td', { 'data-label': 'Training run' }, p.trainingRunId ? h('code', {}, p.trainingRunId) : '—'),
         h('td', { 'data-label': 'Registered' }, when(p.createdAt)),
-        ...(canPin ? [h('td', { 'data-label': 'Action' }, ...(p.status === 'production' || p.status === 'retired' ? [pinButton(p.id)] : []))] : []),
+        ...(canPin ? [h('td', { 'data-label': 'Action' }, lineageButton(p.id), ...(p.status === 'production' || p.status === 'retired' ? [' ', pinButton(p.id)] : []))] : []),
       ),
     );
     where.append(
       h('div', { class: 'table-wrap' }, h('table', { class: 'rules versions' }, h('caption', {}, 'Policy versions, newest first'), h('thead', {}, head), h('tbody', {}, ...rows))),
+      h('section', { id: 'version-lineage', 'aria-labelledby': 'version-lineage-title', hidden: true }, h('h3', { id: 'version-lineage-title' }, 'Lineage'), h('div', { id: 'version-lineage-body', 'aria-live': 'polite' })),
     );
   }
 
