@@ -61,6 +61,18 @@ export class NoPolicyError extends Error {
   }
 }
 
+/** The policy version named, or the production policy; NoPolicyError when there is none. */
+export async function resolvePolicy(registry: Repositories['modelRegistry'], id: string | undefined): Promise<ModelVersionRecord> {
+  if (id !== undefined) {
+    const v = await registry.get(id);
+    if (!v || v.kind !== 'policy') throw new NoPolicyError(`policy version ${JSON.stringify(id)} is not in the registry`);
+    return v;
+  }
+  const production = (await registry.findByStatus('policy', 'production'))[0];
+  if (!production) throw new NoPolicyError('no production policy is registered (start the gateway once, or name a policy version)');
+  return production;
+}
+
 export interface RewardModelServiceOptions {
   /** fewer training pairs than this → InsufficientPairsError; default 50 */
   minPairs?: number;
@@ -223,15 +235,8 @@ export class RewardModelService {
     return { version, trainingRunId, artifactPath, gate, summary };
   }
 
-  private async policy(id: string | undefined): Promise<ModelVersionRecord> {
-    if (id !== undefined) {
-      const v = await this.repositories.modelRegistry.get(id);
-      if (!v || v.kind !== 'policy') throw new NoPolicyError(`policy version ${JSON.stringify(id)} is not in the registry`);
-      return v;
-    }
-    const production = (await this.repositories.modelRegistry.findByStatus('policy', 'production'))[0];
-    if (!production) throw new NoPolicyError('no production policy is registered (start the gateway once, or name a policy version)');
-    return production;
+  private policy(id: string | undefined): Promise<ModelVersionRecord> {
+    return resolvePolicy(this.repositories.modelRegistry, id);
   }
 
   private dirOf(artifactPath: string): string {
