@@ -12,7 +12,7 @@ import { PpoService } from '../services/trainer/ppo.service.js';
 import { scenarioTrainingPrompts } from '../services/trainer/scenario-prompts.js';
 import { numberFlag, stringFlag, takeFlags, UsageError, type ParsedArgs } from './args.js';
 import { withDatabase } from './database.js';
-import { progressReporter } from './train-progress.js';
+import { cancelOnInterrupt, progressReporter } from './train-progress.js';
 
 export const TRAIN_PPO_USAGE = `usage: outerloop train ppo --rm VERSION [--prompts PROMPT_SET_ID] [--steps N] [--seed S]
          [--policy VERSION] [--objective mean|uwo|wco] [--batch PROMPTS] [--max-tokens N]
@@ -35,12 +35,7 @@ export async function trainPpoCommand(args: ParsedArgs): Promise<void> {
   const progress = progressReporter(process.stderr, 'train ppo', (p) =>
     `step ${p.step}/${p.totalSteps} reward ${(p.metrics.reward ?? Number.NaN).toFixed(4)} KL ${(p.metrics.kl ?? Number.NaN).toFixed(4)}` +
     ` β ${(p.metrics.beta ?? Number.NaN).toFixed(3)} ETA ${Math.round(p.etaSeconds)}s`);
-  const controller = new AbortController();
-  const onInterrupt = (): void => {
-    process.stderr.write('\ncancelling at the next step boundary (checkpoints are kept: rerun the command to resume)\n');
-    controller.abort();
-  };
-  process.once('SIGINT', onInterrupt);
+  const interrupt = cancelOnInterrupt();
   try {
     const outcome = await withDatabase((repositories, appConfig) => {
       const service = new PpoService(repositories, new LocalArtifactStore(appConfig.artifactDir), {
@@ -60,7 +55,7 @@ export async function trainPpoCommand(args: ParsedArgs): Promise<void> {
         ...(promptsPerStep !== undefined ? { promptsPerStep } : {}),
         ...(checkpointEvery !== undefined ? { checkpointEvery } : {}),
         onProgress: progress.update,
-        signal: controller.signal,
+        signal: interrupt.signal,
       });
     });
     progress.done();
@@ -85,6 +80,6 @@ export async function trainPpoCommand(args: ParsedArgs): Promise<void> {
     process.stderr.write(`cancelled after step ${e.step}; checkpoints kept, nothing registered\n`);
     process.exitCode = 130;
   } finally {
-    process.off('SIGINT', onInterrupt);
+    interrupt.dispose();
   }
 }

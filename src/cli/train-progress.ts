@@ -25,3 +25,14 @@ export function progressReporter(stream: NodeJS.WriteStream, label: string, desc
     },
   };
 }
+
+/** Ctrl-C aborts the returned signal once (training stops at the next step boundary). */
+export function cancelOnInterrupt(): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const onInterrupt = (): void => {
+    process.stderr.write('\ncancelling at the next step boundary (checkpoints are kept: rerun the command to resume)\n');
+    controller.abort();
+  };
+  process.once('SIGINT', onInterrupt);
+  return { signal: controller.signal, dispose: () => process.off('SIGINT', onInterrupt) };
+}

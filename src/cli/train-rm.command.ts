@@ -10,7 +10,7 @@ import { RewardModelService } from '../services/trainer/reward-model.service.js'
 import { numberFlag, stringFlag, takeFlags, UsageError, type ParsedArgs } from './args.js';
 import { withDatabase } from './database.js';
 import { TRAIN_PPO_USAGE } from './train-policy.command.js';
-import { progressReporter } from './train-progress.js';
+import { cancelOnInterrupt, progressReporter } from './train-progress.js';
 
 export const TRAIN_RM_USAGE = `usage: outerloop train rm --snapshot ID [--ensemble K] [--seed N] [--epochs E]
          [--lr X] [--policy VERSION] [--min-pairs N] [--gate JSON] [--threads N] [--checkpoint-every STEPS]`;
@@ -42,12 +42,7 @@ export async function trainRmCommand(args: ParsedArgs): Promise<void> {
     `step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)} acc ${(p.metrics.accuracy ?? Number.NaN).toFixed(2)}` +
     `${p.metrics.heldout_loss !== undefined ? ` held-out ${p.metrics.heldout_loss.toFixed(4)}` : ''} member ${p.metrics.member ?? 0}` +
     ` ${Math.round(p.tokensPerSecond)} tok/s ETA ${Math.round(p.etaSeconds)}s`);
-  const controller = new AbortController();
-  const onInterrupt = (): void => {
-    process.stderr.write('\ncancelling at the next step boundary (checkpoints are kept: rerun the command to resume)\n');
-    controller.abort();
-  };
-  process.once('SIGINT', onInterrupt);
+  const interrupt = cancelOnInterrupt();
   try {
     const outcome = await withDatabase((repositories, appConfig) => {
       const service = new RewardModelService(repositories, new LocalArtifactStore(appConfig.artifactDir), {
@@ -55,7 +50,7 @@ export async function trainRmCommand(args: ParsedArgs): Promise<void> {
         qualityGate: gate,
         ...(f.threads !== undefined ? { intraOpThreads: numberFlag(f.threads, 'threads', 2) } : {}),
       });
-      return service.train({ snapshotId, config, ...(stringFlag(f.policy, 'policy') ? { policyVersionId: stringFlag(f.policy, 'policy')! } : {}), onProgress: progress.update, signal: controller.signal });
+      return service.train({ snapshotId, config, ...(stringFlag(f.policy, 'policy') ? { policyVersionId: stringFlag(f.policy, 'policy')! } : {}), onProgress: progress.update, signal: interrupt.signal });
     });
     progress.done();
     const r = outcome.summary.report;
@@ -80,6 +75,6 @@ export async function trainRmCommand(args: ParsedArgs): Promise<void> {
     process.stderr.write(`cancelled after step ${e.step}; nothing registered\n`);
     process.exitCode = 130;
   } finally {
-    process.off('SIGINT', onInterrupt);
+    interrupt.dispose();
   }
 }
