@@ -1,12 +1,13 @@
 // The evaluator role: the worker for evaluation jobs (suites, divergence detection,
 // gate verdicts). EvaluatorService evaluates a candidate against the incumbent and
 // records the evaluation, the gate decisions and the report; EvaluationJobHandler runs
-// it for `evaluation` jobs (src/platform/jobs).
+// it for `evaluation` jobs (src/platform/jobs), with REWARD_SCORER_PROVIDER
+// (reward-model-scorers.ts) scoring proxy reward for a job that names a reward model.
 //
 // The report endpoints (EvaluationReportsModule) are served by the gateway role: its
 // request hooks check the admin scope, and a process without them would serve the
 // reports to anyone. They read the ArtifactStore only, so any gateway process can.
-import { Module } from '@nestjs/common';
+import { Inject, Module, type OnModuleDestroy } from '@nestjs/common';
 import type { Registry } from 'prom-client';
 import type { ArtifactStore } from '../../platform/artifacts/artifact-store.js';
 import type { IEvaluationRepository, IGateDecisionRepository, IModelRegistryRepository, ITransactionRunner } from '../../platform/persistence/repositories/index.js';
@@ -15,10 +16,11 @@ import {
 } from '../../platform/tokens.js';
 import { RoleHeartbeat, roleHeartbeatProvider } from '../role-heartbeat.js';
 import { EvaluationReportsController } from './evaluation-reports.controller.js';
-import { EvaluationJobHandler } from './evaluation-job.handler.js';
+import { EvaluationJobHandler, REWARD_SCORER_PROVIDER } from './evaluation-job.handler.js';
 import { EvaluatorMetrics } from './evaluator-metrics.js';
 import { EvaluationReports } from './evaluation-reports.js';
 import { EvaluatorService } from './evaluator.service.js';
+import { RewardModelScorers } from './reward-model-scorers.js';
 
 @Module({
   providers: [
@@ -29,11 +31,22 @@ import { EvaluatorService } from './evaluator.service.js';
         new EvaluatorService({ modelRegistry, evaluations, gateDecisions, transactions, artifacts, metrics: new EvaluatorMetrics(registry) }),
       inject: [MODEL_REGISTRY_REPOSITORY, EVALUATION_REPOSITORY, GATE_DECISION_REPOSITORY, TRANSACTION_RUNNER, ARTIFACT_STORE, METRICS],
     },
+    {
+      provide: REWARD_SCORER_PROVIDER,
+      useFactory: (modelRegistry: IModelRegistryRepository, artifacts: ArtifactStore) => new RewardModelScorers(modelRegistry, artifacts),
+      inject: [MODEL_REGISTRY_REPOSITORY, ARTIFACT_STORE],
+    },
     EvaluationJobHandler,
   ],
   exports: [RoleHeartbeat, EvaluatorService],
 })
-export class EvaluatorModule {}
+export class EvaluatorModule implements OnModuleDestroy {
+  constructor(@Inject(REWARD_SCORER_PROVIDER) private readonly rewardScorers: RewardModelScorers) {}
+
+  async onModuleDestroy(): Promise<void> {
+    await this.rewardScorers.close();
+  }
+}
 
 @Module({
   controllers: [EvaluationReportsController],

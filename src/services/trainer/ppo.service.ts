@@ -24,25 +24,10 @@ import type { PpoOptions } from '../../rlhf/ppo/ppo-run.js';
 import { PROMPT_SET_FORMAT } from '../../rlhf/prompts/prompt-set.js';
 import { RM_REWARD_MODULE_URL } from '../../rlhf/ppo/rm-reward.js';
 import { resolvePolicy } from './reward-model.service.js';
+import { usableRewardModel } from '../reward-model-version.js';
 
 export type PpoRepositories = Pick<Repositories, 'modelRegistry' | 'training'>;
-
-/** The named reward model cannot drive training: unknown, not a reward model, or rejected by its gate. */
-export class RewardModelRefusedError extends Error {
-  readonly code: 'reward_model_unknown' | 'reward_model_rejected';
-  readonly retriable = false;
-  constructor(readonly rewardModelVersion: string, reason: 'unknown' | 'not_reward' | 'rejected') {
-    super(
-      reason === 'rejected'
-        ? `reward model ${JSON.stringify(rewardModelVersion)} is rejected (it failed its quality gate); train a new one or name another`
-        : reason === 'not_reward'
-          ? `model version ${JSON.stringify(rewardModelVersion)} is not a reward model`
-          : `reward model ${JSON.stringify(rewardModelVersion)} is not in the registry`,
-    );
-    this.name = 'RewardModelRefusedError';
-    this.code = reason === 'rejected' ? 'reward_model_rejected' : 'reward_model_unknown';
-  }
-}
+export { RewardModelRefusedError } from '../reward-model-version.js';
 
 export class PromptSetNotFoundError extends Error {
   readonly code = 'prompt_set_not_found';
@@ -55,15 +40,6 @@ export class PromptSetNotFoundError extends Error {
 
 /** Where a frozen prompt set is stored: `{ format, id, prompts }`. */
 export const promptSetPath = (id: string): string => `prompt-sets/${id}.json`;
-
-/** Resolve a reward-model version for training, or refuse it with a typed, non-retriable error. */
-export async function usableRewardModel(registry: PpoRepositories['modelRegistry'], id: string): Promise<ModelVersionRecord> {
-  const v = await registry.get(id);
-  if (!v) throw new RewardModelRefusedError(id, 'unknown');
-  if (v.kind !== 'reward') throw new RewardModelRefusedError(id, 'not_reward');
-  if (v.status === 'rejected') throw new RewardModelRefusedError(id, 'rejected');
-  return v;
-}
 
 export interface PpoServiceOptions {
   /** prompts when a request names no prompt set */
