@@ -5,6 +5,7 @@ import { type DynamicModule, Module, type Type } from '@nestjs/common';
 import type { OuterloopConfig, Role } from '../config/config.js';
 import { PlatformModule } from '../platform/platform.module.js';
 import { EvaluationReportsModule, EvaluatorModule } from './evaluator/evaluator.module.js';
+import { AdminModule } from './gateway/admin/admin.module.js';
 import { ConsoleModule } from './gateway/console/console.module.js';
 import { FeedbackModule } from './gateway/feedback/feedback.module.js';
 import { GatewayModule } from './gateway/gateway.module.js';
@@ -13,7 +14,7 @@ import { OrchestratorModule } from './orchestrator/orchestrator.module.js';
 import { TrainerModule } from './trainer/trainer.module.js';
 
 const ROLE_MODULES: Record<Role, Type<unknown>[]> = {
-  gateway: [GatewayModule, FeedbackModule, ConsoleModule, EvaluationReportsModule],
+  gateway: [GatewayModule, FeedbackModule, ConsoleModule, EvaluationReportsModule, AdminModule],
   ingest: [IngestModule],
   trainer: [TrainerModule],
   evaluator: [EvaluatorModule],

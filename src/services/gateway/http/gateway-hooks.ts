@@ -49,6 +49,10 @@ export const ROUTE_SCOPES: Readonly<Record<string, Scope>> = {
   'GET /v1/admin/models': 'admin',
   'POST /v1/admin/models': 'admin',
   'POST /v1/admin/models/:version/promote': 'admin',
+  // jobs (src/services/gateway/admin/jobs-admin.controller.ts)
+  'POST /v1/admin/jobs': 'admin',
+  'GET /v1/admin/jobs/:id': 'admin',
+  'POST /v1/admin/jobs/:id/cancel': 'admin',
 };
 
 /**
