@@ -17,6 +17,7 @@ import type { ModelVersionRecord } from '../../domain/models.js';
 import type { TrainProgress } from '../../engine/train/trainer.js';
 import type { ArtifactStore } from '../../platform/artifacts/artifact-store.js';
 import { Logger } from '../../platform/logging/logger.js';
+import { finishingOnError } from './training-run.js';
 import type { Repositories } from '../../platform/persistence/repositories/index.js';
 import type { EnsembleObjective } from '../../rlhf/reward/ensemble.js';
 import { startPpo, type PpoProgramResult } from '../../rlhf/ppo/ppo.program.js';
@@ -108,8 +109,7 @@ export class PpoService {
     await this.repositories.training.startRun({ id: trainingRunId, kind: 'ppo', config: JSON.parse(JSON.stringify({ ...options, rewardModelVersion: rewardModel.id, promptSetId: request.promptSetId ?? null })), baseModelId: policy.id, datasetSnapshotId: null, seed: request.seed });
     this.log.info('running PPO', { trainingRunId, policy: policy.id, rewardModel: rewardModel.id, steps: request.steps, prompts: prompts.length });
 
-    let result: PpoProgramResult;
-    try {
+    const result = await finishingOnError(this.repositories.training, trainingRunId, () => {
       const run = startPpo(
         {
           policyDir: this.dirOf(policy.artifactPath),
@@ -122,12 +122,8 @@ export class PpoService {
         },
         { ...(request.onProgress ? { onProgress: request.onProgress } : {}), ...(request.signal ? { signal: request.signal } : {}) },
       );
-      result = await run.done;
-    } catch (e) {
-      const code = (e as { code?: string }).code;
-      await this.repositories.training.finishRun(trainingRunId, code === 'training_cancelled' ? 'cancelled' : 'failed', (e as Error).message);
-      throw e;
-    }
+      return run.done;
+    });
     const last = result.checkpoints[result.checkpoints.length - 1];
     if (!last) {
       await this.repositories.training.finishRun(trainingRunId, 'failed', `PPO stopped (${result.stop.kind}) before its first checkpoint`);

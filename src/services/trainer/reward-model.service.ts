@@ -22,6 +22,7 @@ import type { TrainProgress } from '../../engine/train/trainer.js';
 import type { Estimate } from '../../evaluation/statistics/index.js';
 import type { ArtifactStore } from '../../platform/artifacts/artifact-store.js';
 import { Logger } from '../../platform/logging/logger.js';
+import { finishingOnError } from './training-run.js';
 import type { Repositories } from '../../platform/persistence/repositories/index.js';
 import { decideRmQualityGate, parseRmQualityGate, rmGateMetrics, type RmGateDecision, type RmQualityGateConfig } from '../../rlhf/reward/quality-gate.js';
 import type { HardPairReport } from '../../rlhf/reward/hard-pairs.js';
@@ -142,8 +143,7 @@ export class RewardModelService {
     await this.repositories.training.startRun({ id: trainingRunId, kind: 'reward', config: { ...config, minPairs: this.minPairs }, baseModelId: policy.id, datasetSnapshotId: snapshotId, seed: config.seed });
     this.log.info('training a reward model', { snapshotId, trainingRunId, policy: policy.id, trainPairs: train.length, heldoutPairs: heldout.length, ensemble: config.ensemble, epochs: config.epochs });
 
-    let summary: RewardTrainingSummary;
-    try {
+    const summary = await finishingOnError(this.repositories.training, trainingRunId, () => {
       const run = startRewardTraining(
         {
           snapshotId,
@@ -161,12 +161,8 @@ export class RewardModelService {
         },
         { ...(request.onProgress ? { onProgress: request.onProgress } : {}), ...(request.signal ? { signal: request.signal } : {}) },
       );
-      summary = await run.done;
-    } catch (e) {
-      const code = (e as { code?: string }).code;
-      await this.repositories.training.finishRun(trainingRunId, code === 'training_cancelled' ? 'cancelled' : 'failed', (e as Error).message);
-      throw e;
-    }
+      return run.done;
+    });
 
     // the artifact goes into the store under its content address
     const artifactPath = `models/reward/${summary.manifest.artifactId}`;
