@@ -17,11 +17,11 @@ import type { ModelVersionRecord } from '../../domain/models.js';
 import type { TrainProgress } from '../../engine/train/trainer.js';
 import type { ArtifactStore } from '../../platform/artifacts/artifact-store.js';
 import { Logger } from '../../platform/logging/logger.js';
-import { finishingOnError } from './training-run.js';
 import type { Repositories } from '../../platform/persistence/repositories/index.js';
 import { startDpo, type DpoProgramResult } from '../../rlhf/dpo/dpo.program.js';
 import type { PreferencePairText } from '../../rlhf/dpo/dpo-train.js';
 import { resolvePolicy, SnapshotNotFoundError } from './reward-model.service.js';
+import { finishingOnError } from './training-run.js';
 
 export type DpoRepositories = Pick<Repositories, 'modelRegistry' | 'datasetSnapshots' | 'training'>;
 

@@ -17,7 +17,6 @@ import type { ModelVersionRecord } from '../../domain/models.js';
 import type { TrainProgress } from '../../engine/train/trainer.js';
 import type { ArtifactStore } from '../../platform/artifacts/artifact-store.js';
 import { Logger } from '../../platform/logging/logger.js';
-import { finishingOnError } from './training-run.js';
 import type { Repositories } from '../../platform/persistence/repositories/index.js';
 import type { EnsembleObjective } from '../../rlhf/reward/ensemble.js';
 import { startPpo, type PpoProgramResult } from '../../rlhf/ppo/ppo.program.js';
@@ -26,6 +25,7 @@ import { PROMPT_SET_FORMAT } from '../../rlhf/prompts/prompt-set.js';
 import { RM_REWARD_MODULE_URL } from '../../rlhf/ppo/rm-reward.js';
 import { resolvePolicy } from './reward-model.service.js';
 import { usableRewardModel } from '../reward-model-version.js';
+import { finishingOnError } from './training-run.js';
 
 export type PpoRepositories = Pick<Repositories, 'modelRegistry' | 'training'>;
 export { RewardModelRefusedError } from '../reward-model-version.js';

@@ -22,13 +22,13 @@ import type { TrainProgress } from '../../engine/train/trainer.js';
 import type { Estimate } from '../../evaluation/statistics/index.js';
 import type { ArtifactStore } from '../../platform/artifacts/artifact-store.js';
 import { Logger } from '../../platform/logging/logger.js';
-import { finishingOnError } from './training-run.js';
 import type { Repositories } from '../../platform/persistence/repositories/index.js';
 import { decideRmQualityGate, parseRmQualityGate, rmGateMetrics, type RmGateDecision, type RmQualityGateConfig } from '../../rlhf/reward/quality-gate.js';
 import type { HardPairReport } from '../../rlhf/reward/hard-pairs.js';
 import type { RewardModelReport } from '../../rlhf/reward/report.js';
 import { startRewardTraining, type HardPairSeed, type RewardTrainingSummary } from '../../rlhf/reward/train-rm.program.js';
 import { resolveRewardTrainingConfig, type RewardTrainingConfig } from '../../rlhf/reward/train-rm.js';
+import { finishingOnError } from './training-run.js';
 
 export type RewardModelRepositories = Pick<Repositories, 'modelRegistry' | 'datasetSnapshots' | 'training' | 'transactions'>;
 
