@@ -46,8 +46,11 @@ export const COMMANDS: CommandHelp[] = [
   },
   {
     name: 'train',
-    usage: ['outerloop train rm --snapshot ID [--ensemble K] [--seed N] [--epochs E] [--lr X] [--policy VERSION] [--min-pairs N] [--gate JSON] [--threads N] [--checkpoint-every STEPS]'],
-    summary: 'train a reward model on a dataset snapshot and register it with its report and quality-gate verdict (one JSON object on stdout)',
+    usage: [
+      'outerloop train rm --snapshot ID [--ensemble K] [--seed N] [--epochs E] [--lr X] [--policy VERSION] [--min-pairs N] [--gate JSON] [--threads N] [--checkpoint-every STEPS]',
+      'outerloop train ppo --rm VERSION [--prompts ID] [--steps N] [--seed S] [--policy VERSION] [--objective mean|uwo|wco] [--batch N] [--max-tokens N] [--kl-coef B] [--target-kl K] [--checkpoint-every N] [--threads N]',
+    ],
+    summary: 'train a reward model on a dataset snapshot (rm), or run PPO against a registered reward model (ppo; docs/ppo.md); the registered version as one JSON object on stdout',
     options: [
       ['--snapshot ID', 'the dataset snapshot (required; outerloop snapshot prints its id)'],
       ['--ensemble K', 'reward models in the ensemble (default 1)'],

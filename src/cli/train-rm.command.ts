@@ -5,18 +5,21 @@
 // (version, status, artifact, report figures, gate verdict) is one JSON object on stdout.
 // Ctrl-C cancels at the next step boundary; checkpoints stay, so the same command resumes.
 import { LocalArtifactStore } from '../platform/artifacts/local-artifact-store.js';
-import type { TrainProgress } from '../engine/train/trainer.js';
 import { TrainingCancelledError } from '../engine/train/training-program.js';
 import { RewardModelService } from '../services/trainer/reward-model.service.js';
 import { numberFlag, stringFlag, takeFlags, UsageError, type ParsedArgs } from './args.js';
 import { withDatabase } from './database.js';
+import { TRAIN_PPO_USAGE } from './train-policy.command.js';
+import { cancelOnInterrupt, progressReporter } from './train-progress.js';
 
 export const TRAIN_RM_USAGE = `usage: outerloop train rm --snapshot ID [--ensemble K] [--seed N] [--epochs E]
          [--lr X] [--policy VERSION] [--min-pairs N] [--gate JSON] [--threads N] [--checkpoint-every STEPS]`;
 
+/** `outerloop train rm|ppo …`: the reward model here, policies in train-policy.command.ts. */
 export async function trainRmCommand(args: ParsedArgs): Promise<void> {
   const [what, ...extra] = args.positionals;
-  if (what !== 'rm' || extra.length > 0) throw new UsageError(`train: expected "train rm", got "train ${args.positionals.join(' ')}"\n${TRAIN_RM_USAGE}`);
+  if (what === 'ppo' && extra.length === 0) return (await import('./train-policy.command.js')).trainPpoCommand(args);
+  if (what !== 'rm' || extra.length > 0) throw new UsageError(`train: expected "train rm" or "train ppo", got "train ${args.positionals.join(' ')}"\n${TRAIN_RM_USAGE}\n${TRAIN_PPO_USAGE}`);
   const f = takeFlags(args, ['snapshot', 'ensemble', 'seed', 'epochs', 'lr', 'policy', 'min-pairs', 'gate', 'threads', 'checkpoint-every']);
   const snapshotId = stringFlag(f.snapshot, 'snapshot');
   if (!snapshotId) throw new UsageError(`train rm: --snapshot is required\n${TRAIN_RM_USAGE}`);
@@ -35,13 +38,11 @@ export async function trainRmCommand(args: ParsedArgs): Promise<void> {
     ...(f.lr !== undefined ? { lr: numberFlag(f.lr, 'lr', 3e-4) } : {}),
     ...(f['checkpoint-every'] !== undefined ? { checkpointEvery: numberFlag(f['checkpoint-every'], 'checkpoint-every', 50) } : {}),
   };
-  const progress = progressReporter(process.stderr);
-  const controller = new AbortController();
-  const onInterrupt = (): void => {
-    process.stderr.write('\ncancelling at the next step boundary (checkpoints are kept: rerun the command to resume)\n');
-    controller.abort();
-  };
-  process.once('SIGINT', onInterrupt);
+  const progress = progressReporter(process.stderr, 'train rm', (p) =>
+    `step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)} acc ${(p.metrics.accuracy ?? Number.NaN).toFixed(2)}` +
+    `${p.metrics.heldout_loss !== undefined ? ` held-out ${p.metrics.heldout_loss.toFixed(4)}` : ''} member ${p.metrics.member ?? 0}` +
+    ` ${Math.round(p.tokensPerSecond)} tok/s ETA ${Math.round(p.etaSeconds)}s`);
+  const interrupt = cancelOnInterrupt();
   try {
     const outcome = await withDatabase((repositories, appConfig) => {
       const service = new RewardModelService(repositories, new LocalArtifactStore(appConfig.artifactDir), {
@@ -49,7 +50,7 @@ export async function trainRmCommand(args: ParsedArgs): Promise<void> {
         qualityGate: gate,
         ...(f.threads !== undefined ? { intraOpThreads: numberFlag(f.threads, 'threads', 2) } : {}),
       });
-      return service.train({ snapshotId, config, ...(stringFlag(f.policy, 'policy') ? { policyVersionId: stringFlag(f.policy, 'policy')! } : {}), onProgress: progress.update, signal: controller.signal });
+      return service.train({ snapshotId, config, ...(stringFlag(f.policy, 'policy') ? { policyVersionId: stringFlag(f.policy, 'policy')! } : {}), onProgress: progress.update, signal: interrupt.signal });
     });
     progress.done();
     const r = outcome.summary.report;
@@ -74,35 +75,6 @@ export async function trainRmCommand(args: ParsedArgs): Promise<void> {
     process.stderr.write(`cancelled after step ${e.step}; nothing registered\n`);
     process.exitCode = 130;
   } finally {
-    process.off('SIGINT', onInterrupt);
+    interrupt.dispose();
   }
-}
-
-/** A bar redrawn in place on a terminal; a line every 5 s (and at the end) otherwise. */
-function progressReporter(stream: NodeJS.WriteStream): { update: (p: TrainProgress) => void; done: () => void } {
-  let lastLine = 0;
-  let drawn = false;
-  const describe = (p: TrainProgress): string =>
-    `step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)} acc ${(p.metrics.accuracy ?? Number.NaN).toFixed(2)}` +
-    `${p.metrics.heldout_loss !== undefined ? ` held-out ${p.metrics.heldout_loss.toFixed(4)}` : ''} member ${p.metrics.member ?? 0}` +
-    ` ${Math.round(p.tokensPerSecond)} tok/s ETA ${Math.round(p.etaSeconds)}s`;
-  return {
-    update(p) {
-      if (stream.isTTY) {
-        const width = 30;
-        const filled = Math.round((width * p.step) / Math.max(1, p.totalSteps));
-        stream.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${describe(p)}\x1b[K`);
-        drawn = true;
-        return;
-      }
-      const now = Date.now();
-      if (now - lastLine < 5000 && p.step !== p.totalSteps) return;
-      lastLine = now;
-      stream.write(`train rm: ${describe(p)}\n`);
-    },
-    done() {
-      if (drawn) stream.write('\n');
-      drawn = false;
-    },
-  };
 }

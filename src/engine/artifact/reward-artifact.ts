@@ -160,7 +160,13 @@ export async function readRewardArtifact(dir: string): Promise<LoadedRewardArtif
   const all = new Float32Array(perMember * manifest.members);
   new Uint8Array(all.buffer).set(blob); // aligned copy
   const members = Array.from({ length: manifest.members }, (_, k) => new ParameterSet(manifest.config, all.slice(k * perMember, (k + 1) * perMember)));
+  const tokenizer = await readRewardTokenizer(dir, manifest);
+  return { manifest, members, tokenizer, graph: await readVerified(dir, manifest, REWARD_GRAPH_FILE) };
+}
+
+/** The reward model's tokenizer alone (verified against the manifest), without its weights. */
+export async function readRewardTokenizer(dir: string, manifest: RewardManifest): Promise<BpeTokenizer> {
   const tokenizer = BpeTokenizer.fromJson((await readVerified(dir, manifest, REWARD_TOKENIZER_FILE)).toString('utf8'));
   if (tokenizer.hash() !== manifest.tokenizerHash) throw new ArtifactError(`${join(dir, REWARD_TOKENIZER_FILE)}: tokenizer hash does not match the manifest`);
-  return { manifest, members, tokenizer, graph: await readVerified(dir, manifest, REWARD_GRAPH_FILE) };
+  return tokenizer;
 }

@@ -1,13 +1,19 @@
 // The evaluator role: the worker for evaluation jobs (suites, divergence detection,
 // gate verdicts). EvaluatorService evaluates a candidate against the incumbent and
 // records the evaluation, the gate decisions and the report; EvaluationJobHandler runs
-// it for `evaluation` jobs (src/platform/jobs).
+// it for `evaluation` jobs (src/platform/jobs), with REWARD_SCORER_PROVIDER
+// (reward-model-scorers.ts) scoring proxy reward for a job that names a reward model.
 //
 // The report endpoints (EvaluationReportsModule) are served by the gateway role: its
 // request hooks check the admin scope, and a process without them would serve the
+<<<<<<< HEAD
 // reports to anyone. They read the ArtifactStore and the gate decisions' table, so any
 // gateway process can.
 import { Module } from '@nestjs/common';
+=======
+// reports to anyone. They read the ArtifactStore only, so any gateway process can.
+import { Inject, Module, type OnModuleDestroy } from '@nestjs/common';
+>>>>>>> glue
 import type { Registry } from 'prom-client';
 import type { ArtifactStore } from '../../platform/artifacts/artifact-store.js';
 import type { IEvaluationRepository, IGateDecisionRepository, IModelRegistryRepository, ITransactionRunner } from '../../platform/persistence/repositories/index.js';
@@ -15,12 +21,18 @@ import {
   ARTIFACT_STORE, EVALUATION_REPOSITORY, GATE_DECISION_REPOSITORY, METRICS, MODEL_REGISTRY_REPOSITORY, TRANSACTION_RUNNER,
 } from '../../platform/tokens.js';
 import { RoleHeartbeat, roleHeartbeatProvider } from '../role-heartbeat.js';
+<<<<<<< HEAD
 import { EvaluationReportsController, GateDecisionsController } from './evaluation-reports.controller.js';
 import { GateDecisionReads } from './gate-decisions.js';
 import { EvaluationJobHandler } from './evaluation-job.handler.js';
+=======
+import { EvaluationReportsController } from './evaluation-reports.controller.js';
+import { EvaluationJobHandler, REWARD_SCORER_PROVIDER } from './evaluation-job.handler.js';
+>>>>>>> glue
 import { EvaluatorMetrics } from './evaluator-metrics.js';
 import { EvaluationReports } from './evaluation-reports.js';
 import { EvaluatorService } from './evaluator.service.js';
+import { RewardModelScorers } from './reward-model-scorers.js';
 
 @Module({
   providers: [
@@ -31,11 +43,22 @@ import { EvaluatorService } from './evaluator.service.js';
         new EvaluatorService({ modelRegistry, evaluations, gateDecisions, transactions, artifacts, metrics: new EvaluatorMetrics(registry) }),
       inject: [MODEL_REGISTRY_REPOSITORY, EVALUATION_REPOSITORY, GATE_DECISION_REPOSITORY, TRANSACTION_RUNNER, ARTIFACT_STORE, METRICS],
     },
+    {
+      provide: REWARD_SCORER_PROVIDER,
+      useFactory: (modelRegistry: IModelRegistryRepository, artifacts: ArtifactStore) => new RewardModelScorers(modelRegistry, artifacts),
+      inject: [MODEL_REGISTRY_REPOSITORY, ARTIFACT_STORE],
+    },
     EvaluationJobHandler,
   ],
   exports: [RoleHeartbeat, EvaluatorService],
 })
-export class EvaluatorModule {}
+export class EvaluatorModule implements OnModuleDestroy {
+  constructor(@Inject(REWARD_SCORER_PROVIDER) private readonly rewardScorers: RewardModelScorers) {}
+
+  async onModuleDestroy(): Promise<void> {
+    await this.rewardScorers.close();
+  }
+}
 
 @Module({
   controllers: [EvaluationReportsController, GateDecisionsController],

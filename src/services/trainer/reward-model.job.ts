@@ -14,14 +14,7 @@ export function rewardModelJobHandler(service: RewardModelService): JobHandler<'
   return async (ctx: JobContext<'reward_model'>): Promise<JsonObject> => {
     const p = ctx.job.params;
     ctx.signal.throwIfAborted();
-    // progress writes are chained so they land in step order; a rejection means the job
-    // must stop, which the signal (and so the training thread) already knows
-    let reporting: Promise<void> = Promise.resolve();
-    const onProgress = (x: TrainProgress): void => {
-      reporting = reporting
-        .then(() => ctx.progress({ step: x.step, total: x.totalSteps, loss: x.loss, metrics: finite(x.metrics), tokensPerSecond: finiteOrNull(x.tokensPerSecond), etaSeconds: finiteOrNull(x.etaSeconds) }))
-        .catch((e: unknown) => ctx.log.debug('progress not recorded: the job is stopping', { reason: (e as Error).message }));
-    };
+    const progress = progressReporter(ctx);
     const outcome = await service.train({
       snapshotId: p.snapshotId,
       config: {
@@ -35,10 +28,10 @@ export function rewardModelJobHandler(service: RewardModelService): JobHandler<'
       },
       ...(p.basePolicy !== undefined ? { policyVersionId: p.basePolicy } : {}),
       checkpointPrefix: ctx.checkpoint.prefix,
-      onProgress,
+      onProgress: progress.report,
       signal: ctx.signal,
     });
-    await reporting;
+    await progress.settled();
     const report = outcome.summary.report;
     return {
       modelVersion: outcome.version.id,
@@ -51,6 +44,22 @@ export function rewardModelJobHandler(service: RewardModelService): JobHandler<'
       hardPairAccuracy: outcome.summary.hardPairs?.accuracy.value ?? null,
       gate: outcome.gate?.verdict ?? null,
     };
+  };
+}
+
+/**
+ * Training progress onto the job row, in step order: writes are chained; a rejected write
+ * means the job must stop, which the signal (and so the training thread) already knows.
+ */
+export function progressReporter(ctx: JobContext): { report: (x: TrainProgress) => void; settled: () => Promise<void> } {
+  let reporting: Promise<void> = Promise.resolve();
+  return {
+    report: (x) => {
+      reporting = reporting
+        .then(() => ctx.progress({ step: x.step, total: x.totalSteps, loss: x.loss, metrics: finite(x.metrics), tokensPerSecond: finiteOrNull(x.tokensPerSecond), etaSeconds: finiteOrNull(x.etaSeconds) }))
+        .catch((e: unknown) => ctx.log.debug('progress not recorded: the job is stopping', { reason: (e as Error).message }));
+    },
+    settled: () => reporting,
   };
 }
 

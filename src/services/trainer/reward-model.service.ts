@@ -28,6 +28,7 @@ import type { HardPairReport } from '../../rlhf/reward/hard-pairs.js';
 import type { RewardModelReport } from '../../rlhf/reward/report.js';
 import { startRewardTraining, type HardPairSeed, type RewardTrainingSummary } from '../../rlhf/reward/train-rm.program.js';
 import { resolveRewardTrainingConfig, type RewardTrainingConfig } from '../../rlhf/reward/train-rm.js';
+import { finishingOnError } from './training-run.js';
 
 export type RewardModelRepositories = Pick<Repositories, 'modelRegistry' | 'datasetSnapshots' | 'training' | 'transactions'>;
 
@@ -59,6 +60,18 @@ export class NoPolicyError extends Error {
     super(reason);
     this.name = 'NoPolicyError';
   }
+}
+
+/** The policy version named, or the production policy; NoPolicyError when there is none. */
+export async function resolvePolicy(registry: Repositories['modelRegistry'], id: string | undefined): Promise<ModelVersionRecord> {
+  if (id !== undefined) {
+    const v = await registry.get(id);
+    if (!v || v.kind !== 'policy') throw new NoPolicyError(`policy version ${JSON.stringify(id)} is not in the registry`);
+    return v;
+  }
+  const production = (await registry.findByStatus('policy', 'production'))[0];
+  if (!production) throw new NoPolicyError('no production policy is registered (start the gateway once, or name a policy version)');
+  return production;
 }
 
 export interface RewardModelServiceOptions {
@@ -130,8 +143,7 @@ export class RewardModelService {
     await this.repositories.training.startRun({ id: trainingRunId, kind: 'reward', config: { ...config, minPairs: this.minPairs }, baseModelId: policy.id, datasetSnapshotId: snapshotId, seed: config.seed });
     this.log.info('training a reward model', { snapshotId, trainingRunId, policy: policy.id, trainPairs: train.length, heldoutPairs: heldout.length, ensemble: config.ensemble, epochs: config.epochs });
 
-    let summary: RewardTrainingSummary;
-    try {
+    const summary = await finishingOnError(this.repositories.training, trainingRunId, () => {
       const run = startRewardTraining(
         {
           snapshotId,
@@ -149,12 +161,8 @@ export class RewardModelService {
         },
         { ...(request.onProgress ? { onProgress: request.onProgress } : {}), ...(request.signal ? { signal: request.signal } : {}) },
       );
-      summary = await run.done;
-    } catch (e) {
-      const code = (e as { code?: string }).code;
-      await this.repositories.training.finishRun(trainingRunId, code === 'training_cancelled' ? 'cancelled' : 'failed', (e as Error).message);
-      throw e;
-    }
+      return run.done;
+    });
 
     // the artifact goes into the store under its content address
     const artifactPath = `models/reward/${summary.manifest.artifactId}`;
@@ -223,15 +231,8 @@ export class RewardModelService {
     return { version, trainingRunId, artifactPath, gate, summary };
   }
 
-  private async policy(id: string | undefined): Promise<ModelVersionRecord> {
-    if (id !== undefined) {
-      const v = await this.repositories.modelRegistry.get(id);
-      if (!v || v.kind !== 'policy') throw new NoPolicyError(`policy version ${JSON.stringify(id)} is not in the registry`);
-      return v;
-    }
-    const production = (await this.repositories.modelRegistry.findByStatus('policy', 'production'))[0];
-    if (!production) throw new NoPolicyError('no production policy is registered (start the gateway once, or name a policy version)');
-    return production;
+  private policy(id: string | undefined): Promise<ModelVersionRecord> {
+    return resolvePolicy(this.repositories.modelRegistry, id);
   }
 
   private dirOf(artifactPath: string): string {

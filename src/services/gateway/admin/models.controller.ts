@@ -1,10 +1,12 @@
 // Admin API for the model registry (scope `admin`), the HTTP face of
 // `outerloop models list|register|promote`:
 //   GET  /v1/admin/models                      policy versions, and which one serves
+//   GET  /v1/admin/models?kind=reward          reward-model versions (every status), newest first
 //   POST /v1/admin/models {"artifactDir": DIR}  register an artifact directory the
 //                                               gateway can read (e.g. on the shared volume)
 //   POST /v1/admin/models/:version/promote {"reason"?: "…"}
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
+import { MODEL_STATUSES } from '../../../domain/models.js';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ArtifactStore } from '../../../platform/artifacts/artifact-store.js';
@@ -47,8 +49,12 @@ export class ModelsController {
   }
 
   @Get()
-  async list(): Promise<unknown> {
-    return { object: 'list', data: await listPolicies(this.repos) };
+  async list(@Query('kind') kind?: string): Promise<unknown> {
+    if (kind === undefined || kind === 'policy') return { object: 'list', data: await listPolicies(this.repos) };
+    if (kind !== 'reward') throw GatewayError.invalid('kind', `kind: must be policy or reward, got ${JSON.stringify(kind)}`);
+    const rows = (await Promise.all(MODEL_STATUSES.map((s) => this.repos.modelRegistry.findByStatus('reward', s)))).flat();
+    rows.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || a.id.localeCompare(b.id));
+    return { object: 'list', data: rows };
   }
 
   @Post()

@@ -52,6 +52,10 @@ export const ROUTE_SCOPES: Readonly<Record<string, Scope>> = {
   // the operator views' reads (the web console)
   'GET /v1/admin/gate-decisions': 'admin',
   'GET /v1/admin/deployment-overview': 'admin',
+  // jobs (src/services/gateway/admin/jobs-admin.controller.ts)
+  'POST /v1/admin/jobs': 'admin',
+  'GET /v1/admin/jobs/:id': 'admin',
+  'POST /v1/admin/jobs/:id/cancel': 'admin',
 };
 
 /**

@@ -1,0 +1,78 @@
+// `outerloop train ppo` end to end on SQLite: a stored prompt set, a tiny policy and a tiny
+// reward model registered; the command prints one JSON result on stdout (a registered
+// candidate, its checkpoints), progress lines on stderr, and refuses a missing --rm.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { readArtifactManifest } from '../../../src/engine/artifact/artifact.js';
+import { writeRewardArtifact } from '../../../src/engine/artifact/reward-artifact.js';
+import { createDataSource, runMigrations } from '../../../src/platform/persistence/data-source.js';
+import { createRepositories } from '../../../src/platform/persistence/repositories/index.js';
+import { freezePromptSet, PROMPT_SET_FORMAT } from '../../../src/rlhf/prompts/prompt-set.js';
+import { randomParameters } from '../engine/runtime/fixture.js';
+import { TOY_PROMPTS, toyWorld, writeToyPolicy } from '../rlhf/ppo/toy.js';
+
+const MAIN = new URL('../../../src/main.js', import.meta.url).pathname;
+
+function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('outerloop train ppo', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'outerloop-train-ppo-'));
+  const env = { ...process.env, OUTERLOOP_MODE: 'embedded', OUTERLOOP_DATA_DIR: dir, OUTERLOOP_ARTIFACT_DIR: join(dir, 'artifacts'), OUTERLOOP_LOG_FORMAT: 'json', OUTERLOOP_LOG_LEVEL: 'warn' };
+  let promptSetId = '';
+
+  before(async () => {
+    const toy = toyWorld();
+    const ds = createDataSource({ type: 'better-sqlite3', path: join(dir, 'outerloop.sqlite') });
+    await ds.initialize();
+    await runMigrations(ds);
+    const repos = createRepositories(ds);
+    const policyDir = await writeToyPolicy(toy, join(dir, 'policy'));
+    await repos.modelRegistry.register({ id: 'policy-toy', kind: 'policy', artifactPath: policyDir, sha256: (await readArtifactManifest(policyDir)).artifactId, status: 'production' });
+    const rm = await writeRewardArtifact(join(dir, 'rm'), {
+      members: [randomParameters(toy.config, 31, 0.3)], tokenizer: toy.tokenizer,
+      meta: { parentArtifactId: null, datasetSnapshotId: null, trainingRunId: null, training: {}, metrics: {} },
+    });
+    await repos.modelRegistry.register({ id: 'reward-toy', kind: 'reward', artifactPath: join(dir, 'rm'), sha256: rm.artifactId });
+    await ds.destroy();
+    const set = freezePromptSet(TOY_PROMPTS);
+    promptSetId = set.id;
+    mkdirSync(join(dir, 'artifacts', 'prompt-sets'), { recursive: true });
+    writeFileSync(join(dir, 'artifacts', 'prompt-sets', `${set.id}.json`), JSON.stringify({ format: PROMPT_SET_FORMAT, id: set.id, prompts: set.prompts }));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('runs PPO against the named RM and prints the registered candidate as JSON', async () => {
+    const r = await run(['train', 'ppo', '--rm', 'reward-toy', '--prompts', promptSetId, '--steps', '2', '--seed', '4', '--batch', '4', '--max-tokens', '3', '--threads', '1', '--checkpoint-every', '1'], env);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { version: string; status: string; rewardModelVersion: string; steps: number; checkpoints: { step: number; reward: number }[] };
+    assert.equal(out.status, 'candidate');
+    assert.equal(out.rewardModelVersion, 'reward-toy');
+    assert.equal(out.steps, 2);
+    assert.deepEqual(out.checkpoints.map((c) => c.step), [1, 2]);
+    assert.ok(out.checkpoints.every((c) => Number.isFinite(c.reward)));
+    assert.match(r.stderr, /train ppo: step 2\/2 reward -?\d+\.\d+ KL -?\d+\.\d+/);
+  });
+
+  it('requires --rm and names a refused reward model', async () => {
+    const missing = await run(['train', 'ppo', '--steps', '1'], env);
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /--rm is required/);
+    const unknown = await run(['train', 'ppo', '--rm', 'reward-nope', '--steps', '1'], env);
+    assert.notEqual(unknown.code, 0);
+    assert.match(unknown.stderr, /reward-nope/);
+  });
+});
