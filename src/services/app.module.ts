@@ -5,11 +5,8 @@ import { type DynamicModule, Module, type Type } from '@nestjs/common';
 import type { OuterloopConfig, Role } from '../config/config.js';
 import { PlatformModule } from '../platform/platform.module.js';
 import { EvaluationReportsModule, EvaluatorModule } from './evaluator/evaluator.module.js';
-<<<<<<< HEAD
-import { DeploymentOverviewModule } from './gateway/admin/deployment-overview.module.js';
-=======
 import { AdminModule } from './gateway/admin/admin.module.js';
->>>>>>> glue
+import { DeploymentOverviewModule } from './gateway/admin/deployment-overview.module.js';
 import { ConsoleModule } from './gateway/console/console.module.js';
 import { FeedbackModule } from './gateway/feedback/feedback.module.js';
 import { GatewayModule } from './gateway/gateway.module.js';
@@ -18,11 +15,7 @@ import { OrchestratorModule } from './orchestrator/orchestrator.module.js';
 import { TrainerModule } from './trainer/trainer.module.js';
 
 const ROLE_MODULES: Record<Role, Type<unknown>[]> = {
-<<<<<<< HEAD
-  gateway: [GatewayModule, FeedbackModule, ConsoleModule, EvaluationReportsModule, DeploymentOverviewModule],
-=======
-  gateway: [GatewayModule, FeedbackModule, ConsoleModule, EvaluationReportsModule, AdminModule],
->>>>>>> glue
+  gateway: [GatewayModule, FeedbackModule, ConsoleModule, EvaluationReportsModule, DeploymentOverviewModule, AdminModule],
   ingest: [IngestModule],
   trainer: [TrainerModule],
   evaluator: [EvaluatorModule],

@@ -6,14 +6,9 @@
 //
 // The report endpoints (EvaluationReportsModule) are served by the gateway role: its
 // request hooks check the admin scope, and a process without them would serve the
-<<<<<<< HEAD
 // reports to anyone. They read the ArtifactStore and the gate decisions' table, so any
 // gateway process can.
-import { Module } from '@nestjs/common';
-=======
-// reports to anyone. They read the ArtifactStore only, so any gateway process can.
 import { Inject, Module, type OnModuleDestroy } from '@nestjs/common';
->>>>>>> glue
 import type { Registry } from 'prom-client';
 import type { ArtifactStore } from '../../platform/artifacts/artifact-store.js';
 import type { IEvaluationRepository, IGateDecisionRepository, IModelRegistryRepository, ITransactionRunner } from '../../platform/persistence/repositories/index.js';
@@ -21,14 +16,9 @@ import {
   ARTIFACT_STORE, EVALUATION_REPOSITORY, GATE_DECISION_REPOSITORY, METRICS, MODEL_REGISTRY_REPOSITORY, TRANSACTION_RUNNER,
 } from '../../platform/tokens.js';
 import { RoleHeartbeat, roleHeartbeatProvider } from '../role-heartbeat.js';
-<<<<<<< HEAD
 import { EvaluationReportsController, GateDecisionsController } from './evaluation-reports.controller.js';
 import { GateDecisionReads } from './gate-decisions.js';
-import { EvaluationJobHandler } from './evaluation-job.handler.js';
-=======
-import { EvaluationReportsController } from './evaluation-reports.controller.js';
 import { EvaluationJobHandler, REWARD_SCORER_PROVIDER } from './evaluation-job.handler.js';
->>>>>>> glue
 import { EvaluatorMetrics } from './evaluator-metrics.js';
 import { EvaluationReports } from './evaluation-reports.js';
 import { EvaluatorService } from './evaluator.service.js';

@@ -18,6 +18,12 @@ function fromHttpException(e: HttpException): GatewayError {
   const type: OpenAIErrorType =
     status === 401 ? 'authentication_error' : status === 403 ? 'permission_error' : status === 404 ? 'not_found_error' : status === 429 ? 'rate_limit_error' : status >= 500 ? 'server_error' : 'invalid_request_error';
   const code = status === 413 ? 'request_too_large' : status === 404 ? 'not_found' : status === 405 ? 'method_not_allowed' : status >= 500 ? 'internal_error' : 'invalid_request';
+  // A route that already answers in OpenAI's shape (`{ error: { message, code } }`, e.g.
+  // the loop's 409 naming the state) keeps its own message and code.
+  const own = (e.getResponse() as { error?: { message?: unknown; code?: unknown } } | string | undefined);
+  if (typeof own === 'object' && own?.error && typeof own.error.message === 'string') {
+    return new GatewayError(status, type, own.error.message, null, typeof own.error.code === 'string' ? own.error.code : code);
+  }
   return new GatewayError(status, type, e.message, null, code);
 }
 
