@@ -2,6 +2,7 @@
 // A bad value stops the process with a message that names the variable
 // (the habit of immich's getEnv and langfuse's EnvSchema).
 import { z } from 'zod';
+import { editDistance } from '../domain/edit-distance.js';
 
 export const ROLES = ['gateway', 'ingest', 'trainer', 'evaluator', 'orchestrator'] as const;
 export type Role = (typeof ROLES)[number];
@@ -244,15 +245,4 @@ export function unknownVariables(env: Record<string, string | undefined> = proce
       // a third of the name's length: catches typos and near-misses, not unrelated names
       return { name, closest: best <= Math.max(2, Math.floor((name.length - 'OUTERLOOP_'.length) / 3)) ? closest : null };
     });
-}
-
-/** Levenshtein distance (insert, delete, substitute). */
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = row;
-  }
-  return prev[b.length]!;
 }

@@ -5,6 +5,7 @@
 // typo is an error that says what was meant — never an ignored key.
 
 import { z } from 'zod';
+import { editDistance } from '../../domain/edit-distance.js';
 
 export type ConfigPath = readonly (string | number)[];
 
@@ -58,14 +59,4 @@ export function closestName(name: string, known: readonly string[]): string | nu
     if (d < bestDistance) [best, bestDistance] = [k, d];
   }
   return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = row;
-  }
-  return prev[b.length]!;
 }
