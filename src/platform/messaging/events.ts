@@ -131,6 +131,9 @@ export const JobParamsSchemas = {
     margin: z.boolean().default(false),
     /** reward-centering coefficient λ in λ·(r_c + r_r)² */
     centering: z.number().nonnegative().default(0),
+    /** the snapshot split to train on: \`heldout\` trains the independent judge RM the evaluator
+     * uses for win rates (never an RM that PPO may optimise against) */
+    split: z.enum(['train', 'heldout']).default('train'),
   }),
   ppo: z.strictObject({
     rewardModelVersion: id,
@@ -178,6 +181,10 @@ export const JobParamsSchemas = {
     baseline: id.optional(),
     suites: z.array(z.string().min(1).max(100)).min(1),
     rewardModelVersion: id.optional(),
+    /** the PPO run the candidate came from: every checkpoint is evaluated and the one to judge is chosen by eval */
+    runId: id.optional(),
+    /** the judge RM (trained on the snapshot's held-out split) for the candidate-vs-incumbent win rate */
+    judgeModelVersion: id.optional(),
     seed: seed.default(0),
   }),
 } as const satisfies Record<JobKind, z.ZodType>;

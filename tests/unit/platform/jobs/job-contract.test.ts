@@ -31,7 +31,7 @@ describe('job kinds and their parameters', () => {
   it('applies the defaults the trainer relies on', () => {
     const rm = validateJobSpec({ kind: 'reward_model', params: MINIMAL.reward_model });
     assert.ok(rm.ok);
-    assert.deepEqual(rm.value.params, { snapshotId: 'snap-1', seed: 0, ensemble: 1, epochs: 1, margin: false, centering: 0 });
+    assert.deepEqual(rm.value.params, { snapshotId: 'snap-1', seed: 0, ensemble: 1, epochs: 1, margin: false, centering: 0, split: 'train' });
     const ppo = validateJobSpec({ kind: 'ppo', params: MINIMAL.ppo });
     assert.ok(ppo.ok && ppo.value.kind === 'ppo');
     assert.equal(ppo.value.params.objective, 'mean');
