@@ -12,7 +12,7 @@ import { EvaluationInputError } from '../errors.js';
 import type { Estimate } from '../statistics/index.js';
 import type { SuiteComparison } from '../suites/evaluate-samples.js';
 import type { GatePolicy } from './policy.js';
-import type { MetricValue, RuleDecision } from './rule-engine.js';
+import { type MetricValue, type NotApplicable, type RuleDecision, isNotApplicable } from './rule-engine.js';
 
 export interface PromotionEvidence {
   /** candidate vs incumbent on each eval suite (same prompts and seeds) */
@@ -28,8 +28,9 @@ export interface PromotionEvidence {
   overoptimization?: OveroptimizationFit;
   klBudget?: KlBudget;
   /** the RM quality gate's decision on the reward model the candidate was trained against */
-  rmQualityGate?: RuleDecision;
-  ensembleDisagreement?: DisagreementTrend | null;
+  rmQualityGate?: RuleDecision | NotApplicable;
+  /** the trend across the run; null = fewer than two checkpoints carry it; NotApplicable = the RM is no ensemble */
+  ensembleDisagreement?: DisagreementTrend | null | NotApplicable;
 }
 
 /** The metric record for a promotion gate. */
@@ -62,11 +63,15 @@ export function promotionGateMetrics(e: PromotionEvidence): Record<string, Metri
     }
   }
   if (e.klBudget) m['kl.budgetExceeded'] = e.klBudget.exceeded ?? { notApplicable: 'no cumulative KL budget is configured' };
-  if (e.rmQualityGate) {
+  if (e.rmQualityGate && isNotApplicable(e.rmQualityGate)) m['rmQualityGate.passed'] = e.rmQualityGate;
+  else if (e.rmQualityGate) {
     const { verdict, missing } = e.rmQualityGate;
     m['rmQualityGate.passed'] = verdict === 'needs_review' ? { missing: `the RM quality gate needs review (missing: ${missing.join(', ')})` } : verdict === 'pass';
   }
-  if (e.ensembleDisagreement !== undefined) {
+  if (e.ensembleDisagreement && isNotApplicable(e.ensembleDisagreement)) {
+    m['ensembleDisagreement.growth'] = e.ensembleDisagreement;
+    m['ensembleDisagreement.risingBeyondCi'] = e.ensembleDisagreement;
+  } else if (e.ensembleDisagreement !== undefined) {
     const t = e.ensembleDisagreement;
     const why = { missing: 'fewer than two checkpoints carry an ensemble disagreement' };
     m['ensembleDisagreement.growth'] = t ? t.relativeGrowth : why;
@@ -79,4 +84,16 @@ export function promotionGateMetrics(e: PromotionEvidence): Record<string, Metri
 export function chooseCheckpoint(policy: GatePolicy, checkpoints: readonly CheckpointEvaluation[]): EvalChoice {
   if (!policy.checkpointChoice) throw new EvaluationInputError('policy.checkpointChoice', `policy ${policy.name} names no eval metric to choose a checkpoint by`);
   return chooseCheckpointByEval(checkpoints, policy.checkpointChoice.metric, { direction: policy.checkpointChoice.direction });
+}
+
+/**
+ * The checkpoint to ship among a run's trained checkpoints (step > 0). The run's reference
+ * is evaluated as step 0 (it anchors the Gao fit and the reward-vs-eval curve), but it is
+ * not a candidate: shipping it is shipping nothing, and the comparison with the incumbent
+ * says whether the best trained checkpoint is worth promoting.
+ */
+export function chooseTrainedCheckpoint(policy: GatePolicy, checkpoints: readonly CheckpointEvaluation[]): EvalChoice {
+  const trained = checkpoints.filter((c) => c.step > 0);
+  if (trained.length === 0) throw new EvaluationInputError('checkpoints', 'no trained checkpoint (step > 0) was evaluated');
+  return chooseCheckpoint(policy, trained);
 }

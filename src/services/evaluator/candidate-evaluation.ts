@@ -14,9 +14,9 @@ import { BatchEngine } from '../../engine/runtime/batch-engine.js';
 import type { BpeTokenizer } from '../../engine/tokenizer/bpe-tokenizer.js';
 import {
   type CheckpointEvaluation, type Estimate, type GateDecisionRecord, type GatePolicy, type LengthControlledGain, type LengthControlledWinRate,
-  type MetricValue, type OveroptimizationFit, type PromotionEvidence, type ResolvedSuite, type SuiteComparison, EvaluationInputError,
-  bootstrapMean, chooseCheckpoint, compareSamples, decideGate, ensembleDisagreementTrend, fitOveroptimization, lengthControlledRewardGain,
-  lengthControlledWinRate, mean, pairedBootstrap, promotionGateMetrics, sigmoid,
+  type KlBudget, type MetricValue, type NotApplicable, type OveroptimizationFit, type PromotionEvidence, type ResolvedSuite, type RuleDecision,
+  type SuiteComparison, EvaluationInputError, bootstrapMean, chooseCheckpoint, chooseTrainedCheckpoint, compareSamples, decideGate, ensembleDisagreementTrend,
+  fitOveroptimization, klBudget, lengthControlledRewardGain, lengthControlledWinRate, mean, pairedBootstrap, promotionGateMetrics, sigmoid,
 } from '../../evaluation/index.js';
 import {
   type EvalSamplingOptions, type PolicySample, type RewardScorer, ResponseLogprobScorer, attachKlLogprobs, sampleForEval,
@@ -50,6 +50,14 @@ export interface CandidateEvaluationInput {
   judge?: RewardScorer;
   /** the run the candidate came from: its evaluated checkpoints (for reward-up-eval-down, the Gao fit and the 1-SE choice) */
   run?: { checkpoints: readonly CheckpointEvaluation[]; candidateStep: number };
+  /** the RM quality gate's decision on the reward model the candidate was trained against, or why it does not apply */
+  rmQualityGate?: RuleDecision | NotApplicable;
+  /**
+   * The cumulative KL budget (kl-budget.ts): the KL of each promotion so far (oldest
+   * first), the budget, and the original base policy — its log-probs on the candidate's
+   * samples give the KL to the base directly when it is not the reference.
+   */
+  klBudget?: { promotedKl: readonly number[]; budget?: number; base?: LoadedPolicy };
   options: CandidateEvaluationOptions;
 }
 
@@ -73,6 +81,7 @@ export interface CandidateEvaluation {
   lengthControlled?: LengthControlledGain;
   judge?: LengthControlledWinRate;
   overoptimization?: OveroptimizationFit;
+  klBudget?: KlBudget;
   /** the eval metric the Gao fit is of (the policy's checkpointChoice metric) */
   overoptimizationMetric?: string;
   /** suite name → each side's samples (response lengths for the report) */
@@ -81,7 +90,7 @@ export interface CandidateEvaluation {
   samples: number;
 }
 
-async function sampleSide(policy: LoadedPolicy, suites: readonly ResolvedSuite[], opts: CandidateEvaluationOptions): Promise<Map<string, PolicySample[]>> {
+export async function sampleSide(policy: LoadedPolicy, suites: readonly ResolvedSuite[], opts: CandidateEvaluationOptions): Promise<Map<string, PolicySample[]>> {
   const engine = await BatchEngine.fromParameters(policy.params, policy.tokenizer, { maxBatch: opts.maxBatch ?? 64, intraOpThreads: opts.intraOpThreads });
   try {
     // every suite's rows at once: the engine batches across suites too
@@ -106,7 +115,7 @@ function memberStd(members: readonly (Float64Array | number[])[], rows: number):
   });
 }
 
-async function scoreRewards(scorer: RewardScorer, suites: readonly ResolvedSuite[], side: Map<string, SideSamples>): Promise<void> {
+export async function scoreRewards(scorer: RewardScorer, suites: readonly ResolvedSuite[], side: Map<string, SideSamples>): Promise<void> {
   for (const suite of suites) {
     const s = side.get(suite.name)!;
     const scores = await scorer.score(rowsOf(suite, s.samples));
@@ -116,10 +125,10 @@ async function scoreRewards(scorer: RewardScorer, suites: readonly ResolvedSuite
   }
 }
 
-const concat = <T>(side: Map<string, SideSamples>, pick: (s: SideSamples) => readonly T[]): T[] => [...side.values()].flatMap(pick);
+export const concat = <T>(side: Map<string, SideSamples>, pick: (s: SideSamples) => readonly T[]): T[] => [...side.values()].flatMap(pick);
 
 /** KL of the candidate to the reference: the mean over every sample of Σ_t (log π − log π_ref), in nats per response. */
-function meanSequenceKl(side: Map<string, SideSamples>): number {
+export function meanSequenceKl(side: Map<string, SideSamples>): number {
   const kls = concat(side, (s) => s.samples).map((s) => s.logprobs!.reduce((acc, lp, t) => acc + lp - s.refLogprobs![t]!, 0));
   return mean(kls);
 }
@@ -191,7 +200,7 @@ export async function evaluateCandidate(input: CandidateEvaluationInput): Promis
     const evalMetrics = configured.checkpointChoice ? [{ metric: configured.checkpointChoice.metric, direction: configured.checkpointChoice.direction }] : [];
     if (evalMetrics.length > 0) evidence.run = { checkpoints: run.checkpoints, candidateStep: run.candidateStep, evalMetrics };
     if (configured.checkpointChoice) {
-      chosenCheckpoint = chooseCheckpoint(configured, run.checkpoints);
+      chosenCheckpoint = run.checkpoints.some((c) => c.step > 0) ? chooseTrainedCheckpoint(configured, run.checkpoints) : chooseCheckpoint(configured, run.checkpoints);
       const metric = configured.checkpointChoice.metric;
       const points = run.checkpoints.filter((c) => c.metrics[metric]).map((c) => ({ kl: c.kl, value: c.metrics[metric]!.value }));
       if (points.filter((p) => p.kl > 0).length >= 2 && points.some((p) => p.kl === 0)) {
@@ -201,6 +210,20 @@ export async function evaluateCandidate(input: CandidateEvaluationInput): Promis
       }
     }
     if (run.checkpoints.filter((c) => c.ensembleDisagreement).length >= 2) evidence.ensembleDisagreement = ensembleDisagreementTrend(run.checkpoints);
+    else if (input.rewardScorer && ![...cSide.values()].some((s) => s.ensembleDisagreement)) evidence.ensembleDisagreement = { notApplicable: `the reward model ${input.rewardScorer.id} is a single model, not an ensemble: there are no members to disagree` };
+  }
+  if (input.rmQualityGate) evidence.rmQualityGate = input.rmQualityGate;
+  if (input.klBudget) {
+    const { promotedKl, budget, base } = input.klBudget;
+    let candidateKlToBase: number | undefined;
+    if (base && base.params.data !== reference.params.data) {
+      const toBase = new Map<string, SideSamples>();
+      for (const [suite, s] of cSide) toBase.set(suite, { policy: candidate.id, samples: await attachKlLogprobs(logprobScorer, candidate.params, base.params, s.samples) });
+      candidateKlToBase = meanSequenceKl(toBase);
+    }
+    // a k1 estimate of a small KL can come out slightly negative; KL itself is ≥ 0
+    evidence.klBudget = klBudget({ promotedKl, candidateKl: Math.max(0, evidence.candidateKl!), candidateKlToBase: candidateKlToBase === undefined ? undefined : Math.max(0, candidateKlToBase), budget });
+    out.klBudget = evidence.klBudget;
   }
   const metrics = promotionGateMetrics(evidence);
   const decisions = policies.map((p) => decideGate(p, { candidate: candidate.id, metrics, chosenCheckpoint }));
