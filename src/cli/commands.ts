@@ -47,12 +47,13 @@ export const COMMANDS: CommandHelp[] = [
   {
     name: 'train',
     usage: [
-      'outerloop train rm --snapshot ID [--ensemble K] [--seed N] [--epochs E] [--lr X] [--policy VERSION] [--min-pairs N] [--gate JSON] [--threads N] [--checkpoint-every STEPS]',
+      'outerloop train rm --snapshot ID [--split train|heldout] [--ensemble K] [--seed N] [--epochs E] [--lr X] [--policy VERSION] [--min-pairs N] [--gate JSON] [--threads N] [--checkpoint-every STEPS]',
       'outerloop train ppo --rm VERSION [--prompts ID] [--steps N] [--seed S] [--policy VERSION] [--objective mean|uwo|wco] [--batch N] [--max-tokens N] [--kl-coef B] [--target-kl K] [--checkpoint-every N] [--threads N]',
     ],
     summary: 'train a reward model on a dataset snapshot (rm), or run PPO against a registered reward model (ppo; docs/ppo.md); the registered version as one JSON object on stdout',
     options: [
       ['--snapshot ID', 'the dataset snapshot (required; outerloop snapshot prints its id)'],
+      ['--split train|heldout', 'train (default): the RM PPO optimises against; heldout: the judge RM for evaluation, trained on the held-out split only, which PPO refuses (docs/reward-model.md)'],
       ['--ensemble K', 'reward models in the ensemble (default 1)'],
       ['--seed N', 'seed (default 1)'],
       ['--epochs E', 'passes over the training pairs (default 2)'],

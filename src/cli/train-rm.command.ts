@@ -12,7 +12,7 @@ import { withDatabase } from './database.js';
 import { TRAIN_PPO_USAGE } from './train-policy.command.js';
 import { cancelOnInterrupt, progressReporter } from './train-progress.js';
 
-export const TRAIN_RM_USAGE = `usage: outerloop train rm --snapshot ID [--ensemble K] [--seed N] [--epochs E]
+export const TRAIN_RM_USAGE = `usage: outerloop train rm --snapshot ID [--split train|heldout] [--ensemble K] [--seed N] [--epochs E]
          [--lr X] [--policy VERSION] [--min-pairs N] [--gate JSON] [--threads N] [--checkpoint-every STEPS]`;
 
 /** `outerloop train rm|ppo …`: the reward model here, policies in train-policy.command.ts. */
@@ -20,9 +20,11 @@ export async function trainRmCommand(args: ParsedArgs): Promise<void> {
   const [what, ...extra] = args.positionals;
   if (what === 'ppo' && extra.length === 0) return (await import('./train-policy.command.js')).trainPpoCommand(args);
   if (what !== 'rm' || extra.length > 0) throw new UsageError(`train: expected "train rm" or "train ppo", got "train ${args.positionals.join(' ')}"\n${TRAIN_RM_USAGE}\n${TRAIN_PPO_USAGE}`);
-  const f = takeFlags(args, ['snapshot', 'ensemble', 'seed', 'epochs', 'lr', 'policy', 'min-pairs', 'gate', 'threads', 'checkpoint-every']);
+  const f = takeFlags(args, ['snapshot', 'split', 'ensemble', 'seed', 'epochs', 'lr', 'policy', 'min-pairs', 'gate', 'threads', 'checkpoint-every']);
   const snapshotId = stringFlag(f.snapshot, 'snapshot');
   if (!snapshotId) throw new UsageError(`train rm: --snapshot is required\n${TRAIN_RM_USAGE}`);
+  const split = stringFlag(f.split, 'split') ?? 'train';
+  if (split !== 'train' && split !== 'heldout') throw new UsageError(`--split: must be train or heldout (the judge RM), got ${JSON.stringify(split)}\n${TRAIN_RM_USAGE}`);
   let gate: unknown = null;
   if (f.gate !== undefined) {
     try {
@@ -50,7 +52,7 @@ export async function trainRmCommand(args: ParsedArgs): Promise<void> {
         qualityGate: gate,
         ...(f.threads !== undefined ? { intraOpThreads: numberFlag(f.threads, 'threads', 2) } : {}),
       });
-      return service.train({ snapshotId, config, ...(stringFlag(f.policy, 'policy') ? { policyVersionId: stringFlag(f.policy, 'policy')! } : {}), onProgress: progress.update, signal: interrupt.signal });
+      return service.train({ snapshotId, split, config, ...(stringFlag(f.policy, 'policy') ? { policyVersionId: stringFlag(f.policy, 'policy')! } : {}), onProgress: progress.update, signal: interrupt.signal });
     });
     progress.done();
     const r = outcome.summary.report;
@@ -61,6 +63,7 @@ export async function trainRmCommand(args: ParsedArgs): Promise<void> {
       artifactId: outcome.summary.manifest.artifactId,
       members: outcome.summary.manifest.members,
       trainingRunId: outcome.trainingRunId,
+      judge: outcome.version.metrics.judge === true,
       heldOutAccuracy: r ? { value: r.accuracy.value, lower: r.accuracy.lower, upper: r.accuracy.upper } : null,
       ece: r?.ece.value ?? null,
       scoreLengthSpearman: r?.length.scoreLengthSpearman.value ?? null,

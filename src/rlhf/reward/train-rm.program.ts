@@ -35,6 +35,8 @@ export interface RewardTrainingParams {
   /** fewer training pairs than this (after tokenization) → the run fails, nothing is written */
   minPairs: number;
   trainingRunId: string | null;
+  /** a judge RM (train = judge-train, heldout = judge-check, both from the snapshot's held-out split); recorded in the manifest */
+  judge?: boolean;
   /** fixed for byte-identical manifests; default now */
   createdAt?: string;
   /** hard-pair seeds; default: per held-out prompt, its first pair's chosen as right and rejected as wrong */
@@ -89,7 +91,7 @@ export async function runRewardTraining(params: RewardTrainingParams, hooks: { o
     train: train.pairs,
     heldout: heldout.pairs,
     config,
-    fingerprint: rewardRunFingerprint({ snapshotId: params.snapshotId, policyArtifactId: policy.manifest.artifactId, config, maxSeqLen }),
+    fingerprint: rewardRunFingerprint({ snapshotId: params.snapshotId, policyArtifactId: policy.manifest.artifactId, config, maxSeqLen, ...(params.judge ? { split: 'heldout' as const } : {}) }),
     checkpointDir: params.checkpointDir,
     session,
     ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
@@ -109,7 +111,7 @@ export async function runRewardTraining(params: RewardTrainingParams, hooks: { o
       parentArtifactId: policy.manifest.artifactId,
       datasetSnapshotId: params.snapshotId,
       trainingRunId: params.trainingRunId,
-      training: { ...config, minPairs: params.minPairs },
+      training: { ...config, minPairs: params.minPairs, ...(params.judge ? { split: 'heldout', judge: true } : {}) },
       metrics: {
         members: trained.memberResults.map(({ resumedFromStep: _r, ...m }) => m),
         totalSteps: trained.totalSteps,

@@ -136,8 +136,9 @@ export interface TrainRewardModelResult {
 }
 
 /** A stable id of what a run computes from: equal fingerprints → equal artifacts. */
-export function rewardRunFingerprint(parts: { snapshotId: string; policyArtifactId: string; config: RewardTrainingConfig; maxSeqLen: number }): string {
-  return createHash('sha256').update(JSON.stringify([parts.snapshotId, parts.policyArtifactId, parts.maxSeqLen, Object.entries(parts.config).sort()])).digest('hex');
+export function rewardRunFingerprint(parts: { snapshotId: string; policyArtifactId: string; config: RewardTrainingConfig; maxSeqLen: number; split?: 'heldout' }): string {
+  // the judge's split is named only when it is the held-out one, so train-split fingerprints are unchanged
+  return createHash('sha256').update(JSON.stringify([parts.snapshotId, parts.policyArtifactId, parts.maxSeqLen, Object.entries(parts.config).sort(), ...(parts.split ? [parts.split] : [])])).digest('hex');
 }
 
 /** Member k's batches for each epoch (indices into `train`). */

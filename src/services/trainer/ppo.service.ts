@@ -24,7 +24,7 @@ import type { PpoOptions } from '../../rlhf/ppo/ppo-run.js';
 import { PROMPT_SET_FORMAT } from '../../rlhf/prompts/prompt-set.js';
 import { RM_REWARD_MODULE_URL } from '../../rlhf/ppo/rm-reward.js';
 import { resolvePolicy } from './reward-model.service.js';
-import { usableRewardModel } from '../reward-model-version.js';
+import { rewardModelToOptimise } from '../reward-model-version.js';
 import { finishingOnError } from './training-run.js';
 
 export type PpoRepositories = Pick<Repositories, 'modelRegistry' | 'training'>;
@@ -87,7 +87,7 @@ export class PpoService {
   ) {}
 
   async train(request: PpoRequest): Promise<PpoOutcome> {
-    const rewardModel = await usableRewardModel(this.repositories.modelRegistry, request.rewardModelVersion);
+    const rewardModel = await rewardModelToOptimise(this.repositories.modelRegistry, request.rewardModelVersion);
     const policy = await resolvePolicy(this.repositories.modelRegistry, request.policyVersionId);
     const prompts = request.promptSetId ? await this.promptSet(request.promptSetId) : [...this.options.defaultPrompts];
     const options: PpoOptions = {

@@ -27,6 +27,7 @@ export function rewardModelJobHandler(service: RewardModelService): JobHandler<'
         ...(p.batchSize !== undefined ? { maxPairs: p.batchSize } : {}),
       },
       ...(p.basePolicy !== undefined ? { policyVersionId: p.basePolicy } : {}),
+      split: p.split,
       checkpointPrefix: ctx.checkpoint.prefix,
       onProgress: progress.report,
       signal: ctx.signal,
@@ -43,6 +44,7 @@ export function rewardModelJobHandler(service: RewardModelService): JobHandler<'
       heldOutAccuracy: report ? report.accuracy.value : null,
       hardPairAccuracy: outcome.summary.hardPairs?.accuracy.value ?? null,
       gate: outcome.gate?.verdict ?? null,
+      judge: outcome.version.metrics.judge === true,
     };
   };
 }

@@ -12,6 +12,13 @@
 //   5. the artifact's files are put into the artifact store, the version is registered
 //      (kind reward, lineage: parent policy, snapshot, training run) with its evaluation
 //      rows and gate decision in one transaction; a failed gate registers it `rejected`
+//
+// With `split: 'heldout'` it trains the judge RM instead: on the snapshot's held-out split
+// only, split again by prompt into judge-train / judge-check (rlhf/reward/judge-split.ts);
+// its report is its agreement with the human labels of judge-check, pairs it never saw. It
+// is registered with `metrics.judge: true` and no quality gate (the gate asks whether PPO
+// may optimise against an RM; nothing may optimise against a judge — see
+// reward-model-version.ts).
 import { createHash } from 'node:crypto';
 import { isAbsolute } from 'node:path';
 import { parseSnapshotManifest, parseSnapshotRows, snapshotArtifactPath, type SnapshotRow } from '../../domain/dataset/snapshot.js';
@@ -26,8 +33,10 @@ import type { Repositories } from '../../platform/persistence/repositories/index
 import { decideRmQualityGate, parseRmQualityGate, rmGateMetrics, type RmGateDecision, type RmQualityGateConfig } from '../../rlhf/reward/quality-gate.js';
 import type { HardPairReport } from '../../rlhf/reward/hard-pairs.js';
 import type { RewardModelReport } from '../../rlhf/reward/report.js';
+import type { PreferenceRow } from '../../rlhf/reward/rm-data.js';
 import { startRewardTraining, type HardPairSeed, type RewardTrainingSummary } from '../../rlhf/reward/train-rm.program.js';
 import { resolveRewardTrainingConfig, type RewardTrainingConfig } from '../../rlhf/reward/train-rm.js';
+import { judgeSplit, JUDGE_TRAIN_FRACTION } from '../../rlhf/reward/judge-split.js';
 import { finishingOnError } from './training-run.js';
 
 export type RewardModelRepositories = Pick<Repositories, 'modelRegistry' | 'datasetSnapshots' | 'training' | 'transactions'>;
@@ -47,8 +56,8 @@ export class SnapshotNotFoundError extends Error {
 export class InsufficientPairsError extends Error {
   readonly code = 'insufficient_pairs';
   readonly retriable = false;
-  constructor(readonly snapshotId: string, readonly pairs: number, readonly minimum: number) {
-    super(`dataset snapshot ${snapshotId} has ${pairs} training pairs, fewer than the minimum of ${minimum}; nothing was trained or registered`);
+  constructor(readonly snapshotId: string, readonly pairs: number, readonly minimum: number, readonly split: 'train' | 'heldout' | 'judge-train' = 'train') {
+    super(`dataset snapshot ${snapshotId} has ${pairs} ${split === 'train' ? 'training' : split} pairs, fewer than the minimum of ${minimum}; nothing was trained or registered`);
     this.name = 'InsufficientPairsError';
   }
 }
@@ -88,6 +97,8 @@ export interface RewardModelRequest {
   config?: Partial<RewardTrainingConfig>;
   /** the policy whose trunk and tokenizer the RM starts from; default the production policy */
   policyVersionId?: string;
+  /** `train` (default): the RM PPO optimises against; `heldout`: the judge RM, trained on the held-out split only */
+  split?: 'train' | 'heldout';
   /** known right/wrong answers for hard pairs (the reference scenario); default: from held-out pairs */
   hardPairSeeds?: HardPairSeed[];
   /** where checkpoints go in the artifact store (a job's `checkpoint.prefix`); default `checkpoints/reward/<run id>` */
@@ -124,24 +135,35 @@ export class RewardModelService {
     if (!/^[0-9a-f]{64}$/.test(snapshotId)) throw new SnapshotNotFoundError(snapshotId);
     const snapshotRow = await this.repositories.datasetSnapshots.findById(snapshotId);
     if (!snapshotRow) throw new SnapshotNotFoundError(snapshotId);
-    const trainCount = Number((snapshotRow.counts as { train?: number }).train ?? 0);
-    if (trainCount < this.minPairs) throw new InsufficientPairsError(snapshotId, trainCount, this.minPairs);
+    const judge = request.split === 'heldout';
+    // the split the RM trains on bounds its training pairs (the judge trains on part of the held-out split)
+    const splitCount = Number((snapshotRow.counts as { train?: number; heldout?: number })[judge ? 'heldout' : 'train'] ?? 0);
+    if (splitCount < this.minPairs) throw new InsufficientPairsError(snapshotId, splitCount, this.minPairs, judge ? 'heldout' : 'train');
     const config = resolveRewardTrainingConfig({ seed: 1, ...request.config });
 
     const base = snapshotArtifactPath(snapshotId);
     const manifest = parseSnapshotManifest(snapshotId, await this.artifacts.get(`${base}/manifest.json`));
-    const train = parseSnapshotRows(manifest, 'train.jsonl', await this.artifacts.get(`${base}/train.jsonl`)).map(preferenceRow);
-    const heldout = parseSnapshotRows(manifest, 'heldout.jsonl', await this.artifacts.get(`${base}/heldout.jsonl`)).map(preferenceRow);
+    const heldoutRows = parseSnapshotRows(manifest, 'heldout.jsonl', await this.artifacts.get(`${base}/heldout.jsonl`)).map(preferenceRow);
+    let train: PreferenceRow[];
+    let heldout: PreferenceRow[];
+    if (judge) {
+      ({ judgeTrain: train, judgeCheck: heldout } = judgeSplit(heldoutRows));
+      if (train.length < this.minPairs) throw new InsufficientPairsError(snapshotId, train.length, this.minPairs, 'judge-train');
+    } else {
+      train = parseSnapshotRows(manifest, 'train.jsonl', await this.artifacts.get(`${base}/train.jsonl`)).map(preferenceRow);
+      heldout = heldoutRows;
+    }
 
     const policy = await this.policy(request.policyVersionId);
     const previous = (await this.repositories.modelRegistry.findByStatus('reward', 'production'))[0] ?? null;
     // the run id is derived from what it computes from: a new attempt of the same request
     // finds its checkpoints and resumes
-    const trainingRunId = 'rm-' + createHash('sha256').update(JSON.stringify([snapshotId, policy.id, policy.sha256, Object.entries(config).sort()])).digest('hex').slice(0, 24);
+    const trainingRunId = (judge ? 'rm-judge-' : 'rm-') + createHash('sha256').update(JSON.stringify([snapshotId, policy.id, policy.sha256, Object.entries(config).sort(), ...(judge ? ['heldout'] : [])])).digest('hex').slice(0, 24);
     const checkpointRel = request.checkpointPrefix ? `${request.checkpointPrefix.replace(/\/+$/, '')}/reward-${trainingRunId}` : `checkpoints/reward/${trainingRunId}`;
     const stagingRel = `staging/reward/${trainingRunId}`;
-    await this.repositories.training.startRun({ id: trainingRunId, kind: 'reward', config: { ...config, minPairs: this.minPairs }, baseModelId: policy.id, datasetSnapshotId: snapshotId, seed: config.seed });
-    this.log.info('training a reward model', { snapshotId, trainingRunId, policy: policy.id, trainPairs: train.length, heldoutPairs: heldout.length, ensemble: config.ensemble, epochs: config.epochs });
+    const judgeInfo = judge ? { split: 'heldout', judgeTrainPairs: train.length, judgeCheckPairs: heldout.length, judgeTrainFraction: JUDGE_TRAIN_FRACTION } : null;
+    await this.repositories.training.startRun({ id: trainingRunId, kind: 'reward', config: { ...config, minPairs: this.minPairs, ...(judgeInfo ?? {}) }, baseModelId: policy.id, datasetSnapshotId: snapshotId, seed: config.seed });
+    this.log.info(judge ? 'training a judge reward model' : 'training a reward model', { snapshotId, trainingRunId, policy: policy.id, trainPairs: train.length, heldoutPairs: heldout.length, ensemble: config.ensemble, epochs: config.epochs });
 
     const summary = await finishingOnError(this.repositories.training, trainingRunId, () => {
       const run = startRewardTraining(
@@ -155,6 +177,7 @@ export class RewardModelService {
           config,
           minPairs: this.minPairs,
           trainingRunId,
+          ...(judge ? { judge: true } : {}),
           ...(previous ? { previousRewardDir: this.dirOf(previous.artifactPath) } : {}),
           ...(request.hardPairSeeds ? { hardPairSeeds: request.hardPairSeeds } : {}),
           ...(this.options.intraOpThreads !== undefined ? { intraOpThreads: this.options.intraOpThreads } : {}),
@@ -173,7 +196,7 @@ export class RewardModelService {
     }
     await removeArtifactDirectory(this.artifacts.resolve(stagingRel));
 
-    const gate = this.gate ? decideRmQualityGate(this.gate, rmGateMetrics(summary.report, summary.hardPairs, previous !== null)) : null;
+    const gate = this.gate && !judge ? decideRmQualityGate(this.gate, rmGateMetrics(summary.report, summary.hardPairs, previous !== null)) : null;
     const versionId = `reward-${summary.manifest.artifactId.slice(0, 16)}`;
     const now = new Date();
     const version = await this.repositories.transactions.run(async (tx) => {
@@ -193,6 +216,8 @@ export class RewardModelService {
             lengthCorrelation: summary.report?.length.scoreLengthSpearman.value ?? null,
             qualityGate: gate ? { verdict: gate.verdict, rules: gate.rules } : null,
             previousRewardModel: previous?.id ?? null,
+            // the judge marker (isJudgeRewardModel): PPO, rejection sampling and best-of-n refuse it
+            ...(judgeInfo ? { judge: true, ...judgeInfo } : {}),
           })),
         },
         { ifAbsent: true },

@@ -17,6 +17,8 @@ import { LocalArtifactStore } from '../../../../src/platform/artifacts/local-art
 import { createDataSource, runMigrations } from '../../../../src/platform/persistence/data-source.js';
 import { createRepositories, type Repositories } from '../../../../src/platform/persistence/repositories/index.js';
 import { findPrompt, goldPairwiseLabel, BIAS_PRESETS } from '../../../../src/scenario/index.js';
+import { judgeSplit } from '../../../../src/rlhf/reward/judge-split.js';
+import { isJudgeRewardModel, RewardModelRefusedError, rewardModelToOptimise, usableRewardModel } from '../../../../src/services/reward-model-version.js';
 import { InsufficientPairsError, RewardModelService, rmEvaluationId, SnapshotNotFoundError } from '../../../../src/services/trainer/reward-model.service.js';
 import { BASE_POLICY_DIR, scenarioPreferenceRows, storeSnapshot } from '../../rlhf/reward/support.js';
 import type { DataSource } from 'typeorm';
@@ -46,9 +48,9 @@ describe('RewardModelService (reference scenario, base policy)', () => {
   });
 
   /** Freeze scenario feedback into a stored snapshot, as ingestion would. */
-  async function snapshotOf(bias: string, count: number): Promise<string> {
+  async function snapshotOf(bias: string, count: number, heldoutFraction = 0.1): Promise<string> {
     const rows = scenarioPreferenceRows({ seed: 11, count, bias });
-    return storeSnapshot(repos, artifacts, [...rows.train, ...rows.heldout], { heldoutFraction: 0.1 });
+    return storeSnapshot(repos, artifacts, [...rows.train, ...rows.heldout], { heldoutFraction });
   }
 
   /** Hard-pair seeds from the scenario's own reference and wrong answers for the held-out prompts. */
@@ -122,6 +124,44 @@ describe('RewardModelService (reference scenario, base policy)', () => {
     const rule = (await repos.gateDecisions.get(`${outcome.version.id}:rm_quality_gate`))!.rules.find((r) => r.rule === 'lengthCorrelation.max')!;
     assert.equal(rule.verdict, 'fail');
     assert.equal(rule.threshold, 0);
+  });
+
+  it('split heldout: a judge RM trained on judge-train, reported on judge-check, marked as a judge, refused for optimisation', async () => {
+    const id = await snapshotOf('', 700, 0.4);
+    const heldoutRows = (await artifacts.get(`snapshots/${id}/heldout.jsonl`)).toString().trim().split('\n').map((l) => JSON.parse(l) as { promptHash: string; prompt: { content: string }[]; chosen: string; rejected: string });
+    const { judgeTrain, judgeCheck } = judgeSplit(heldoutRows);
+    const service = new RewardModelService(repos, artifacts, { minPairs: 50, qualityGate: GATE, intraOpThreads: 2 });
+    const outcome = await service.train({ snapshotId: id, split: 'heldout', config: CONFIG });
+    const v = outcome.version;
+    // the report is on judge-check only: pairs the judge never trained on
+    assert.equal(outcome.summary.report!.pairs, judgeCheck.length);
+    assert.equal(outcome.summary.manifest.metrics.trainPairs, judgeTrain.length);
+    let right = 0, decided = 0;
+    for (const h of outcome.summary.heldout) {
+      const row = judgeCheck[h.row]!;
+      const gold = goldPairwiseLabel(row.prompt[0]!.content, row.chosen, row.rejected, 0.05);
+      if (gold === 0) continue;
+      decided++;
+      if (Math.sign(h.chosen[0]! - h.rejected[0]!) === gold) right++;
+    }
+    process.stdout.write(`# judge RM: ${judgeTrain.length} judge-train / ${judgeCheck.length} judge-check pairs; human-label accuracy ${outcome.summary.report!.accuracy.value.toFixed(3)}; gold accuracy ${(right / decided).toFixed(3)} on ${decided}\n`);
+    assert.ok(right / decided > 0.6, `judge gold accuracy ${right / decided}`);
+    assert.equal(v.kind, 'reward');
+    assert.equal(v.status, 'candidate');
+    assert.equal(v.metrics.judge, true);
+    assert.equal(v.metrics.split, 'heldout');
+    assert.equal(v.metrics.judgeCheckPairs, judgeCheck.length);
+    assert.ok(isJudgeRewardModel(v));
+    assert.match(outcome.trainingRunId, /^rm-judge-/);
+    assert.equal(outcome.summary.manifest.training.judge, true);
+    // no quality gate for a judge (the gate decides whether PPO may use an RM), but its report is stored
+    assert.equal(outcome.gate, null);
+    assert.equal(await repos.gateDecisions.get(`${v.id}:rm_quality_gate`), null);
+    assert.ok((await repos.evaluations.byEvaluation(rmEvaluationId(v.id))).some((e) => e.suite === 'rm_report'));
+    // the evaluator may score with it; nothing may optimise against it
+    assert.equal((await usableRewardModel(repos.modelRegistry, v.id)).id, v.id);
+    await assert.rejects(rewardModelToOptimise(repos.modelRegistry, v.id), (e: unknown) =>
+      e instanceof RewardModelRefusedError && e.code === 'reward_model_is_judge' && e.retriable === false && e.message.includes(v.id));
   });
 
   it('bad input: an unknown snapshot id and too few pairs fail with typed errors and register nothing', async () => {
