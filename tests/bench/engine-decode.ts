@@ -17,6 +17,7 @@ import { Rng } from '../../src/engine/rng.js';
 import { BatchEngine, type GenerateParams } from '../../src/engine/runtime/index.js';
 import { trainBpeTokenizer } from '../../src/engine/tokenizer/index.js';
 import { SPECIAL_TOKENS } from '../../src/engine/chat-template.js';
+import { decodeFloor, FloorProbes, median, medianProbe, type DecodeFloor, type ProbeRound } from './engine-floor.js';
 import { printTable } from './table.js';
 
 export interface BenchDecodeOptions {
@@ -34,12 +35,8 @@ export interface BenchDecodeOptions {
    * batch size only, which made single-run ratios swing by ±20%. Default 5.
    */
   rounds?: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  /** Probe MatMul and bandwidth in this run and report each step against its floor (engine-floor.ts). Default true. */
+  floor?: boolean;
 }
 
 /** The engine core's exporter when it exists, else the reference graphs of the runtime tests. */
@@ -104,12 +101,17 @@ export async function benchDecode(artifactDirOrConfig: string | GptConfig, opts:
     await Promise.all(Array.from({ length: Math.max(...batches) }, (_, i) => engine.generate(request(i, 8))));
     await engine.generate(request(0, 8));
 
+    // The floor's probes (engine-floor.ts) run in this process on the decode session's
+    // thread count, once per round between the decode batches they are compared with.
+    const probes = opts.floor === false ? null : await FloorProbes.open(config, batches, threads);
+    const probeRounds: ProbeRound[] = [];
     const rounds = opts.rounds ?? 5;
     // the machine is shared: the 1-minute load average next to the figures says how much
     // other work competed for the cores (2 cores here; > 2 means the ratios are noisy)
     const loadBefore = loadavg()[0];
     const perRound = new Map<number, Array<Record<string, number>>>(batches.map((b) => [b, []]));
     for (let round = 0; round < rounds; round++) {
+      if (probes) probeRounds.push(await probes.measure());
       for (const b of batches) {
         engine.resetProfile();
         const t0 = process.hrtime.bigint();
@@ -130,20 +132,41 @@ export async function benchDecode(artifactDirOrConfig: string | GptConfig, opts:
           graphSampledShare: p.decodeGraphSampled / Math.max(1, p.decodeRowSteps),
           prefillMs: p.prefillMs,
           wallMs,
+          load1m: loadavg()[0]!,
         });
       }
     }
+    await probes?.close();
+    // a row's cache holds the prompt, then one more position per decode step; the first
+    // token comes from the prefill, so decode steps see promptTokens … promptTokens + maxTokens − 2
+    const meanCacheLength = promptTokens + (maxTokens - 2) / 2;
+    const probe = probeRounds.length > 0 ? medianProbe(probeRounds) : null;
+    const floors = new Map<number, DecodeFloor>(probe ? batches.map((b) => [b, decodeFloor(config, b, meanCacheLength, probe)]) : []);
     const rows: Array<Record<string, number>> = batches.map((b) => {
       const rs = perRound.get(b)!;
       const row: Record<string, number> = { batch: b, rounds };
       for (const key of Object.keys(rs[0]!)) row[key] = median(rs.map((r) => r[key]!));
+      const f = floors.get(b);
+      if (f) {
+        row.floorMs = f.floorMs;
+        row.stepOverFloor = row.stepMs! / f.floorMs;
+        row.runOverFloor = row.runMs! / f.floorMs;
+      }
       return row;
     });
+    const at = (b: number): Record<string, number> | undefined => rows.find((r) => r.batch === b);
     // the ratio per round too: its spread says how far the machine's noise moves it
     const ratioPerRound = (b: number): number[] =>
       perRound.get(b)!.map((r, i) => r.decodeTokensPerSec! / perRound.get(batches[0]!)![i]!.decodeTokensPerSec!);
     printTable(`decode (${source}; prompt ${promptTokens}, ${maxTokens} new tokens, T=${temperature}, top-p ${topP}, ${threads} threads; medians of ${rounds} interleaved rounds)`, rows);
-    const at = (b: number): Record<string, number> | undefined => rows.find((r) => r.batch === b);
+    if (probe) {
+      printTable(`decode step vs its floor (probes interleaved with the rounds, medians; ${threads} threads; read bandwidth ${probe.bandwidthGBs.toFixed(1)} GB/s; mean cache length ${meanCacheLength})`,
+        [...floors.values()].map((f) => {
+          const row = at(f.batch)!;
+          return { batch: f.batch, 'gemm ms': f.gemmMs, 'weight-bound gemms': f.weightBoundGemms, 'kv ms': f.kvMs, 'floor ms': f.floorMs, 'step ms': row.stepMs!, 'step/floor': row.stepOverFloor!, 'run ms': row.runMs!, 'run/floor': row.runOverFloor!, goal: f.batch === 1 ? '<= 2' : f.batch === 32 ? '<= 1.5' : '' };
+        }));
+      printTable('MatMul probe (one GEMM of the shape, ORT, serving session options; medians over rounds)', probe.gemms.map((g) => ({ M: g.M, K: g.K, N: g.N, what: g.what, 'x per step': g.count, us: g.ms * 1000, 'GFLOP/s': g.gflops })));
+    }
     const base = at(1);
     const figures: Record<string, unknown> = {
       decode: {
@@ -178,6 +201,25 @@ export async function benchDecode(artifactDirOrConfig: string | GptConfig, opts:
             )
           : {}),
         maxOutsideRunShare: { value: Math.max(...rows.map((r) => r.outsideRunShare)), unit: 'fraction', goal: '<= 0.15' },
+        ...(probe
+          ? {
+              floor: {
+                note: 'floor = Σ over the GEMMs of max(MatMul probe time for that shape, its weight bytes at the probed bandwidth) + KV-cache bytes at the mean cache length at the probed bandwidth; probes interleaved with the rounds in this run, same threads, medians (tests/bench/engine-floor.ts)',
+                bandwidthGBs: { value: probe.bandwidthGBs, unit: 'GB/s', probe: 'ORT ReduceSum over 64 MB', perRound: probeRounds.map((r) => r.bandwidthGBs) },
+                gemms: probe.gemms.map((g) => ({ M: g.M, K: g.K, N: g.N, what: g.what, count: g.count, us: g.ms * 1000, gflops: g.gflops })),
+                batches: [...floors.values()].map((f) => {
+                  const row = at(f.batch)!;
+                  return {
+                    ...f,
+                    stepMs: { value: row.stepMs, unit: 'ms' },
+                    runMs: { value: row.runMs, unit: 'ms' },
+                    stepOverFloor: { value: row.stepOverFloor, unit: 'ratio', goal: f.batch === 1 ? '<= 2' : f.batch === 32 ? '<= 1.5' : undefined },
+                    runOverFloor: { value: row.runOverFloor, unit: 'ratio' },
+                  };
+                }),
+              },
+            }
+          : {}),
       },
     };
     return figures;
