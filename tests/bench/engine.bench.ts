@@ -1,15 +1,25 @@
 // `npm run bench -- engine [--batch B] [--seq T] [--tfjs-steps N] [--no-tfjs] [--artifact DIR]
 //                          [--speedup-batches 2,8] [--rounds N] [--steps N] [--no-speedup] [--no-training]
-//                          [--decode-rounds N]`
+//                          [--decode-rounds N] [--decode-batches 1,8,32]
+//                          [--profile-decode [--graph shipped]] [--ab-decode [--baseline-decode FILE]]`
 // Training tokens/s of the reference GPT: today's step beside the engine's at batch
 // 2×256 and 8×256 in the same run (engine-train.ts benchTrainingSpeedup), onnxruntime vs
 // the same model and batch in @tensorflow/tfjs (CPU), decode throughput at batch 1/8/32
 // and the share of a decode step spent outside session.run, each decode step against its
 // physical floor from a MatMul and bandwidth probe run in the same process
 // (engine-floor.ts, issue 19), peak RSS. --no-training: the decode half only.
+// --profile-decode: ORT's per-node profile of the decode graph at batch 1, 8, 32;
+// --ab-decode: the artifact's decode.onnx (or --baseline-decode FILE, e.g. an older
+// export) against the one the current exporter writes for the same weights, session.run
+// timed step by step in alternation, also on one intra-op thread (engine-decode-profile.ts).
 import { existsSync } from 'node:fs';
 import { REFERENCE_GPT_CONFIG } from '../../src/engine/gpt/config.js';
 import { benchDecode } from './engine-decode.js';
+import { abDecodeGraphs, profileDecodeGraph } from './engine-decode-profile.js';
+import { readFile } from 'node:fs/promises';
+import { readArtifact, readVerifiedFile, DECODE_FILE } from '../../src/engine/artifact/artifact.js';
+import { exportInferenceGraphs } from '../../src/engine/gpt/inference-graphs.js';
+import { availableParallelism, loadavg } from 'node:os';
 import { benchTraining, benchTrainingSpeedup, SPEEDUP_VARIANTS } from './engine-train.js';
 import { printResult, printTable } from './table.js';
 
@@ -25,6 +35,11 @@ export async function run(args: string[]): Promise<void> {
   const artifact = flag(args, 'artifact') ?? (existsSync('models/base-policy/manifest.json') ? 'models/base-policy' : undefined);
   const log = (line: string) => process.stderr.write(line + '\n');
 
+  if (args.includes('--profile-decode') || args.includes('--ab-decode')) {
+    if (!artifact) throw new Error('--profile-decode / --ab-decode need an artifact with serving graphs (--artifact DIR)');
+    await decodeGraphStudy(artifact, args);
+    return;
+  }
   const withTraining = !args.includes('--no-training');
   let trainingSpeedup: Record<string, unknown> | null = null;
   if (withTraining && !args.includes('--no-speedup')) {
@@ -59,6 +74,46 @@ export async function run(args: string[]): Promise<void> {
     process.stdout.write(`ORT / tfjs: ${t.ratioOrtOverTfjs ? t.ratioOrtOverTfjs.value.toFixed(1) + 'x' : 'n/a'}   peak RSS while training: ${t.peakRssMiB.value.toFixed(0)} MiB\n`);
   }
 
-  const decode = await benchDecode(artifact ?? REFERENCE_GPT_CONFIG, { batches: [1, 8, 32], rounds: Number(flag(args, 'decode-rounds') ?? 5) });
+  const decode = await benchDecode(artifact ?? REFERENCE_GPT_CONFIG, { batches: (flag(args, 'decode-batches') ?? '1,8,32').split(',').map(Number), rounds: Number(flag(args, 'decode-rounds') ?? 5) });
   printResult('engine', { training, trainingSpeedup, ...decode, decodeWeights: artifact ?? 'random (reference config)' });
+}
+
+/** --profile-decode / --ab-decode on `dir`'s decode graph at batch 1, 8, 32, stride 96 (the decode benchmark's mean cache length). */
+async function decodeGraphStudy(dir: string, args: string[]): Promise<void> {
+  const { manifest, params, tokenizer } = await readArtifact(dir);
+  const config = manifest.config;
+  const baselineFile = flag(args, 'baseline-decode');
+  const shipped = new Uint8Array(baselineFile ? await readFile(baselineFile) : await readVerifiedFile(dir, manifest, DECODE_FILE));
+  const threads = Number(flag(args, 'threads') ?? availableParallelism());
+  const batches = (flag(args, 'batches') ?? '1,8,32').split(',').map(Number);
+  const P = Number(flag(args, 'stride') ?? 96);
+  const length = P - 1;
+  const current = exportInferenceGraphs(config, params, { sampledVocab: tokenizer.vocabSize }).decode;
+  const figures: Record<string, unknown> = { artifact: dir, threads, stride: P, cacheLength: length };
+  if (args.includes('--profile-decode')) {
+    const which = flag(args, 'graph') === 'shipped' ? shipped : current; // 'shipped': the baseline file
+    const profiles = [];
+    for (const B of batches) {
+      const load = loadavg()[0]!;
+      const p = await profileDecodeGraph(which, config, B, P, length, threads);
+      profiles.push({ ...p, loadAverage1m: load });
+      printTable(`decode graph (${flag(args, 'graph') === 'shipped' ? 'shipped' : 'current exporter'}) at batch ${B}, stride ${P}: ${p.nodes} kernels, ${p.kernelUs.toFixed(0)} us in kernels of ${p.runUs.toFixed(0)} us per run (ORT profiler, ${p.runs} runs, load ${load.toFixed(2)})`,
+        p.byOp.map((o) => ({ op: o.op, nodes: o.nodes, 'us/step': o.us, share: o.share })));
+      printTable(`  the 12 slowest nodes at batch ${B}`, p.top.map((t) => ({ node: t.node, op: t.op, 'us/step': t.us })));
+    }
+    figures.profiles = profiles;
+  }
+  if (args.includes('--ab-decode')) {
+    const variants = [
+      { name: 'baseline', model: shipped },
+      { name: 'current', model: current },
+      { name: 'baseline, 1 thread', model: shipped, threads: 1 },
+      { name: 'current, 1 thread', model: current, threads: 1 },
+    ];
+    const ab = await abDecodeGraphs(variants, config, batches, P, length, threads, Number(flag(args, 'rounds') ?? 5));
+    printTable(`decode session.run at stride ${P}: baseline ${baselineFile ?? `${dir}/${DECODE_FILE}`} vs the current exporter (same weights; step by step in alternation; load ${ab.loadAverage1m.map((l) => l.toFixed(1)).join(' → ')})`,
+      ab.rows.map((r) => ({ batch: r.batch, variant: r.variant, steps: r.steps, 'median ms': r.runMs, 'x baseline': r.ratioToFirst, 'p10 ms': r.p10Ms, 'p10 x baseline': r.p10RatioToFirst })));
+    figures.ab = ab;
+  }
+  printResult('engine', { decodeGraphStudy: figures });
 }
