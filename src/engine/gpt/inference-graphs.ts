@@ -39,7 +39,7 @@
 //   JavaScript when a nucleus is wider than K tokens. Decode graphs without them (older
 //   artifacts) still serve, with the JavaScript sampler for every token.
 
-import { FloatType, Graph, Value, encodeModel } from '../graph/builder.js';
+import { attr, FloatType, Graph, Value, encodeModel } from '../graph/builder.js';
 import { ShapeError } from '../errors.js';
 import { GptConfig, ParameterSet, headSize } from './config.js';
 import { encoderForward, gatherLastHidden, gptTrunkForward, LAYER_NORM_EPSILON, linearForward, lmHeadForward, mlpForward } from './model.js';
@@ -99,6 +99,16 @@ export function buildPrefillGraph(params: ParameterSet, floatType: FloatType = '
  * same load). The Transpose of past_k costs no copy: ORT fuses it into the MatMul
  * (FusedMatMul, transB) — storing K pre-transposed (B, NH, HS, P) measured the same run
  * time (min 7.6 vs 7.0 ms) but made the runtime's per-step key writes strided (0.5 vs 0.2 ms).
+ *
+ * Few kernels (issue 19: at batch 1 a step is ~125 kernels of a few µs each, so their count
+ * is the cost): the 1/√HS of q is folded into the Q columns of the QKV weight and bias
+ * (no Mul per layer), q, k, v come from one Reshape + Split of the QKV row, and the outputs
+ * are named where they are made (no Identity copies): 125 → 105 kernels.
+ * Measured and left out (ORT profiler + step-by-step A/B on the base policy, stride 96,
+ * tests/bench/engine-decode-profile.ts): com.microsoft GroupQueryAttention writing into the
+ * cache in place (past and present sharing the buffer) was 1.3× slower at batch 1 and 1.8–
+ * 2.3× at 8 and 32; SkipLayerNormalization for the residual Add + LayerNorm was no faster
+ * (0.95–1.04×).
  */
 export function buildDecodeGraph(params: ParameterSet, floatType: FloatType = 'float32', opts: InferenceGraphOptions = {}): Graph {
   const config = params.config;
@@ -110,10 +120,16 @@ export function buildDecodeGraph(params: ParameterSet, floatType: FloatType = 'f
   const HS = headSize(config);
   const C = config.channels;
   const g = new Graph(floatType, 'gpt_decode');
-  const weights = weightInitializers(g, params);
+  // initializers made on first use: the unscaled QKV weights (see queryScaledQkv) and the
+  // scalar heads are not part of the decode graph
+  const weights = new Map<string, Value>();
   const w = (name: string): Value => {
-    const v = weights.get(name);
-    if (!v) throw new ShapeError(name, 'a parameter of the model', 'missing');
+    let v = weights.get(name);
+    if (!v) {
+      const view = params.view(name);
+      v = g.initializer(name, { dtype: floatType, shape: params.spec(name).shape, values: floatType === 'float32' ? view : Float64Array.from(view) });
+      weights.set(name, v);
+    }
     return v;
   };
   const tokens = g.input('tokens', ['B'], 'int64');
@@ -127,17 +143,17 @@ export function buildDecodeGraph(params: ParameterSet, floatType: FloatType = 'f
   const pastMask = g.input('past_mask', ['B', 'P']);
   const invTemperature = g.input('inv_temperature', ['B']);
   const mask = g.unsqueeze(pastMask, [1, 2]); // (B, 1, 1, P)
-  const scale = g.scalar(1 / Math.sqrt(HS), floatType);
   let x = encoderForward(g, tokens, positions, w('wte'), w('wpe')); // (B, C)
   for (let l = 0; l < config.layers; l++) {
     const p = `h.${l}.`;
     const ln1 = g.layerNorm(x, w(p + 'ln1.w'), w(p + 'ln1.b'), LAYER_NORM_EPSILON); // (B, C)
-    const qkv = linearForward(g, ln1, w(p + 'attn.qkv.w'), w(p + 'attn.qkv.b')); // (B, 3C)
-    const [q0, k0, v0] = g.split(qkv, -1, [C, C, C]) as [Value, Value, Value]; // 3 × (B, C)
-    // T = 1: (B, C) → (B, NH, 1, HS) is a reshape, no transpose
-    const q = g.reshape(g.mul(q0, scale), [0, NH, 1, HS], ['B', NH, 1, HS]); // (B, NH, 1, HS)
-    const k = g.reshape(k0, [0, NH, 1, HS], ['B', NH, 1, HS]); // (B, NH, 1, HS)
-    const v = g.reshape(v0, [0, NH, 1, HS], ['B', NH, 1, HS]); // (B, NH, 1, HS)
+    const [qkvW, qkvB] = queryScaledQkv(g, params, p, HS);
+    const qkv = linearForward(g, ln1, qkvW, qkvB); // (B, 3C), q already · 1/√HS
+    // T = 1: (B, 3C) → (B, 3·NH, 1, HS) is a reshape, no transpose; q, k, v are its three head blocks
+    const heads = g.reshape(qkv, [0, 3 * NH, 1, HS], ['B', 3 * NH, 1, HS]); // (B, 3NH, 1, HS)
+    const [q, k, v] = g.node('Split', [heads, g.ints([NH, NH, NH])], { axis: attr.int(1) }, 3,
+      [['B', NH, 1, HS], ['B', NH, 1, HS], ['B', NH, 1, HS]], [floatType, floatType, floatType],
+      [`q_${l}`, newKey(l), newValue(l)]) as [Value, Value, Value]; // 3 × (B, NH, 1, HS)
     const keysT = g.transpose(pastKs[l]!, [0, 1, 3, 2]); // (B, NH, HS, P), fused into the MatMul
     const scoresPast = g.add(g.matmul(q, keysT), mask); // (B, NH, 1, P)
     const scoreSelf = g.reduceSum(g.mul(q, k), [3], true); // (B, NH, 1, 1): the token always sees itself
@@ -152,15 +168,37 @@ export function buildDecodeGraph(params: ParameterSet, floatType: FloatType = 'f
     g.output(newValue(l), v); // (B, NH, 1, HS)
   }
   const hidden = g.layerNorm(x, w('lnf.w'), w('lnf.b'), LAYER_NORM_EPSILON); // (B, C)
-  const logits = lmHeadForward(g, hidden, weights); // (B, V)
+  const logits = g.node('MatMul', [hidden, g.transpose(w('wte'), [1, 0])], {}, 1, [['B', config.vocabSize]], [floatType], ['logits'])[0]!; // (B, V): the tied LM head
   g.output('logits', logits);
   const sampled = sampledVocab < config.vocabSize ? g.slice(logits, 1, 0, sampledVocab) : logits; // (B, VS)
   const logprobs = g.logSoftmax(g.mul(sampled, g.unsqueeze(invTemperature, [1])), -1); // (B, VS)
-  const [topLogprobs, topIds] = g.topK(logprobs, Math.min(SAMPLING_TOP_K, sampledVocab)); // (B, K) each
+  const [topLogprobs, topIds] = g.node('TopK', [logprobs, g.ints([Math.min(SAMPLING_TOP_K, sampledVocab)])], { axis: attr.int(1), largest: attr.int(1), sorted: attr.int(1) }, 2,
+    [['B', Math.min(SAMPLING_TOP_K, sampledVocab)], ['B', Math.min(SAMPLING_TOP_K, sampledVocab)]], [floatType, 'int64'], ['top_logprobs', 'top_ids']) as [Value, Value]; // (B, K) each, descending
   g.output('top_logprobs', topLogprobs);
   g.output('top_ids', topIds);
-  g.output('cdf', g.cumSum(g.exp(logprobs), -1)); // (B, VS)
+  g.output('cdf', g.node('CumSum', [g.exp(logprobs), g.ints([1])], {}, 1, [['B', sampledVocab]], [floatType], ['cdf'])[0]!); // (B, VS)
   return g;
+}
+
+/**
+ * Layer `p`'s QKV weight (C, 3C) and bias (3C) with the Q columns multiplied by 1/√HS, as
+ * decode-graph initializers of their own (the parameter names keep the unscaled weights,
+ * which readArtifact rebuilds the blob from): the attention's scale costs no kernel.
+ */
+function queryScaledQkv(g: Graph, params: ParameterSet, p: string, HS: number): [Value, Value] {
+  const C = params.config.channels;
+  const scale = 1 / Math.sqrt(HS);
+  const make = g.floatType === 'float32' ? (n: number) => new Float32Array(n) : (n: number) => new Float64Array(n);
+  const weight = params.view(p + 'attn.qkv.w'); // (C, 3C), row-major
+  const bias = params.view(p + 'attn.qkv.b'); // (3C)
+  const scaledW = make(weight.length);
+  for (let i = 0; i < weight.length; i++) scaledW[i] = (i % (3 * C)) < C ? weight[i]! * scale : weight[i]!;
+  const scaledB = make(bias.length);
+  for (let j = 0; j < bias.length; j++) scaledB[j] = j < C ? bias[j]! * scale : bias[j]!;
+  return [
+    g.initializer(p + 'attn.qkv.w.q_scaled', { dtype: g.floatType, shape: [C, 3 * C], values: scaledW }),
+    g.initializer(p + 'attn.qkv.b.q_scaled', { dtype: g.floatType, shape: [3 * C], values: scaledB }),
+  ];
 }
 
 /** Split the last axis (size P + 1, P symbolic) into the first P and the last entry. */

@@ -10,6 +10,8 @@ import { buildDecodeGraph, buildPrefillGraph, exportInferenceGraphs, SAMPLING_TO
 import { getSession, ort } from '../../../../src/engine/graph/session.js';
 import { MASK_NEGATIVE } from '../../../../src/engine/gpt/model.js';
 import { Rng } from '../../../../src/engine/rng.js';
+import { DECODE_FILE, PREFILL_FILE, readArtifact, sha256Hex } from '../../../../src/engine/artifact/artifact.js';
+import { join } from 'node:path';
 
 const CONFIG: GptConfig = { vocabSize: 32, maxSeqLen: 16, channels: 16, layers: 2, heads: 4 };
 
@@ -170,5 +172,14 @@ describe('inference graphs', () => {
     const d = await ort.InferenceSession.create(decode);
     assert.ok(d.inputNames.includes('past_mask') && d.outputNames.includes('new_k_0'));
     assert.ok(d.inputNames.includes('inv_temperature') && ['top_logprobs', 'top_ids', 'cdf'].every((n) => d.outputNames.includes(n)));
+  });
+
+  it("the shipped base policy's serving graphs are the current export of its weights (re-export it after changing the graphs)", async () => {
+    const dir = join(import.meta.dirname, '../../../../../models/base-policy');
+    const { manifest, params: weights, tokenizer } = await readArtifact(dir);
+    const graphs = exportInferenceGraphs(manifest.config, weights, { sampledVocab: tokenizer.vocabSize });
+    for (const [file, bytes] of [[PREFILL_FILE, graphs.prefill], [DECODE_FILE, graphs.decode]] as const) {
+      assert.equal(sha256Hex(bytes), manifest.files[file]?.sha256, `${file}: read the artifact and write it back with writeArtifact (same meta, paramsBlob: false; models/README.md)`);
+    }
   });
 });
