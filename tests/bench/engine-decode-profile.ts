@@ -138,8 +138,6 @@ export async function profileDecodeGraph(model: Uint8Array, config: GptConfig, B
 export interface DecodeGraphVariant {
   name: string;
   model: Uint8Array;
-  /** intra-op threads of this variant's session (default: the call's) */
-  threads?: number;
 }
 
 export interface AbRow {
@@ -167,7 +165,7 @@ function percentile(xs: number[], p: number): number {
  * is the baseline of the ratios.
  */
 export async function abDecodeGraphs(variants: DecodeGraphVariant[], config: GptConfig, batches: number[], P: number, length: number, threads: number, rounds = 5, steps = 40): Promise<{ rows: AbRow[]; loadAverage1m: number[] }> {
-  const sessions = await Promise.all(variants.map((v) => ort.InferenceSession.create(v.model, servingSessionOptions(v.threads ?? threads))));
+  const sessions = await Promise.all(variants.map((v) => ort.InferenceSession.create(v.model, servingSessionOptions(threads))));
   const load: number[] = [loadavg()[0]!];
   try {
     const io = batches.map((B) => sessions.map((s) => decodeIo(s, config, B, P, length)));
