@@ -25,7 +25,8 @@ export async function trainRmCommand(args: ParsedArgs): Promise<void> {
   if (!snapshotId) throw new UsageError(`train rm: --snapshot is required\n${TRAIN_RM_USAGE}`);
   const split = stringFlag(f.split, 'split') ?? 'train';
   if (split !== 'train' && split !== 'heldout') throw new UsageError(`--split: must be train or heldout (the judge RM), got ${JSON.stringify(split)}\n${TRAIN_RM_USAGE}`);
-  let gate: unknown = null;
+  // the configuration's RM quality gate (OUTERLOOP_RM_GATE_*) unless --gate overrides it
+  let gate: unknown = undefined;
   if (f.gate !== undefined) {
     try {
       gate = JSON.parse(stringFlag(f.gate, 'gate')!);
@@ -48,8 +49,8 @@ export async function trainRmCommand(args: ParsedArgs): Promise<void> {
   try {
     const outcome = await withDatabase((repositories, appConfig) => {
       const service = new RewardModelService(repositories, new LocalArtifactStore(appConfig.artifactDir), {
-        minPairs: numberFlag(f['min-pairs'], 'min-pairs', 50),
-        qualityGate: gate,
+        minPairs: numberFlag(f['min-pairs'], 'min-pairs', appConfig.rewardModel.minPairs),
+        qualityGate: gate ?? appConfig.rewardModel.qualityGate,
         ...(f.threads !== undefined ? { intraOpThreads: numberFlag(f.threads, 'threads', 2) } : {}),
       });
       return service.train({ snapshotId, split, config, ...(stringFlag(f.policy, 'policy') ? { policyVersionId: stringFlag(f.policy, 'policy')! } : {}), onProgress: progress.update, signal: interrupt.signal });

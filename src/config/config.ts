@@ -3,6 +3,7 @@
 // (the habit of immich's getEnv and langfuse's EnvSchema).
 import { z } from 'zod';
 import { editDistance } from '../domain/edit-distance.js';
+import { parseRmQualityGate, RmQualityGateConfigError, type RmQualityGateConfig } from '../rlhf/reward/quality-gate.js';
 
 export const ROLES = ['gateway', 'ingest', 'trainer', 'evaluator', 'orchestrator'] as const;
 export type Role = (typeof ROLES)[number];
@@ -12,6 +13,9 @@ const bool = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** A quality-gate threshold in [min, max], or `off` (no such rule). */
+const threshold = (min: number, max: number) => z.union([z.literal('off'), z.coerce.number().min(min).max(max)]);
 
 /** Every environment variable Outerloop reads, with its default. The README's
  *  configuration reference and the docker-compose test are generated against this. */
@@ -50,6 +54,25 @@ export const EnvSchema = z.object({
   OUTERLOOP_GATEWAY_SPOOL_MAX: int(1, 100_000_000).default(100_000),
   /** rate limit for keys without their own, requests per minute (0 = none) */
   OUTERLOOP_GATEWAY_DEFAULT_RATE_LIMIT: int(0, 1_000_000).default(0),
+  // ---- reward models (docs/reward-model.md): the RM quality gate every reward_model job
+  // and the loop's rm_gate apply; `off` drops a rule. An RM that fails it is registered
+  // `rejected` and PPO never uses it.
+  /** fewer training pairs than this → the reward_model job fails and registers nothing */
+  OUTERLOOP_RM_MIN_PAIRS: int(1, 100_000_000).default(50),
+  /** held-out pairwise accuracy (point estimate) the new RM must reach */
+  OUTERLOOP_RM_GATE_MIN_ACCURACY: threshold(0, 1).default(0.55),
+  /** the lower bound of that accuracy's bootstrap 95% CI */
+  OUTERLOOP_RM_GATE_MIN_ACCURACY_LOWER: threshold(0, 1).default('off'),
+  /** expected calibration error of σ(r_c − r_r), 10 bins */
+  OUTERLOOP_RM_GATE_MAX_ECE: threshold(0, 1).default('off'),
+  /** Spearman correlation of score with response length (Singhal et al. 2023) */
+  OUTERLOOP_RM_GATE_MAX_LENGTH_CORRELATION: threshold(-1, 1).default('off'),
+  /** share of held-out pairs ordered as the previous production RM orders them */
+  OUTERLOOP_RM_GATE_MIN_AGREEMENT: threshold(0, 1).default('off'),
+  /** accuracy on style-perturbed hard pairs (RM-Bench "hard") */
+  OUTERLOOP_RM_GATE_MIN_HARD_PAIR_ACCURACY: threshold(0, 1).default('off'),
+  /** hard-pair accuracy minus the previous production RM's on the same pairs: 0 = must not lose to it */
+  OUTERLOOP_RM_GATE_MIN_HARD_PAIR_DELTA: threshold(-1, 1).default(0),
   // ---- orchestrator (docs/orchestrator.md)
   /** cron expression of the scheduled iteration (@nestjs/schedule); "off" disables it */
   OUTERLOOP_LOOP_CRON: z.string().min(1).default('0 3 * * *'),
@@ -57,8 +80,6 @@ export const EnvSchema = z.object({
   OUTERLOOP_LOOP_MIN_NEW_PAIRS: int(0, 100_000_000).default(0),
   /** how long the loop lease lasts without renewal: a dead orchestrator's successor takes over after it */
   OUTERLOOP_LOOP_LEASE_MS: int(1000, 3_600_000).default(30_000),
-  /** the RM gate: held-out pairwise accuracy the new reward model must reach */
-  OUTERLOOP_LOOP_RM_MIN_ACCURACY: z.coerce.number().min(0).max(1).default(0.55),
   OUTERLOOP_LOOP_PPO_STEPS: int(1, 1_000_000).default(20),
   /** comma-separated eval suites the evaluation job runs */
   OUTERLOOP_LOOP_EVAL_SUITES: z.string().min(1).default('extrinsic,refusal,diversity'),
@@ -101,11 +122,17 @@ export interface OuterloopConfig {
     spoolMax: number;
     defaultRateLimitPerMinute: number;
   };
+  rewardModel: {
+    minPairs: number;
+    /** the RM quality gate (rlhf/reward/quality-gate.ts), validated */
+    qualityGate: RmQualityGateConfig;
+  };
   orchestrator: {
     /** null: no scheduled iterations */
     cron: string | null;
     minNewPairs: number;
     leaseMs: number;
+    /** the RM gate's held-out accuracy threshold (OUTERLOOP_RM_GATE_MIN_ACCURACY; 0 when that rule is off) */
     rmMinHeldoutAccuracy: number;
     ppoSteps: number;
     evaluationSuites: string[];
@@ -174,6 +201,7 @@ export function loadConfig(
   if (e.OUTERLOOP_LOOP_CRON !== 'off' && e.OUTERLOOP_LOOP_CRON.trim().split(/\s+/).length < 5) {
     issues.push(`OUTERLOOP_LOOP_CRON=${JSON.stringify(e.OUTERLOOP_LOOP_CRON)}: a cron expression has 5 or 6 fields (or "off")`);
   }
+  const qualityGate = rmQualityGateOf(e, issues);
   if (issues.length) throw new ConfigError(issues);
 
   return {
@@ -202,11 +230,12 @@ export function loadConfig(
       spoolMax: e.OUTERLOOP_GATEWAY_SPOOL_MAX,
       defaultRateLimitPerMinute: e.OUTERLOOP_GATEWAY_DEFAULT_RATE_LIMIT,
     },
+    rewardModel: { minPairs: e.OUTERLOOP_RM_MIN_PAIRS, qualityGate },
     orchestrator: {
       cron: e.OUTERLOOP_LOOP_CRON === 'off' ? null : e.OUTERLOOP_LOOP_CRON,
       minNewPairs: e.OUTERLOOP_LOOP_MIN_NEW_PAIRS,
       leaseMs: e.OUTERLOOP_LOOP_LEASE_MS,
-      rmMinHeldoutAccuracy: e.OUTERLOOP_LOOP_RM_MIN_ACCURACY,
+      rmMinHeldoutAccuracy: qualityGate.heldOutAccuracy?.min ?? 0,
       ppoSteps: e.OUTERLOOP_LOOP_PPO_STEPS,
       evaluationSuites: e.OUTERLOOP_LOOP_EVAL_SUITES.split(',').map((x) => x.trim()).filter(Boolean),
       canary: {
@@ -218,6 +247,35 @@ export function loadConfig(
       },
     },
   };
+}
+
+/** Which variable sets which rule of the RM quality gate. */
+const RM_GATE_VARIABLES = {
+  'heldOutAccuracy.min': 'OUTERLOOP_RM_GATE_MIN_ACCURACY',
+  'heldOutAccuracy.minLower': 'OUTERLOOP_RM_GATE_MIN_ACCURACY_LOWER',
+  'ece.max': 'OUTERLOOP_RM_GATE_MAX_ECE',
+  'lengthCorrelation.max': 'OUTERLOOP_RM_GATE_MAX_LENGTH_CORRELATION',
+  'agreementWithPrevious.min': 'OUTERLOOP_RM_GATE_MIN_AGREEMENT',
+  'hardPairs.minAccuracy': 'OUTERLOOP_RM_GATE_MIN_HARD_PAIR_ACCURACY',
+  'hardPairs.minDeltaVsPrevious': 'OUTERLOOP_RM_GATE_MIN_HARD_PAIR_DELTA',
+} as const satisfies Record<string, keyof Env>;
+
+/** The OUTERLOOP_RM_GATE_* variables as a validated quality-gate configuration; problems go to `issues`, naming the variables. */
+function rmQualityGateOf(e: Env, issues: string[]): RmQualityGateConfig {
+  const gate: Record<string, Record<string, number>> = {};
+  for (const [rule, variable] of Object.entries(RM_GATE_VARIABLES)) {
+    const value = e[variable];
+    if (value === 'off') continue;
+    const [group, key] = rule.split('.') as [string, string];
+    (gate[group] ??= {})[key] = value;
+  }
+  try {
+    return parseRmQualityGate(gate, 'OUTERLOOP_RM_GATE_*');
+  } catch (err) {
+    if (!(err instanceof RmQualityGateConfigError)) throw err;
+    issues.push(...err.problems);
+    return {};
+  }
 }
 
 /** OUTERLOOP_TEST_* belong to the test suite (tests/infra/.env), not to the application. */

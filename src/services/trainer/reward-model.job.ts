@@ -43,8 +43,20 @@ export function rewardModelJobHandler(service: RewardModelService): JobHandler<'
       trainingRunId: outcome.trainingRunId,
       heldOutAccuracy: report ? report.accuracy.value : null,
       hardPairAccuracy: outcome.summary.hardPairs?.accuracy.value ?? null,
+      /** the RM quality gate's verdict (pass | fail | needs_review; null for a judge): what the loop's rm_gate reads */
       gate: outcome.gate?.verdict ?? null,
+      gateRules: outcome.gate ? outcome.gate.rules.map((r) => ({ rule: r.rule, value: typeof r.value === 'number' ? r.value : null, threshold: typeof r.threshold === 'number' ? r.threshold : null, result: r.result })) : null,
       judge: outcome.version.metrics.judge === true,
+      // the report's figures by name (null: no held-out data for it)
+      metrics: Object.fromEntries(Object.entries({
+        heldoutAccuracy: report?.accuracy.value,
+        heldoutAccuracyLower: report?.accuracy.lower,
+        ece: report?.ece.value,
+        lengthCorrelation: report?.length.scoreLengthSpearman.value,
+        agreementWithPrevious: report?.agreementWithPrevious?.value,
+        hardPairAccuracy: outcome.summary.hardPairs?.accuracy.value,
+        hardPairDeltaVsPrevious: outcome.summary.hardPairs?.deltaVsPrevious?.value,
+      }).map(([k, v]) => [k, v !== undefined && Number.isFinite(v) ? v : null])),
     };
   };
 }

@@ -23,7 +23,11 @@ import { RewardModelService } from './reward-model.service.js';
     {
       provide: RewardModelService,
       useFactory: (modelRegistry: IModelRegistryRepository, datasetSnapshots: IDatasetSnapshotRepository, training: ITrainingRepository, transactions: ITransactionRunner, artifacts: ArtifactStore, config: OuterloopConfig) =>
-        new RewardModelService({ modelRegistry, datasetSnapshots, training, transactions }, artifacts, config.intraOpThreads > 0 ? { intraOpThreads: config.intraOpThreads } : {}),
+        new RewardModelService({ modelRegistry, datasetSnapshots, training, transactions }, artifacts, {
+          minPairs: config.rewardModel.minPairs,
+          qualityGate: config.rewardModel.qualityGate,
+          ...(config.intraOpThreads > 0 ? { intraOpThreads: config.intraOpThreads } : {}),
+        }),
       inject: [MODEL_REGISTRY_REPOSITORY, DATASET_SNAPSHOT_REPOSITORY, TRAINING_REPOSITORY, TRANSACTION_RUNNER, ARTIFACT_STORE, CONFIG],
     },
     {

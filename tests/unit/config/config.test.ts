@@ -43,3 +43,31 @@ test('a bad value names the variable and what is wrong', () => {
 test('empty strings count as unset', () => {
   assert.equal(loadConfig({ OUTERLOOP_PORT: '' }, false).http.port, 8080);
 });
+
+test('the RM quality gate: defaults, thresholds from OUTERLOOP_RM_GATE_*, `off` drops a rule, bad values name the variable', () => {
+  const defaults = loadConfig({}, false).rewardModel;
+  // held-out accuracy, and the style-perturbed hard-pairs rule: never lose to the previous production RM
+  assert.deepEqual(defaults.qualityGate, { heldOutAccuracy: { min: 0.55 }, hardPairs: { minDeltaVsPrevious: 0 } });
+  assert.equal(defaults.minPairs, 50);
+  const c = loadConfig({
+    OUTERLOOP_RM_GATE_MIN_ACCURACY: '0.7', OUTERLOOP_RM_GATE_MIN_ACCURACY_LOWER: '0.6', OUTERLOOP_RM_GATE_MAX_ECE: '0.1',
+    OUTERLOOP_RM_GATE_MAX_LENGTH_CORRELATION: '0.2', OUTERLOOP_RM_GATE_MIN_AGREEMENT: '0.5', OUTERLOOP_RM_GATE_MIN_HARD_PAIR_ACCURACY: '0.6',
+    OUTERLOOP_RM_GATE_MIN_HARD_PAIR_DELTA: '-0.05', OUTERLOOP_RM_MIN_PAIRS: '200',
+  }, false);
+  assert.deepEqual(c.rewardModel.qualityGate, {
+    heldOutAccuracy: { min: 0.7, minLower: 0.6 }, ece: { max: 0.1 }, lengthCorrelation: { max: 0.2 }, agreementWithPrevious: { min: 0.5 },
+    hardPairs: { minAccuracy: 0.6, minDeltaVsPrevious: -0.05 },
+  });
+  assert.equal(c.rewardModel.minPairs, 200);
+  assert.equal(c.orchestrator.rmMinHeldoutAccuracy, 0.7, 'the loop reads the same threshold');
+  assert.deepEqual(loadConfig({ OUTERLOOP_RM_GATE_MIN_ACCURACY: 'off' }, false).rewardModel.qualityGate, { hardPairs: { minDeltaVsPrevious: 0 } });
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ OUTERLOOP_RM_GATE_MIN_ACCURACY: '1.5' }, /OUTERLOOP_RM_GATE_MIN_ACCURACY="1.5"/],
+    [{ OUTERLOOP_RM_GATE_MAX_LENGTH_CORRELATION: 'high' }, /OUTERLOOP_RM_GATE_MAX_LENGTH_CORRELATION="high"/],
+    [{ OUTERLOOP_RM_MIN_PAIRS: '0' }, /OUTERLOOP_RM_MIN_PAIRS="0"/],
+    [{ OUTERLOOP_RM_GATE_MIN_ACCURACY: 'off', OUTERLOOP_RM_GATE_MIN_HARD_PAIR_DELTA: 'off' }, /OUTERLOOP_RM_GATE_\*: sets no threshold/],
+  ];
+  for (const [env, re] of cases) {
+    assert.throws(() => loadConfig(env, false), (e: unknown) => e instanceof ConfigError && re.test(e.message), JSON.stringify(env));
+  }
+});
