@@ -47,6 +47,8 @@ export function rewardModelJobHandler(service: RewardModelService): JobHandler<'
       gate: outcome.gate?.verdict ?? null,
       gateRules: outcome.gate ? outcome.gate.rules.map((r) => ({ rule: r.rule, value: typeof r.value === 'number' ? r.value : null, threshold: typeof r.threshold === 'number' ? r.threshold : null, result: r.result })) : null,
       judge: outcome.version.metrics.judge === true,
+      /** per member, the step its training resumed from (0: from the start; > 0: an earlier attempt's checkpoint) */
+      resumedFromStep: outcome.summary.members.map((m) => m.resumedFromStep),
       // the report's figures by name (null: no held-out data for it)
       metrics: Object.fromEntries(Object.entries({
         heldoutAccuracy: report?.accuracy.value,

@@ -89,6 +89,8 @@ export interface RewardModelServiceOptions {
   /** the RM quality gate (validated here; see rlhf/reward/quality-gate.ts); null = no gate */
   qualityGate?: unknown;
   intraOpThreads?: number;
+  /** optimizer steps between checkpoints (a resumed attempt loses at most this many); default the trainer's, 50 */
+  checkpointEvery?: number;
 }
 
 export interface RewardModelRequest {
@@ -139,7 +141,7 @@ export class RewardModelService {
     // the split the RM trains on bounds its training pairs (the judge trains on part of the held-out split)
     const splitCount = Number((snapshotRow.counts as { train?: number; heldout?: number })[judge ? 'heldout' : 'train'] ?? 0);
     if (splitCount < this.minPairs) throw new InsufficientPairsError(snapshotId, splitCount, this.minPairs, judge ? 'heldout' : 'train');
-    const config = resolveRewardTrainingConfig({ seed: 1, ...request.config });
+    const config = resolveRewardTrainingConfig({ seed: 1, ...(this.options.checkpointEvery !== undefined ? { checkpointEvery: this.options.checkpointEvery } : {}), ...request.config });
 
     const base = snapshotArtifactPath(snapshotId);
     const manifest = parseSnapshotManifest(snapshotId, await this.artifacts.get(`${base}/manifest.json`));
