@@ -35,7 +35,7 @@ const CHILD = join(import.meta.dirname, 'rm-trainer-child.js');
 const SERVICE: RewardModelServiceOptions = { minPairs: 20, intraOpThreads: 1, checkpointEvery: 2, qualityGate: null };
 const PARAMS = { seed: 5, epochs: 3 };
 // long enough that a loaded machine never lets a live trainer's lease lapse; the successor waits this long after the kill
-const LEASE_MS = 6000;
+const LEASE_MS = 10_000;
 const ROWS = scenarioPreferenceRows({ seed: 4, count: 700, bias: '' });
 
 let policyDir: string | null = null;
@@ -143,7 +143,9 @@ function takeoverSuite(tag: string, stores: () => Promise<{ node: NodeConfig; mi
     assert.equal(done.state, 'succeeded', done.error ?? '');
     assert.equal(done.attempts, 2, 'taken over once');
     const resumedFrom = done.result!.resumedFromStep as number[];
-    assert.ok(resumedFrom[0]! > 0 && resumedFrom[0]! <= killedAtStep, `B resumed from step ${resumedFrom[0]} (A was killed at ${killedAtStep}), not from the start`);
+    // not bounded by killedAtStep: the row's progress trails the training thread, which may
+    // have saved a later checkpoint than the last step the row shows
+    assert.ok(resumedFrom[0]! > 0, `B resumed from step ${resumedFrom[0]} (the row showed A at ${killedAtStep}), not from the start`);
     assert.equal(done.result!.artifactId, expected, 'the same artifact sha256 as the uninterrupted run');
     const version = await repos.modelRegistry.get(String(done.result!.modelVersion));
     assert.equal(version?.sha256, expected);
