@@ -176,7 +176,8 @@ export function assertLegalAction(iteration: Pick<LoopIterationRecord, 'id' | 's
   if (why !== null) throw new IllegalLoopActionError(iteration.id, action, iteration.state, why);
 }
 
-/** The job key of a step: a resumed iteration enqueues the same key and gets the same job. */
-export function stepJobKey(iterationId: string, step: LoopStep): string {
-  return `${iterationId}:${step}`;
+/** The job key of a step (and of a second job in it, e.g. `train_rm:judge`): a resumed
+ *  iteration enqueues the same key and gets the same job. */
+export function stepJobKey(iterationId: string, step: LoopStep, part?: string): string {
+  return part ? `${iterationId}:${step}:${part}` : `${iterationId}:${step}`;
 }

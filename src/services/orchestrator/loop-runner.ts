@@ -2,11 +2,13 @@
 // Each step is idempotent and each transition is one transaction:
 // - a job step enqueues its job under `<iteration>:<step>` (the same key after a
 //   crash returns the same job, so no step runs twice) and waits for the job's row;
+//   train_rm has a second job, the judge RM, under `<iteration>:train_rm:judge`;
 // - the step's outputs, the next state and any deployment change commit together, and
 //   only if the row is still at the revision read and this process still holds the
 //   lease (a stale orchestrator writes nothing);
 // - model events are published after the commit and re-published on resume (their
 //   ids are derived from the iteration, so a consumer sees a repeat as a duplicate).
+import type { JobKind } from '../../domain/jobs.js';
 import type { JsonObject } from '../../domain/json.js';
 import {
   assertMayReceiveTraffic,
@@ -37,8 +39,9 @@ export type Snapshotter = (filters: { to: string }) => Promise<{ id: string; pai
 export type CanaryObserver = (q: { canaryModelId: string; productionModelId: string; since: Date }) => Promise<CanaryObservation>;
 
 export interface LoopStepOptions {
-  /** reward_model job parameters besides the snapshot */
-  rewardModel: Omit<JobParamsInput<'reward_model'>, 'snapshotId'>;
+  /** reward_model job parameters besides the snapshot and the split (the step trains
+   *  the proxy RM on `train` and the judge RM on `heldout` with these) */
+  rewardModel: Omit<JobParamsInput<'reward_model'>, 'snapshotId' | 'split'>;
   /** the RM gate: the reward_model job's metrics.heldoutAccuracy must reach this */
   minRmHeldoutAccuracy: number;
   ppo: Omit<JobParamsInput<'ppo'>, 'rewardModelVersion'>;
@@ -146,11 +149,29 @@ export class LoopRunner {
         return { inputs, outputs: { snapshotId: snap.id, pairs: snap.pairs } };
       }
       case 'train_rm': {
+        // two reward models from one snapshot: the proxy RM (train split) that PPO
+        // optimises and the RM gate checks, and the judge RM (held-out split) the
+        // evaluator scores win rates with — a judge PPO never saw, so a hacked proxy
+        // does not grade its own exam (ARCHITECTURE §6). Both jobs are enqueued before
+        // either is awaited, so two trainer workers run them side by side.
         const snapshotId = requireString(it.steps.snapshot?.outputs.snapshotId, 'snapshot', 'snapshotId');
-        return this.runJob(it, step, { ...o.rewardModel, snapshotId }, (r) => ({
-          rewardModelVersion: requireString(r.modelVersion, step, 'result.modelVersion'),
-          metrics: requireObject(r.metrics, step, 'result.metrics'),
-        }));
+        const proxyParams = { ...o.rewardModel, snapshotId, split: 'train' } as const;
+        const judgeParams = { ...o.rewardModel, snapshotId, split: 'heldout' } as const;
+        const proxyJob = await this.enqueue(it, step, proxyParams);
+        const judgeJob = await this.enqueue(it, step, judgeParams, 'judge');
+        const proxy = await this.awaitJob(step, proxyJob);
+        const judge = await this.awaitJob(step, judgeJob);
+        return {
+          jobId: proxy.id,
+          inputs: { ...proxyParams, judge: judgeParams },
+          outputs: {
+            rewardModelVersion: requireString(proxy.result.modelVersion, step, 'result.modelVersion'),
+            metrics: requireObject(proxy.result.metrics, step, 'result.metrics'),
+            judgeJobId: judge.id,
+            judgeModelVersion: requireString(judge.result.modelVersion, step, 'judge result.modelVersion'),
+            judgeMetrics: requireObject(judge.result.metrics, step, 'judge result.metrics'),
+          },
+        };
       }
       case 'rm_gate': {
         const metrics = (it.steps.train_rm?.outputs.metrics ?? {}) as JsonObject;
@@ -168,7 +189,9 @@ export class LoopRunner {
       case 'evaluate': {
         const candidate = requireString(it.steps.rl?.outputs.modelVersion, 'rl', 'modelVersion');
         const rewardModelVersion = requireString(it.steps.train_rm?.outputs.rewardModelVersion, 'train_rm', 'rewardModelVersion');
-        return this.runJob(it, step, { candidate, rewardModelVersion, suites: o.evaluationSuites }, (r) => {
+        const runId = requireString(it.steps.rl?.outputs.runId, 'rl', 'runId');
+        const judgeModelVersion = requireString(it.steps.train_rm?.outputs.judgeModelVersion, 'train_rm', 'judgeModelVersion');
+        return this.runJob(it, step, { candidate, rewardModelVersion, runId, judgeModelVersion, suites: o.evaluationSuites }, (r) => {
           const { verdict, gateDecisionId } = gateVerdictOf(r);
           if (!(LOOP_GATE_VERDICTS as readonly unknown[]).includes(verdict)) {
             throw new StepFailedError(step, `result.verdict must be one of ${LOOP_GATE_VERDICTS.join(', ')}, got ${JSON.stringify(verdict)}`);
@@ -192,12 +215,24 @@ export class LoopRunner {
   }
 
   private async runJob(it: LoopIterationRecord, step: keyof typeof STEP_JOB_KINDS, params: JsonObject, read: (result: JsonObject) => JsonObject): Promise<StepOutcome> {
+    const job = await this.enqueue(it, step, params);
+    const done = await this.awaitJob(step, job);
+    return { jobId: done.id, inputs: params, outputs: read(done.result) };
+  }
+
+  /** The step's job under its key `<iteration>:<step>[:<part>]` (the same job after a crash). */
+  private async enqueue(it: LoopIterationRecord, step: keyof typeof STEP_JOB_KINDS, params: JsonObject, part?: string): Promise<{ id: string; kind: JobKind }> {
     const kind = STEP_JOB_KINDS[step];
-    const { job } = await this.deps.jobs.enqueue(kind, params as never, { idempotencyKey: stepJobKey(it.id, step) });
+    const { job } = await this.deps.jobs.enqueue(kind, params as never, { idempotencyKey: stepJobKey(it.id, step, part) });
+    return { id: job.id, kind };
+  }
+
+  /** Wait for the job's row to say it succeeded; a failed or cancelled job fails the step. */
+  private async awaitJob(step: LoopStep, job: { id: string; kind: JobKind }): Promise<{ id: string; result: JsonObject }> {
     for (;;) {
       const row = await this.deps.jobs.get(job.id);
-      if (row.state === 'succeeded') return { jobId: row.id, inputs: params, outputs: read(row.result ?? {}) };
-      if (row.state === 'failed' || row.state === 'cancelled') throw new StepFailedError(step, `job ${row.id} (${kind}) ${row.state}: ${row.error ?? 'no error recorded'}`);
+      if (row.state === 'succeeded') return { id: row.id, result: row.result ?? {} };
+      if (row.state === 'failed' || row.state === 'cancelled') throw new StepFailedError(step, `job ${row.id} (${job.kind}) ${row.state}: ${row.error ?? 'no error recorded'}`);
       await this.sleep(this.deps.options.jobPollMs);
     }
   }

@@ -158,7 +158,7 @@ export class Orchestrator {
   /** The iteration with each step's job row (state, attempts, progress, error) and the latest canary verdict. */
   async show(id: string): Promise<{ iteration: LoopIterationRecord; jobs: JobRecord[]; canary: (CanaryVerdict & { at: string }) | null }> {
     const iteration = await this.get(id);
-    const ids = LOOP_STEPS.map((s) => iteration.steps[s]?.jobId).filter((x): x is string => typeof x === 'string');
+    const ids = LOOP_STEPS.flatMap((s) => [iteration.steps[s]?.jobId, iteration.steps[s]?.outputs.judgeJobId]).filter((x): x is string => typeof x === 'string');
     return { iteration, jobs: await this.deps.jobsById(ids), canary: this.verdicts.get(id) ?? null };
   }
 

@@ -122,9 +122,10 @@ export async function openWorld(config: WorldConfig, onTransition?: (it: LoopIte
   handlers.register('reward_model', async (ctx) => {
     maybeKill(config, 'train_rm', true);
     fail('reward_model');
-    const id = `rm-${iterationOf(ctx.job.idempotencyKey)}`;
+    const judge = ctx.job.params.split === 'heldout';
+    const id = `${judge ? 'judge' : 'rm'}-${iterationOf(ctx.job.idempotencyKey)}`;
     await repos.modelRegistry.register({ id, kind: 'reward', artifactPath: `models/${id}`, sha256: sha(id), datasetSnapshotId: ctx.job.params.snapshotId }, { ifAbsent: true });
-    return { modelVersion: id, metrics: { heldoutAccuracy: config.rmAccuracy, ece: 0.03 } };
+    return { modelVersion: id, metrics: { heldoutAccuracy: judge ? 0.5 : config.rmAccuracy, ece: 0.03 } };
   });
   handlers.register('ppo', async (ctx) => {
     maybeKill(config, 'rl', true);
@@ -137,6 +138,11 @@ export async function openWorld(config: WorldConfig, onTransition?: (it: LoopIte
   handlers.register('evaluation', async (ctx) => {
     maybeKill(config, 'evaluate', true);
     fail('evaluation');
+    // the loop's evidence: the PPO run to choose a checkpoint from and the judge RM
+    const iteration = iterationOf(ctx.job.idempotencyKey);
+    if (ctx.job.params.runId !== `run-${iteration}` || ctx.job.params.judgeModelVersion !== `judge-${iteration}`) {
+      throw Object.assign(new Error(`evaluation handler: runId ${ctx.job.params.runId} / judgeModelVersion ${ctx.job.params.judgeModelVersion} are not this iteration's`), { retriable: false });
+    }
     if (config.evaluatorShape) return { evaluationId: `ev-${ctx.job.params.candidate}`, reportPath: 'reports/x.md', verdicts: { reference: config.verdict, naive: 'pass' } };
     return { verdict: config.verdict, gateDecisionId: null, chosenCandidate: ctx.job.params.candidate, metrics: { winRate: 0.6 } };
   });
@@ -222,7 +228,8 @@ export async function runToRest(world: World): Promise<LoopIterationRecord> {
  *  record with its own id, start time and (time-bounded) snapshot id written generically. */
 export function resultOf(it: LoopIterationRecord): unknown {
   const steps: Record<string, unknown> = {};
-  for (const [name, rec] of Object.entries(it.steps)) steps[name] = { inputs: rec!.inputs, outputs: rec!.outputs };
+  // job ids are random per run (like the step's jobId, which is left out too)
+  for (const [name, rec] of Object.entries(it.steps)) steps[name] = { inputs: rec!.inputs, outputs: { ...rec!.outputs, judgeJobId: undefined } };
   const text = JSON.stringify({ state: it.state, snapshotId: it.snapshotId, rewardModelId: it.rewardModelId, candidateModelId: it.candidateModelId, error: it.error, steps });
   return JSON.parse(text.split(it.id).join('<iteration>').split(it.createdAt.toISOString()).join('<start>').split(it.snapshotId ?? '<none>').join('<snapshot>'));
 }

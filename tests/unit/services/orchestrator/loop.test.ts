@@ -35,6 +35,10 @@ describe('the loop iteration', () => {
       assert.deepEqual(done.stateHistory.map((h) => h.state), [...LOOP_STEPS, 'promoted']);
       // every state recorded its inputs and outputs
       assert.equal(done.steps.train_rm?.outputs.rewardModelVersion, `rm-${done.id}`);
+      // the judge RM from the same snapshot's held-out split, passed to the evaluation with the PPO run
+      assert.equal(done.steps.train_rm?.outputs.judgeModelVersion, `judge-${done.id}`);
+      assert.deepEqual([done.steps.train_rm?.inputs.split, (done.steps.train_rm?.inputs.judge as { split?: string }).split], ['train', 'heldout']);
+      assert.deepEqual([done.steps.evaluate?.inputs.runId, done.steps.evaluate?.inputs.judgeModelVersion], [`run-${done.id}`, `judge-${done.id}`]);
       assert.equal(done.steps.rl?.outputs.runId, `run-${done.id}`);
       assert.equal(done.steps.evaluate?.outputs.candidate, `policy-${done.id}`);
       assert.equal(done.steps.gate?.outputs.verdict, 'pass');
@@ -42,7 +46,7 @@ describe('the loop iteration', () => {
       assert.equal(done.snapshotId, done.steps.snapshot?.outputs.snapshotId);
       // one job per step, keyed <iteration>:<step>
       const jobs = await w.queue.list({});
-      assert.deepEqual(jobs.map((j) => j.idempotencyKey).sort(), [`${done.id}:evaluate`, `${done.id}:rl`, `${done.id}:train_rm`]);
+      assert.deepEqual(jobs.map((j) => j.idempotencyKey).sort(), [`${done.id}:evaluate`, `${done.id}:rl`, `${done.id}:train_rm`, `${done.id}:train_rm:judge`]);
       assert.equal((await w.repos.modelRegistry.get(`policy-${done.id}`))?.status, 'production');
       assert.equal((await w.repos.modelRegistry.get(BASE_POLICY))?.status, 'retired');
       const current = await w.repos.deployments.current();
@@ -127,7 +131,7 @@ describe('the loop iteration', () => {
       const done = await runToRest(w);
       assert.equal(done.state, 'promoted', done.error ?? '');
       assert.deepEqual(done.stateHistory.map((h) => h.state), [...LOOP_STEPS, 'promoted'], 'no state entered twice');
-      assert.equal((await w.queue.list({})).length, 3);
+      assert.equal((await w.queue.list({})).length, 4);
       const deployments = await w.ds.getRepository(DeploymentEntity).find({ order: { createdAt: 'ASC' } });
       assert.deepEqual(deployments.map((d) => d.id), ['initial', `${done.id}:canary`, `${done.id}:promoted`]);
     } finally {
@@ -222,7 +226,7 @@ describe('the loop iteration', () => {
       assert.match(JSON.stringify(conflict.getResponse()), /is snapshot: cannot approve.*"state":"snapshot"/);
       const done = await runToRest(w);
       const shown = await api.show(done.id);
-      assert.deepEqual(shown.jobs.map((j) => j.kind).sort(), ['evaluation', 'ppo', 'reward_model']);
+      assert.deepEqual(shown.jobs.map((j) => j.kind).sort(), ['evaluation', 'ppo', 'reward_model', 'reward_model']);
       const lineage = await api.modelLineage(done.candidateModelId!);
       assert.equal(lineage.iteration, done.id);
       assert.equal(lineage.ancestors[0], BASE_POLICY);
