@@ -57,6 +57,8 @@ export const EnvSchema = z.object({
   OUTERLOOP_LOOP_MIN_NEW_PAIRS: int(0, 100_000_000).default(0),
   /** how long the loop lease lasts without renewal: a dead orchestrator's successor takes over after it */
   OUTERLOOP_LOOP_LEASE_MS: int(1000, 3_600_000).default(30_000),
+  /** an iteration in one running state longer than this (in canary: the canary time limit plus this) is stuck: alert OuterloopLoopStuck */
+  OUTERLOOP_LOOP_STUCK_AFTER_S: int(60, 30 * 86_400).default(7200),
   /** the RM gate: held-out pairwise accuracy the new reward model must reach */
   OUTERLOOP_LOOP_RM_MIN_ACCURACY: z.coerce.number().min(0).max(1).default(0.55),
   OUTERLOOP_LOOP_PPO_STEPS: int(1, 1_000_000).default(20),
@@ -106,6 +108,7 @@ export interface OuterloopConfig {
     cron: string | null;
     minNewPairs: number;
     leaseMs: number;
+    stuckAfterSeconds: number;
     rmMinHeldoutAccuracy: number;
     ppoSteps: number;
     evaluationSuites: string[];
@@ -206,6 +209,7 @@ export function loadConfig(
       cron: e.OUTERLOOP_LOOP_CRON === 'off' ? null : e.OUTERLOOP_LOOP_CRON,
       minNewPairs: e.OUTERLOOP_LOOP_MIN_NEW_PAIRS,
       leaseMs: e.OUTERLOOP_LOOP_LEASE_MS,
+      stuckAfterSeconds: e.OUTERLOOP_LOOP_STUCK_AFTER_S,
       rmMinHeldoutAccuracy: e.OUTERLOOP_LOOP_RM_MIN_ACCURACY,
       ppoSteps: e.OUTERLOOP_LOOP_PPO_STEPS,
       evaluationSuites: e.OUTERLOOP_LOOP_EVAL_SUITES.split(',').map((x) => x.trim()).filter(Boolean),

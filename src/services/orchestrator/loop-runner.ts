@@ -61,10 +61,10 @@ export interface LoopRunnerDeps {
    *  null for admin actions, which any process may take (compare-and-set only). */
   owner: string | null;
   options: LoopStepOptions;
-  /** called after every committed transition (tests and the CLI print it) */
-  onTransition?: (iteration: LoopIterationRecord) => void;
-  /** called with every canary verdict (the HTTP verdict endpoint serves the latest) */
-  onCanaryVerdict?: (iterationId: string, verdict: CanaryVerdict) => void;
+  /** called after every committed write with the state it left (tests and the CLI print it; metrics count it) */
+  onTransition?: (iteration: LoopIterationRecord, from: LoopState) => void;
+  /** called with every canary look (the HTTP verdict endpoint serves the latest verdict; metrics show the observation) */
+  onCanaryVerdict?: (iterationId: string, verdict: CanaryVerdict, observation: CanaryObservation) => void;
   /** waits between polls; tests may replace it */
   sleep?: (ms: number) => Promise<void>;
   now?: () => Date;
@@ -248,7 +248,7 @@ export class LoopRunner {
       if (current.revision !== it.revision) throw new StaleIterationError(it.id); // an admin acted: re-read
       const obs = await this.deps.observeCanary({ canaryModelId: deployment.canaryModelId, productionModelId: deployment.productionModelId, since });
       const verdict = canaryVerdict(obs, policy, this.now().getTime() - since.getTime(), policy.timeLimitMs);
-      this.deps.onCanaryVerdict?.(it.id, verdict);
+      this.deps.onCanaryVerdict?.(it.id, verdict, obs);
       if (verdict.decision !== 'continue') {
         return {
           inputs: { deploymentId: deployment.id, canaryModelId: deployment.canaryModelId, productionModelId: deployment.productionModelId, weight: deployment.canaryWeight },
@@ -332,7 +332,7 @@ export class LoopRunner {
       await tx.loopIterations.update(row);
     });
     if (next) this.log.info('iteration transition', { iteration: it.id, from: it.state, to: next, detail });
-    this.deps.onTransition?.(row);
+    this.deps.onTransition?.(row, it.state);
     return row;
   }
 

@@ -6,6 +6,7 @@
 // runs. Used in-process by loop.test.ts and in a child process (loop-child.ts) that the
 // crash-resume test SIGKILLs.
 import { createHash } from 'node:crypto';
+import { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import type { CompletionRecord } from '../../../../src/domain/completions.js';
 import type { FeedbackRecord } from '../../../../src/domain/feedback.js';
@@ -20,7 +21,8 @@ import { Logger } from '../../../../src/platform/logging/logger.js';
 import { EmbeddedEventBus } from '../../../../src/platform/messaging/embedded/embedded-event-bus.js';
 import { createDataSource, runMigrations } from '../../../../src/platform/persistence/data-source.js';
 import { createRepositories, type Repositories } from '../../../../src/platform/persistence/repositories/index.js';
-import { feedbackCanaryObserver } from '../../../../src/services/orchestrator/canary-observer.js';
+import { canaryObserver } from '../../../../src/services/orchestrator/canary-observer.js';
+import { LoopMetrics } from '../../../../src/services/orchestrator/loop-metrics.js';
 import { Orchestrator } from '../../../../src/services/orchestrator/orchestrator.js';
 import { createSnapshot } from '../../../../src/services/ingest/dataset/dataset.service.js';
 import { mulberry32 } from '../../../support/mulberry32.js';
@@ -58,6 +60,8 @@ export interface World {
   /** another orchestrator process on the same stores (a successor after a crash) */
   spawnOrchestrator(owner: string): Orchestrator;
   transitions: string[];
+  /** the orchestrator's Prometheus metrics */
+  registry: Registry;
   close(): Promise<void>;
 }
 
@@ -150,6 +154,7 @@ export async function openWorld(config: WorldConfig, onTransition?: (it: LoopIte
   await worker.start();
 
   const transitions: string[] = [];
+  const registry = new Registry();
   let canaryModel: string | null = null;
   const outage = mulberry32(config.seed + 77);
   const transactions: typeof repos.transactions = config.flaky
@@ -170,7 +175,8 @@ export async function openWorld(config: WorldConfig, onTransition?: (it: LoopIte
       const snap = await createSnapshot(repos, artifacts, filters);
       return { id: snap.id, pairs: snap.manifest.counts.train as number };
     },
-    observeCanary: feedbackCanaryObserver(repos.feedback),
+    observeCanary: canaryObserver({ feedback: repos.feedback, completions: repos.completions }),
+    metrics: new LoopMetrics(registry, { latest: async () => (await repos.loopIterations.list(1))[0] ?? null, stuckAfterSeconds: 600, canaryTimeLimitSeconds: 3600, canaryWeight: 0.1, canaryAlpha: 0.05 }),
     options: {
       rewardModel: { seed: config.seed },
       minRmHeldoutAccuracy: 0.6,
@@ -203,6 +209,7 @@ export async function openWorld(config: WorldConfig, onTransition?: (it: LoopIte
     orchestrator,
     spawnOrchestrator: (owner) => new Orchestrator({ ...deps, owner }),
     transitions,
+    registry,
     async close() {
       await worker.stop();
       await bus.close();
