@@ -10,7 +10,7 @@
 // instances. Labels are bounded: states, triggers, outcomes, arms, tests — never an
 // iteration or model id (those are in loop_iterations and deployments).
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { LOOP_STATES, LOOP_TRIGGERS, TERMINAL_LOOP_STATE_NAMES, isTerminalLoopState, type LoopIterationRecord, type LoopState } from '../../domain/loop.js';
+import { LOOP_STATES, LOOP_STEPS, LOOP_TRIGGERS, TERMINAL_LOOP_STATE_NAMES, isTerminalLoopState, type LoopIterationRecord, type LoopState } from '../../domain/loop.js';
 import type { CanaryObservation, CanaryVerdict, GuardMetrics } from '../../evaluation/canary/canary-verdict.js';
 import { metric } from '../../platform/metrics/metrics.js';
 
@@ -23,6 +23,17 @@ export interface LoopMetricsSettings {
   canaryWeight: number;
   canaryAlpha: number;
 }
+
+/** Every transition the state machine makes (src/domain/loop.ts): steps in order, the gates' rejections, the canary's ends, a rollback after promotion, failures, pauses and resumes. */
+const LOOP_TRANSITIONS: ReadonlyArray<readonly [LoopState, LoopState]> = [
+  ...LOOP_STEPS.slice(0, -1).map((step, i) => [step, LOOP_STEPS[i + 1]!] as const),
+  ['rm_gate', 'rejected'],
+  ['gate', 'rejected'],
+  ['canary', 'promoted'],
+  ['canary', 'rolled_back'],
+  ['promoted', 'rolled_back'],
+  ...LOOP_STEPS.flatMap((step) => [[step, 'failed'], [step, 'paused'], ['paused', step]] as const),
+];
 
 const ARMS = ['canary', 'production'] as const;
 const TESTS = ['thumbs', 'pairwise'] as const;
@@ -88,9 +99,12 @@ export class LoopMetrics {
         registers: r,
       }),
     );
-    // series start at zero, so increase() sees the first rollback and the first start
+    // series start at zero, so increase() sees the first rollback, start, transition and
+    // time in a state (a series born at 1 shows no increase)
     for (const outcome of TERMINAL_LOOP_STATE_NAMES) this.finished.inc({ outcome }, 0);
     for (const trigger of LOOP_TRIGGERS) this.started.inc({ trigger }, 0);
+    for (const [from, to] of LOOP_TRANSITIONS) this.transitions.inc({ from, to }, 0);
+    for (const state of LOOP_STATES) this.stateSeconds.zero({ state });
 
     gauge('outerloop_canary_traffic_share', 'share of chat traffic routed to the canary (0 with no canary running)', [] as const, async (g) => {
       const it = await latest();
