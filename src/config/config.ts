@@ -62,6 +62,8 @@ export const EnvSchema = z.object({
   /** the RM gate: held-out pairwise accuracy the new reward model must reach */
   OUTERLOOP_LOOP_RM_MIN_ACCURACY: z.coerce.number().min(0).max(1).default(0.55),
   OUTERLOOP_LOOP_PPO_STEPS: int(1, 1_000_000).default(20),
+  /** prompts per PPO step (unset: the trainer's default, 64) */
+  OUTERLOOP_LOOP_PPO_BATCH_SIZE: int(1, 4096).optional(),
   /** comma-separated eval suites the evaluation job runs */
   OUTERLOOP_LOOP_EVAL_SUITES: z.string().min(1).default('extrinsic,refusal,diversity'),
   /** share of traffic (0..1) the canary gets, sticky per user */
@@ -72,6 +74,8 @@ export const EnvSchema = z.object({
   /** sample budget: an undecided canary with this many observations rolls back */
   OUTERLOOP_CANARY_MAX_SAMPLES: int(1, 100_000_000).default(2000),
   OUTERLOOP_CANARY_TIME_LIMIT_MS: int(1000, 30 * 86_400_000).default(86_400_000),
+  /** how often the canary analysis looks at the live feedback */
+  OUTERLOOP_CANARY_POLL_MS: int(100, 3_600_000).default(30_000),
 });
 export type Env = z.infer<typeof EnvSchema>;
 
@@ -111,8 +115,9 @@ export interface OuterloopConfig {
     stuckAfterSeconds: number;
     rmMinHeldoutAccuracy: number;
     ppoSteps: number;
+    ppoBatchSize: number | null;
     evaluationSuites: string[];
-    canary: { weight: number; alpha: number; minSamples: number; maxSamples: number; timeLimitMs: number };
+    canary: { weight: number; alpha: number; minSamples: number; maxSamples: number; timeLimitMs: number; pollMs: number };
   };
 }
 
@@ -212,6 +217,7 @@ export function loadConfig(
       stuckAfterSeconds: e.OUTERLOOP_LOOP_STUCK_AFTER_S,
       rmMinHeldoutAccuracy: e.OUTERLOOP_LOOP_RM_MIN_ACCURACY,
       ppoSteps: e.OUTERLOOP_LOOP_PPO_STEPS,
+      ppoBatchSize: e.OUTERLOOP_LOOP_PPO_BATCH_SIZE ?? null,
       evaluationSuites: e.OUTERLOOP_LOOP_EVAL_SUITES.split(',').map((x) => x.trim()).filter(Boolean),
       canary: {
         weight: e.OUTERLOOP_CANARY_WEIGHT,
@@ -219,6 +225,7 @@ export function loadConfig(
         minSamples: e.OUTERLOOP_CANARY_MIN_SAMPLES,
         maxSamples: e.OUTERLOOP_CANARY_MAX_SAMPLES,
         timeLimitMs: e.OUTERLOOP_CANARY_TIME_LIMIT_MS,
+        pollMs: e.OUTERLOOP_CANARY_POLL_MS,
       },
     },
   };

@@ -126,9 +126,9 @@ export class LoopScheduler implements OnApplicationBootstrap, OnApplicationShutd
           options: {
             rewardModel: {},
             minRmHeldoutAccuracy: o.rmMinHeldoutAccuracy,
-            ppo: { steps: o.ppoSteps },
+            ppo: { steps: o.ppoSteps, ...(o.ppoBatchSize !== null ? { batchSize: o.ppoBatchSize } : {}) },
             evaluationSuites: o.evaluationSuites,
-            canary: { ...DEFAULT_CANARY_POLICY, alpha: o.canary.alpha, minSamples: o.canary.minSamples, maxSamples: o.canary.maxSamples, weight: o.canary.weight, timeLimitMs: o.canary.timeLimitMs, pollMs: 30_000 },
+            canary: { ...DEFAULT_CANARY_POLICY, alpha: o.canary.alpha, minSamples: o.canary.minSamples, maxSamples: o.canary.maxSamples, weight: o.canary.weight, timeLimitMs: o.canary.timeLimitMs, pollMs: o.canary.pollMs },
             jobPollMs: 2000,
           },
         });

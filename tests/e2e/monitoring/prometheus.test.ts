@@ -45,6 +45,7 @@ const MAY_BE_EMPTY: Record<string, string> = {
   'Ensemble disagreement': NO_REWARD_SCORER,
   'Time in the current state against the stuck limit': 'only while an iteration holds a running state; this test\'s iteration fails in train_rm within seconds (too few pairs for a reward model)',
   'Canary live thumbs-up and win rate': NO_CANARY,
+  'Sequential test against its boundary': `the likelihood ratios: ${NO_CANARY} (the boundary 1/α is always there)`,
   'Canary guards: p99 latency': NO_CANARY,
   'Canary guards: 5xx and benign refusals': NO_CANARY,
 };
