@@ -61,6 +61,8 @@ export const EnvSchema = z.object({
   OUTERLOOP_LOOP_STUCK_AFTER_S: int(60, 30 * 86_400).default(7200),
   /** the RM gate: held-out pairwise accuracy the new reward model must reach */
   OUTERLOOP_LOOP_RM_MIN_ACCURACY: z.coerce.number().min(0).max(1).default(0.55),
+  /** share of the snapshot's prompts held out: the RM gate's check pairs and the judge RM's training data (judge-train needs 50 pairs) */
+  OUTERLOOP_LOOP_HELDOUT_FRACTION: z.coerce.number().gt(0).lt(1).default(0.1),
   OUTERLOOP_LOOP_PPO_STEPS: int(1, 1_000_000).default(20),
   /** prompts per PPO step (unset: the trainer's default, 64) */
   OUTERLOOP_LOOP_PPO_BATCH_SIZE: int(1, 4096).optional(),
@@ -114,6 +116,7 @@ export interface OuterloopConfig {
     leaseMs: number;
     stuckAfterSeconds: number;
     rmMinHeldoutAccuracy: number;
+    heldoutFraction: number;
     ppoSteps: number;
     ppoBatchSize: number | null;
     evaluationSuites: string[];
@@ -216,6 +219,7 @@ export function loadConfig(
       leaseMs: e.OUTERLOOP_LOOP_LEASE_MS,
       stuckAfterSeconds: e.OUTERLOOP_LOOP_STUCK_AFTER_S,
       rmMinHeldoutAccuracy: e.OUTERLOOP_LOOP_RM_MIN_ACCURACY,
+      heldoutFraction: e.OUTERLOOP_LOOP_HELDOUT_FRACTION,
       ppoSteps: e.OUTERLOOP_LOOP_PPO_STEPS,
       ppoBatchSize: e.OUTERLOOP_LOOP_PPO_BATCH_SIZE ?? null,
       evaluationSuites: e.OUTERLOOP_LOOP_EVAL_SUITES.split(',').map((x) => x.trim()).filter(Boolean),

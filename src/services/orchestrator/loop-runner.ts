@@ -33,7 +33,7 @@ export const LOOP_LEASE = 'loop';
 
 /** What the snapshot step calls: freeze the preference data up to `to` (content-addressed,
  *  so calling it again for the same iteration returns the same snapshot). */
-export type Snapshotter = (filters: { to: string }) => Promise<{ id: string; pairs: number }>;
+export type Snapshotter = (filters: { to: string; heldoutFraction?: number }) => Promise<{ id: string; pairs: number }>;
 
 /** What the canary analysis reads: live feedback and guard metrics since the canary started. */
 export type CanaryObserver = (q: { canaryModelId: string; productionModelId: string; since: Date }) => Promise<CanaryObservation>;
@@ -42,6 +42,8 @@ export interface LoopStepOptions {
   /** reward_model job parameters besides the snapshot and the split (the step trains
    *  the proxy RM on `train` and the judge RM on `heldout` with these) */
   rewardModel: Omit<JobParamsInput<'reward_model'>, 'snapshotId' | 'split'>;
+  /** the snapshot's held-out share (the RM gate's check pairs and the judge RM's data); unset: the snapshot default, 0.1 */
+  snapshotHeldoutFraction?: number;
   /** the RM gate: the reward_model job's metrics.heldoutAccuracy must reach this */
   minRmHeldoutAccuracy: number;
   ppo: Omit<JobParamsInput<'ppo'>, 'rewardModelVersion'>;
@@ -144,7 +146,8 @@ export class LoopRunner {
     switch (step) {
       case 'snapshot': {
         // the window ends when the iteration began: a resumed step snapshots the same data
-        const inputs = { to: it.createdAt.toISOString() };
+        const held = o.snapshotHeldoutFraction;
+        const inputs = { to: it.createdAt.toISOString(), ...(held !== undefined ? { heldoutFraction: held } : {}) };
         const snap = await this.deps.snapshot(inputs);
         return { inputs, outputs: { snapshotId: snap.id, pairs: snap.pairs } };
       }

@@ -126,6 +126,7 @@ export class LoopScheduler implements OnApplicationBootstrap, OnApplicationShutd
           options: {
             rewardModel: {},
             minRmHeldoutAccuracy: o.rmMinHeldoutAccuracy,
+            snapshotHeldoutFraction: o.heldoutFraction,
             ppo: { steps: o.ppoSteps, ...(o.ppoBatchSize !== null ? { batchSize: o.ppoBatchSize } : {}) },
             evaluationSuites: o.evaluationSuites,
             canary: { ...DEFAULT_CANARY_POLICY, alpha: o.canary.alpha, minSamples: o.canary.minSamples, maxSamples: o.canary.maxSamples, weight: o.canary.weight, timeLimitMs: o.canary.timeLimitMs, pollMs: o.canary.pollMs },

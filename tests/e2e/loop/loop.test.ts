@@ -26,6 +26,8 @@ export const TINY_LOOP_ENV: Record<string, string> = {
   OUTERLOOP_LOOP_LEASE_MS: '3000',
   OUTERLOOP_LOOP_PPO_STEPS: '8',
   OUTERLOOP_LOOP_PPO_BATCH_SIZE: '16',
+  // half the prompts held out: the judge RM trains on 70% of them and needs 50 pairs
+  OUTERLOOP_LOOP_HELDOUT_FRACTION: '0.5',
   OUTERLOOP_CANARY_WEIGHT: '0.5',
   OUTERLOOP_CANARY_MIN_SAMPLES: '20',
   OUTERLOOP_CANARY_MAX_SAMPLES: '600',
@@ -42,7 +44,7 @@ function options(bias: string, processes: LoopRunOptions['processes']): LoopRunO
     processes,
     bias,
     seed: 7,
-    warmup: { users: 8, rate: 4, durationS: 60 },
+    warmup: { users: 16, rate: 8, durationS: 150 },
     during: { users: 8, rate: 4 },
     compare: 'versions',
     maxTokens: 48,
