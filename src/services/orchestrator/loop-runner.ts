@@ -169,10 +169,10 @@ export class LoopRunner {
           inputs: { ...proxyParams, judge: judgeParams },
           outputs: {
             rewardModelVersion: requireString(proxy.result.modelVersion, step, 'result.modelVersion'),
-            metrics: requireObject(proxy.result.metrics, step, 'result.metrics'),
+            metrics: rewardModelMetrics(proxy.result, step, 'result'),
             judgeJobId: judge.id,
             judgeModelVersion: requireString(judge.result.modelVersion, step, 'judge result.modelVersion'),
-            judgeMetrics: requireObject(judge.result.metrics, step, 'judge result.metrics'),
+            judgeMetrics: rewardModelMetrics(judge.result, step, 'judge result'),
           },
         };
       }
@@ -473,6 +473,20 @@ function gateVerdictOf(r: JsonObject): { verdict: unknown; gateDecisionId: strin
     if (first) return { verdict: first[1], gateDecisionId: typeof r.evaluationId === 'string' ? `${r.evaluationId}:${first[0]}` : null };
   }
   return { verdict: undefined, gateDecisionId: null };
+}
+
+/**
+ * What the RM gate reads from a reward_model job's result: the trainer's flat result
+ * (`heldOutAccuracy`, its own RM quality gate's verdict `gate`, the version's `status`),
+ * or a `metrics` object with `heldoutAccuracy` (docs/orchestrator.md).
+ */
+function rewardModelMetrics(r: JsonObject, step: LoopStep, at: string): JsonObject {
+  if (r.metrics !== undefined) return requireObject(r.metrics, step, `${at}.metrics`);
+  if (typeof r.heldOutAccuracy !== 'number') throw new StepFailedError(step, `${at}.heldOutAccuracy must be a number, got ${JSON.stringify(r.heldOutAccuracy)}`);
+  const out: JsonObject = { heldoutAccuracy: r.heldOutAccuracy };
+  for (const key of ['hardPairAccuracy', 'status'] as const) if (r[key] !== undefined && r[key] !== null) out[key] = r[key];
+  if (typeof r.gate === 'string') out.qualityGate = r.gate;
+  return out;
 }
 
 function requireString(value: unknown, step: LoopStep, field: string): string {

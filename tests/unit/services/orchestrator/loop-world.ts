@@ -47,6 +47,8 @@ export interface WorldConfig {
   flaky?: boolean;
   /** answer evaluation jobs in the evaluator handler's shape ({ evaluationId, verdicts }) */
   evaluatorShape?: boolean;
+  /** answer reward_model jobs in the trainer's shape (flat heldOutAccuracy, the RM quality gate's verdict, status) */
+  trainerShape?: { qualityGate: 'pass' | 'fail' | null };
 }
 
 export const BASE_POLICY = 'policy-base';
@@ -129,6 +131,10 @@ export async function openWorld(config: WorldConfig, onTransition?: (it: LoopIte
     const judge = ctx.job.params.split === 'heldout';
     const id = `${judge ? 'judge' : 'rm'}-${iterationOf(ctx.job.idempotencyKey)}`;
     await repos.modelRegistry.register({ id, kind: 'reward', artifactPath: `models/${id}`, sha256: sha(id), datasetSnapshotId: ctx.job.params.snapshotId }, { ifAbsent: true });
+    if (config.trainerShape) {
+      const gate = judge ? null : config.trainerShape.qualityGate;
+      return { modelVersion: id, status: gate === 'fail' ? 'rejected' : 'candidate', heldOutAccuracy: judge ? 0.5 : config.rmAccuracy, hardPairAccuracy: 0.8, gate, judge };
+    }
     return { modelVersion: id, metrics: { heldoutAccuracy: judge ? 0.5 : config.rmAccuracy, ece: 0.03 } };
   });
   handlers.register('ppo', async (ctx) => {

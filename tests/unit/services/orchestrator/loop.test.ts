@@ -171,6 +171,21 @@ describe('the loop iteration', () => {
     });
   }
 
+  it("reads the trainer's reward_model result: its RM quality gate failing blocks at rm_gate even above the accuracy bar; passing, PPO runs", async () => {
+    for (const [qualityGate, expected] of [['fail', 'rejected'], ['pass', 'promoted']] as const) {
+      const w = await world({ trainerShape: { qualityGate } });
+      try {
+        await w.orchestrator.trigger('manual');
+        const done = await runToRest(w);
+        assert.equal(done.state, expected, done.error ?? '');
+        assert.deepEqual(done.steps.train_rm?.outputs.metrics, { heldoutAccuracy: 0.7, hardPairAccuracy: 0.8, status: qualityGate === 'fail' ? 'rejected' : 'candidate', qualityGate });
+        assert.match(String(done.steps.rm_gate?.outputs.reason), new RegExp(`RM quality gate: ${qualityGate}`));
+      } finally {
+        await w.close();
+      }
+    }
+  });
+
   it("reads the evaluator handler's result shape: the configured policy's verdict (not the naive one's) decides", async () => {
     const w = await world({ verdict: 'fail', evaluatorShape: true });
     try {
