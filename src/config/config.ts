@@ -63,6 +63,8 @@ export const EnvSchema = z.object({
   OUTERLOOP_LOOP_RM_MIN_ACCURACY: z.coerce.number().min(0).max(1).default(0.55),
   /** share of the snapshot's prompts held out: the RM gate's check pairs and the judge RM's training data (judge-train needs 50 pairs) */
   OUTERLOOP_LOOP_HELDOUT_FRACTION: z.coerce.number().gt(0).lt(1).default(0.1),
+  /** members of the proxy RM's ensemble: the reference gate's ensemble-disagreement rule needs at least 2 */
+  OUTERLOOP_LOOP_RM_ENSEMBLE: int(1, 16).default(2),
   OUTERLOOP_LOOP_PPO_STEPS: int(1, 1_000_000).default(20),
   /** prompts per PPO step (unset: the trainer's default, 64) */
   OUTERLOOP_LOOP_PPO_BATCH_SIZE: int(1, 4096).optional(),
@@ -117,6 +119,7 @@ export interface OuterloopConfig {
     stuckAfterSeconds: number;
     rmMinHeldoutAccuracy: number;
     heldoutFraction: number;
+    rmEnsemble: number;
     ppoSteps: number;
     ppoBatchSize: number | null;
     evaluationSuites: string[];
@@ -220,6 +223,7 @@ export function loadConfig(
       stuckAfterSeconds: e.OUTERLOOP_LOOP_STUCK_AFTER_S,
       rmMinHeldoutAccuracy: e.OUTERLOOP_LOOP_RM_MIN_ACCURACY,
       heldoutFraction: e.OUTERLOOP_LOOP_HELDOUT_FRACTION,
+      rmEnsemble: e.OUTERLOOP_LOOP_RM_ENSEMBLE,
       ppoSteps: e.OUTERLOOP_LOOP_PPO_STEPS,
       ppoBatchSize: e.OUTERLOOP_LOOP_PPO_BATCH_SIZE ?? null,
       evaluationSuites: e.OUTERLOOP_LOOP_EVAL_SUITES.split(',').map((x) => x.trim()).filter(Boolean),

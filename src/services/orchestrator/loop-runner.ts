@@ -159,7 +159,8 @@ export class LoopRunner {
         // either is awaited, so two trainer workers run them side by side.
         const snapshotId = requireString(it.steps.snapshot?.outputs.snapshotId, 'snapshot', 'snapshotId');
         const proxyParams = { ...o.rewardModel, snapshotId, split: 'train' } as const;
-        const judgeParams = { ...o.rewardModel, snapshotId, split: 'heldout' } as const;
+        // one member: the judge scores win rates, the ensemble's disagreement is the proxy's
+        const judgeParams = { ...o.rewardModel, snapshotId, split: 'heldout', ensemble: 1 } as const;
         const proxyJob = await this.enqueue(it, step, proxyParams);
         const judgeJob = await this.enqueue(it, step, judgeParams, 'judge');
         const proxy = await this.awaitJob(step, proxyJob);
@@ -184,7 +185,8 @@ export class LoopRunner {
       case 'rl': {
         const rewardModelVersion = requireString(it.steps.train_rm?.outputs.rewardModelVersion, 'train_rm', 'rewardModelVersion');
         return this.runJob(it, step, { ...o.ppo, rewardModelVersion }, (r) => ({
-          runId: requireString(r.runId, step, 'result.runId'),
+          // the trainer's ppo job names its run `trainingRunId` (the training_runs row the evaluator reads)
+          runId: requireString(r.runId ?? r.trainingRunId, step, 'result.runId (or result.trainingRunId)'),
           modelVersion: requireString(r.modelVersion, step, 'result.modelVersion'),
           checkpoints: Array.isArray(r.checkpoints) ? r.checkpoints : [],
         }));

@@ -124,7 +124,7 @@ export class LoopScheduler implements OnApplicationBootstrap, OnApplicationShutd
           leaseMs: o.leaseMs,
           minNewPairs: o.minNewPairs,
           options: {
-            rewardModel: {},
+            rewardModel: { ensemble: o.rmEnsemble },
             minRmHeldoutAccuracy: o.rmMinHeldoutAccuracy,
             snapshotHeldoutFraction: o.heldoutFraction,
             ppo: { steps: o.ppoSteps, ...(o.ppoBatchSize !== null ? { batchSize: o.ppoBatchSize } : {}) },

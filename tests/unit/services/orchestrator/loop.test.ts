@@ -40,7 +40,7 @@ describe('the loop iteration', () => {
       assert.equal(done.steps.train_rm?.outputs.rewardModelVersion, `rm-${done.id}`);
       // the judge RM from the same snapshot's held-out split, passed to the evaluation with the PPO run
       assert.equal(done.steps.train_rm?.outputs.judgeModelVersion, `judge-${done.id}`);
-      assert.deepEqual([done.steps.train_rm?.inputs.split, (done.steps.train_rm?.inputs.judge as { split?: string }).split], ['train', 'heldout']);
+      assert.deepEqual([done.steps.train_rm?.inputs.split, (done.steps.train_rm?.inputs.judge as { split?: string }).split], ["train", "heldout"]);
       assert.deepEqual([done.steps.evaluate?.inputs.runId, done.steps.evaluate?.inputs.judgeModelVersion], [`run-${done.id}`, `judge-${done.id}`]);
       assert.equal(done.steps.rl?.outputs.runId, `run-${done.id}`);
       assert.equal(done.steps.evaluate?.outputs.candidate, `policy-${done.id}`);
