@@ -1,12 +1,13 @@
-// `npm run bench -- loop [--warmup 120] [--users 8] [--rate 4] [--ppo-steps 20] [--bias honest]`:
+// `npm run bench -- loop [--warmup 150] [--users 16] [--rate 8] [--ppo-steps 20] [--bias honest]`:
 // one unattended iteration of the outer loop in embedded mode (every role in one
 // process) at the reference configuration — the trainer's, the evaluator's and the
 // orchestrator's defaults (PPO OUTERLOOP_LOOP_PPO_STEPS = 20 steps × 64 prompts, the
-// default eval suites and gate) — fed by the scenario's simulated users through the
-// gateway, with the time spent in each state. Two departures from the defaults, both
-// about waiting rather than work: the canary takes half the traffic and looks every 5 s
-// (at 10% and every 30 s an iteration waits on live users for hours at this traffic),
-// and no cron. Progress goes to stderr; the last stdout line is the JSON result.
+// default eval suites and gate, a 2-member proxy RM) — fed by the scenario's simulated
+// users through the gateway, with the time spent in each state. Departures from the
+// defaults: half of the snapshot is held out (at 0.1 the judge RM's 50 pairs need ~720
+// pairs, about 4,000 turns of warm-up), the canary takes half the traffic and looks
+// every 5 s (at 10% and every 30 s an iteration waits on live users for hours at this
+// traffic), and no cron. Progress goes to stderr; the last stdout line is the JSON result.
 import { loadavg, tmpdir } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,9 +24,9 @@ function stringOption(args: string[], name: string, fallback: string): string {
 }
 
 export async function run(args: string[]): Promise<void> {
-  const warmupS = positiveOption(args, 'warmup', 120);
-  const users = positiveOption(args, 'users', 8, true);
-  const rate = positiveOption(args, 'rate', 4);
+  const warmupS = positiveOption(args, 'warmup', 150);
+  const users = positiveOption(args, 'users', 16, true);
+  const rate = positiveOption(args, 'rate', 8);
   const ppoSteps = positiveOption(args, 'ppo-steps', 20, true);
   const bias = stringOption(args, 'bias', 'honest');
   const dataDir = mkdtempSync(join(tmpdir(), 'outerloop-loop-bench-'));
@@ -33,6 +34,7 @@ export async function run(args: string[]): Promise<void> {
     OUTERLOOP_DATA_DIR: dataDir,
     OUTERLOOP_LOOP_CRON: 'off',
     OUTERLOOP_LOOP_PPO_STEPS: String(ppoSteps),
+    OUTERLOOP_LOOP_HELDOUT_FRACTION: '0.5',
     OUTERLOOP_CANARY_WEIGHT: '0.5',
     OUTERLOOP_CANARY_POLL_MS: '5000',
     OUTERLOOP_GATEWAY_AUTH: 'open',
@@ -68,14 +70,14 @@ export async function run(args: string[]): Promise<void> {
       iterationSeconds: { value: iterationSeconds, unit: 's', note: 'trigger to rest (sum of the states)' },
       secondsInState: Object.fromEntries(states.map(([s, v]) => [s, { value: v, unit: 's' }])),
       wallSeconds: { value: r.wallSeconds, unit: 's', note: 'start of the process, warm-up load and the iteration' },
-      gate: it.steps.gate?.outputs ?? null,
+      gate: { ...(it.steps.gate?.outputs ?? {}), unmetRules: r.gateUnmet },
       canary: it.steps.canary?.outputs ?? null,
       rmGate: it.steps.rm_gate?.outputs ?? null,
       production: { before: r.productionBefore, after: r.productionAfter },
       heldOutGoldUtility: gold,
       traffic: { warmupTurns: r.warmup.completedTurns, duringTurns: r.during.completedTurns, feedback: r.warmup.feedbackByType },
       conditions: {
-        mode: 'embedded', bias, users, rate, warmupSeconds: warmupS, ppoSteps, ppoPromptsPerStep: 64, canaryWeight: 0.5, canaryPollMs: 5000,
+        mode: 'embedded', bias, users, rate, warmupSeconds: warmupS, ppoSteps, ppoPromptsPerStep: 64, rmEnsemble: 2, heldoutFraction: 0.5, canaryWeight: 0.5, canaryPollMs: 5000,
         loadAverageBefore: loadBefore, loadAverageAfter: loadAfter,
       },
     });

@@ -59,6 +59,8 @@ export interface LoopRunResult {
   productionAfter: string;
   /** mean gold utility on the held-out prompts, per policy version measured */
   goldUtility: Record<string, number>;
+  /** the configured gate's rules that did not pass (fail, missing), as `rule: value vs threshold (verdict)` */
+  gateUnmet: string[];
   output: () => string;
 }
 
@@ -137,6 +139,23 @@ export async function heldOutGoldUtility(artifactDir: string, seeds: readonly nu
   }
 }
 
+interface GateDecisionView {
+  id: string;
+  rules: Array<{ rule: string; value: unknown; threshold: unknown; verdict: string; statistic?: string; detail?: string }>;
+}
+
+/** The configured gate's rules that did not pass for this iteration's evaluation (the decision id the evaluate step recorded). */
+async function unmetGateRules(base: string, it: IterationView): Promise<string[]> {
+  const id = it.steps.evaluate?.outputs.gateDecisionId;
+  if (typeof id !== 'string') return [];
+  const { data } = await api<{ data: GateDecisionView[] }>(base, '/v1/admin/gate-decisions?limit=200');
+  const decision = data.find((d) => d.id === id);
+  if (!decision) return [`gate decision ${id} not found`];
+  return decision.rules
+    .filter((r) => r.verdict !== 'pass' && r.verdict !== 'not_applicable')
+    .map((r) => `${r.rule}: ${r.statistic ?? 'value'} ${JSON.stringify(r.value)} vs ${JSON.stringify(r.threshold)} (${r.verdict}${r.detail ? `: ${r.detail.slice(0, 120)}` : ''})`);
+}
+
 export async function runLoopIteration(o: LoopRunOptions): Promise<LoopRunResult> {
   const started: RunningProcess[] = [];
   const output = () => started.map((p) => p.output()).join('\n');
@@ -178,6 +197,7 @@ export async function runLoopIteration(o: LoopRunOptions): Promise<LoopRunResult
     }
     const restedAt = new Date();
     const duringSummary = await during;
+    const gateUnmet = await unmetGateRules(base, iteration);
     const after = await productionOf(base);
     const goldUtility: Record<string, number> = {};
     if (o.gold) {
@@ -198,6 +218,7 @@ export async function runLoopIteration(o: LoopRunOptions): Promise<LoopRunResult
       productionBefore: before.version,
       productionAfter: after.version,
       goldUtility,
+      gateUnmet,
       output,
     };
   } finally {
