@@ -41,14 +41,18 @@ const log = (line: string) => process.stderr.write(`# ${line}\n`);
 
 /**
  * Why a promotion cannot happen on main yet (the tests run and report, and turn into
- * hard failures when this is emptied). Measured on this configuration: the iteration
- * reaches the gate in about 165 s (train_rm 72 s, rl 24 s, evaluate 67 s) and the
- * candidate's held-out gold utility is above production's (0.190 vs 0.171), but the
- * reference gate says fail: `diversity-not-collapsed` (the distinct-n delta's CI lower
- * bound −0.059 < −0.05), with `rmQualityGate.passed` missing (the reward_model job does
- * not run the RM quality gate) and `kl.fractionOfPredictedPeak` not provided.
+ * hard failures when this is removed). Measured on this configuration (embedded and
+ * distributed): the iteration reaches the gate in 165–195 s (train_rm 72–78 s, rl
+ * 24–27 s, evaluate 67–90 s) and the candidate's held-out gold utility is above
+ * production's (0.190 vs 0.171), but the reference gate says fail. Two rules can never
+ * pass on main — `rmQualityGate.passed` is missing (the reward_model job does not run
+ * the RM quality gate) and `kl.fractionOfPredictedPeak` is not provided — and the
+ * candidate of 8 small PPO steps is too close to production for the CI-bound rules:
+ * `diversity-not-collapsed` (lower bound −0.059/−0.061 < −0.05), and in the distributed
+ * run `risky-sounding-still-answered` (−0.126 < −0.1), `length-controlled-gain`
+ * (−0.0003) and `judge-win-rate` (0.4999 < 0.5).
  */
-const PROMOTION_BLOCKED_ON_MAIN = 'the reference gate has no RM quality gate verdict and no KL-peak fit on main yet, and rejects this candidate on diversity (see the comment above)';
+const PROMOTION_BLOCKED_ON_MAIN = 'the reference gate has no RM quality gate verdict and no KL-peak fit on main yet, and the tiny candidate fails its CI-bound rules (see the comment above)';
 
 function options(bias: string, processes: LoopRunOptions['processes']): LoopRunOptions {
   return {
@@ -96,14 +100,14 @@ describe('the loop end to end, unattended (tiny configuration)', { timeout: 60 *
   it('embedded, honest users: one iteration is promoted and the promoted policy is better on held-out gold', { todo: PROMOTION_BLOCKED_ON_MAIN }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'outerloop-loop-e2e-'));
     const r = await runLoopIteration(options('honest', [{ env: { ...TINY_LOOP_ENV, OUTERLOOP_DATA_DIR: dataDir } }]));
-    log(`secondsInState ${JSON.stringify(r.secondsInState)}; wall ${r.wallSeconds.toFixed(0)} s`);
+    log(`secondsInState ${JSON.stringify(r.secondsInState)}; wall ${r.wallSeconds.toFixed(0)} s; gate unmet: ${JSON.stringify(r.gateUnmet)}`);
     assertPromotedAndBetter(r);
   });
 
   it('embedded, users with the objective-mismatch bias: the gate blocks and production is unchanged', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'outerloop-loop-e2e-'));
     const r = await runLoopIteration(options('mismatch', [{ env: { ...TINY_LOOP_ENV, OUTERLOOP_DATA_DIR: dataDir } }]));
-    log(`secondsInState ${JSON.stringify(r.secondsInState)}; wall ${r.wallSeconds.toFixed(0)} s`);
+    log(`secondsInState ${JSON.stringify(r.secondsInState)}; wall ${r.wallSeconds.toFixed(0)} s; gate unmet: ${JSON.stringify(r.gateUnmet)}`);
     assertBlocked(r);
   });
 
@@ -138,7 +142,7 @@ describe('the loop end to end, unattended (tiny configuration)', { timeout: 60 *
         { env, roles: 'gateway,orchestrator' },
         { env, roles: 'ingest,trainer,evaluator' },
       ]));
-      log(`secondsInState ${JSON.stringify(r.secondsInState)}; wall ${r.wallSeconds.toFixed(0)} s`);
+      log(`secondsInState ${JSON.stringify(r.secondsInState)}; wall ${r.wallSeconds.toFixed(0)} s; gate unmet: ${JSON.stringify(r.gateUnmet)}`);
       assertPromotedAndBetter(r);
     });
   });
