@@ -80,7 +80,15 @@ export const EnvSchema = z.object({
   OUTERLOOP_LOOP_MIN_NEW_PAIRS: int(0, 100_000_000).default(0),
   /** how long the loop lease lasts without renewal: a dead orchestrator's successor takes over after it */
   OUTERLOOP_LOOP_LEASE_MS: int(1000, 3_600_000).default(30_000),
+  /** an iteration in one running state longer than this (in canary: the canary time limit plus this) is stuck: alert OuterloopLoopStuck */
+  OUTERLOOP_LOOP_STUCK_AFTER_S: int(60, 30 * 86_400).default(7200),
+  /** share of the snapshot's prompts held out: the RM gate's check pairs and the judge RM's training data (judge-train needs 50 pairs) */
+  OUTERLOOP_LOOP_HELDOUT_FRACTION: z.coerce.number().gt(0).lt(1).default(0.1),
+  /** members of the proxy RM's ensemble: the reference gate's ensemble-disagreement rule needs at least 2 */
+  OUTERLOOP_LOOP_RM_ENSEMBLE: int(1, 16).default(2),
   OUTERLOOP_LOOP_PPO_STEPS: int(1, 1_000_000).default(20),
+  /** prompts per PPO step (unset: the trainer's default, 64) */
+  OUTERLOOP_LOOP_PPO_BATCH_SIZE: int(1, 4096).optional(),
   /** comma-separated eval suites the evaluation job runs */
   OUTERLOOP_LOOP_EVAL_SUITES: z.string().min(1).default('extrinsic,refusal,diversity'),
   /** share of traffic (0..1) the canary gets, sticky per user */
@@ -91,6 +99,8 @@ export const EnvSchema = z.object({
   /** sample budget: an undecided canary with this many observations rolls back */
   OUTERLOOP_CANARY_MAX_SAMPLES: int(1, 100_000_000).default(2000),
   OUTERLOOP_CANARY_TIME_LIMIT_MS: int(1000, 30 * 86_400_000).default(86_400_000),
+  /** how often the canary analysis looks at the live feedback */
+  OUTERLOOP_CANARY_POLL_MS: int(100, 3_600_000).default(30_000),
 });
 export type Env = z.infer<typeof EnvSchema>;
 
@@ -132,11 +142,15 @@ export interface OuterloopConfig {
     cron: string | null;
     minNewPairs: number;
     leaseMs: number;
+    stuckAfterSeconds: number;
     /** the RM gate's held-out accuracy threshold (OUTERLOOP_RM_GATE_MIN_ACCURACY; 0 when that rule is off) */
     rmMinHeldoutAccuracy: number;
+    heldoutFraction: number;
+    rmEnsemble: number;
     ppoSteps: number;
+    ppoBatchSize: number | null;
     evaluationSuites: string[];
-    canary: { weight: number; alpha: number; minSamples: number; maxSamples: number; timeLimitMs: number };
+    canary: { weight: number; alpha: number; minSamples: number; maxSamples: number; timeLimitMs: number; pollMs: number };
   };
 }
 
@@ -235,8 +249,12 @@ export function loadConfig(
       cron: e.OUTERLOOP_LOOP_CRON === 'off' ? null : e.OUTERLOOP_LOOP_CRON,
       minNewPairs: e.OUTERLOOP_LOOP_MIN_NEW_PAIRS,
       leaseMs: e.OUTERLOOP_LOOP_LEASE_MS,
+      stuckAfterSeconds: e.OUTERLOOP_LOOP_STUCK_AFTER_S,
       rmMinHeldoutAccuracy: qualityGate.heldOutAccuracy?.min ?? 0,
+      heldoutFraction: e.OUTERLOOP_LOOP_HELDOUT_FRACTION,
+      rmEnsemble: e.OUTERLOOP_LOOP_RM_ENSEMBLE,
       ppoSteps: e.OUTERLOOP_LOOP_PPO_STEPS,
+      ppoBatchSize: e.OUTERLOOP_LOOP_PPO_BATCH_SIZE ?? null,
       evaluationSuites: e.OUTERLOOP_LOOP_EVAL_SUITES.split(',').map((x) => x.trim()).filter(Boolean),
       canary: {
         weight: e.OUTERLOOP_CANARY_WEIGHT,
@@ -244,6 +262,7 @@ export function loadConfig(
         minSamples: e.OUTERLOOP_CANARY_MIN_SAMPLES,
         maxSamples: e.OUTERLOOP_CANARY_MAX_SAMPLES,
         timeLimitMs: e.OUTERLOOP_CANARY_TIME_LIMIT_MS,
+        pollMs: e.OUTERLOOP_CANARY_POLL_MS,
       },
     },
   };

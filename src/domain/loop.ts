@@ -99,12 +99,16 @@ export function nextLoopState(step: LoopStep, outputs: JsonObject): LoopState | 
   }
 }
 
-/** The reward model passed its quality gate (held-out accuracy at least the bar). */
+/** The reward model passed its gate: held-out accuracy at least the bar, and the
+ *  trainer's own RM quality gate (`qualityGate`, when it ran one) did not fail it — a
+ *  failed RM is registered `rejected`, and PPO may not optimise against it. */
 export function rewardModelGate(metrics: JsonObject, minHeldoutAccuracy: number): { passed: boolean; reason: string } {
   const accuracy = metrics.heldoutAccuracy;
   if (typeof accuracy !== 'number') return { passed: false, reason: 'the reward_model job reported no metrics.heldoutAccuracy' };
+  const quality = typeof metrics.qualityGate === 'string' ? `; the trainer's RM quality gate: ${metrics.qualityGate}` : '';
+  if (metrics.qualityGate === 'fail' || metrics.status === 'rejected') return { passed: false, reason: `held-out accuracy ${accuracy.toFixed(3)}${quality}; the RM is ${String(metrics.status ?? 'rejected')}` };
   const passed = accuracy >= minHeldoutAccuracy;
-  return { passed, reason: `held-out accuracy ${accuracy.toFixed(3)} ${passed ? '≥' : '<'} ${minHeldoutAccuracy}` };
+  return { passed, reason: `held-out accuracy ${accuracy.toFixed(3)} ${passed ? '≥' : '<'} ${minHeldoutAccuracy}${quality}` };
 }
 
 /**
@@ -176,7 +180,8 @@ export function assertLegalAction(iteration: Pick<LoopIterationRecord, 'id' | 's
   if (why !== null) throw new IllegalLoopActionError(iteration.id, action, iteration.state, why);
 }
 
-/** The job key of a step: a resumed iteration enqueues the same key and gets the same job. */
-export function stepJobKey(iterationId: string, step: LoopStep): string {
-  return `${iterationId}:${step}`;
+/** The job key of a step (and of a second job in it, e.g. `train_rm:judge`): a resumed
+ *  iteration enqueues the same key and gets the same job. */
+export function stepJobKey(iterationId: string, step: LoopStep, part?: string): string {
+  return part ? `${iterationId}:${step}:${part}` : `${iterationId}:${step}`;
 }

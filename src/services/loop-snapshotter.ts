@@ -15,14 +15,14 @@ import {
 } from '../platform/tokens.js';
 import { createSnapshot } from './ingest/dataset/dataset.service.js';
 
-export const LOOP_SNAPSHOTTER = Symbol('LOOP_SNAPSHOTTER'); // (filters: { to }) => Promise<{ id, pairs }>
+export const LOOP_SNAPSHOTTER = Symbol('LOOP_SNAPSHOTTER'); // (filters: { to, heldoutFraction? }) => Promise<{ id, pairs }>
 
 type R = Repositories;
 
 export const loopSnapshotterProvider: Provider = {
   provide: LOOP_SNAPSHOTTER,
   useFactory: (artifacts: ArtifactStore, completions: R['completions'], feedback: R['feedback'], preferencePairs: R['preferencePairs'], userFlags: R['userFlags'], datasetSnapshots: R['datasetSnapshots'], transactions: R['transactions']) =>
-    async (filters: { to: string }) => {
+    async (filters: { to: string; heldoutFraction?: number }) => {
       const snap = await createSnapshot({ completions, feedback, preferencePairs, userFlags, datasetSnapshots, transactions }, artifacts, filters);
       return { id: snap.id, pairs: Number(snap.manifest.counts.train ?? 0) + Number(snap.manifest.counts.heldout ?? 0) };
     },

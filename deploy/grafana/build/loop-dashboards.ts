@@ -5,6 +5,7 @@
 // panels query it. docs/monitoring.md says what each panel tells the operator, and
 // which panels wait for data a part of the loop not yet on main will write.
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import { LOOP_STATES, TERMINAL_LOOP_STATE_NAMES } from '../../../src/domain/loop.js';
 import {
   ciBandTimeSeries,
   GREEN,
@@ -393,15 +394,16 @@ LIMIT 200`,
     );
 }
 
-/** The states of loop_iterations in the order of the state machine (src/domain/loop.ts). */
-const LOOP_STATE_ORDER = `ARRAY['snapshotting', 'training-reward', 'training-policy', 'evaluating', 'gating', 'canary', 'promoted', 'rejected', 'rolled-back', 'failed']`;
+/** The states of loop_iterations in the order of the state machine (LOOP_STATES, src/domain/loop.ts). */
+const LOOP_STATE_ORDER = `ARRAY[${LOOP_STATES.map((s) => `'${s}'`).join(', ')}]`;
+const TERMINAL_STATES_SQL = TERMINAL_LOOP_STATE_NAMES.map((s) => `'${s}'`).join(', ');
 
 /** Each state an iteration entered, with when it left it (the next entry, or now while it is still there). */
 const STATE_SPANS = `WITH spans AS (
   SELECT i.id AS iteration, h->>'state' AS state, (h->>'at')::timestamptz AS entered_at, h->>'detail' AS detail,
     coalesce(
       lead((h->>'at')::timestamptz) OVER (PARTITION BY i.id ORDER BY (h->>'at')::timestamptz),
-      CASE WHEN i.state IN ('promoted', 'rejected', 'rolled-back', 'failed') THEN (h->>'at')::timestamptz ELSE now() END
+      CASE WHEN i.state IN (${TERMINAL_STATES_SQL}) THEN (h->>'at')::timestamptz ELSE now() END
     ) AS left_at
   FROM loop_iterations i CROSS JOIN LATERAL jsonb_array_elements(i.state_history::jsonb) AS h
   WHERE $__timeFilter(i.created_at)
@@ -424,7 +426,7 @@ ORDER BY state`,
     )
     .withPanel(
       sqlTimeSeries(
-        { title: 'Iteration state over time', description: 'Each iteration\'s step through the state machine (1 snapshotting, 2 training-reward, 3 training-policy, 4 evaluating, 5 gating, 6 canary, 7 promoted, 8 rejected, 9 rolled-back, 10 failed), one series per iteration.', unit: 'none', span: 16 },
+        { title: 'Iteration state over time', description: `Each iteration\'s step through the state machine (${LOOP_STATES.map((st, i) => `${i + 1} ${st}`).join(', ')}), one series per iteration.`, unit: 'none', span: 16 },
         new SqlQueryBuilder(
           `SELECT (h->>'at')::timestamptz AS time, i.id AS metric, array_position(${LOOP_STATE_ORDER}, h->>'state') AS value
 FROM loop_iterations i CROSS JOIN LATERAL jsonb_array_elements(i.state_history::jsonb) AS h
@@ -456,6 +458,73 @@ FROM spans
 ORDER BY entered_at DESC
 LIMIT 100`,
         ),
+      ),
+    )
+    .withRow(new dashboard.RowBuilder('Orchestrator (Prometheus)'))
+    .withPanel(
+      timeSeries(
+        { title: 'Current iteration state', description: 'The newest iteration\'s state (the series at 1), read from loop_iterations by every orchestrator at scrape time: where the loop is now, and when it moved.', unit: 'none' },
+        promQuery(`max by (state) (outerloop_loop_iteration_state{${I}}) == 1`, '{{state}}'),
+      ),
+    )
+    .withPanel(
+      timeSeries(
+        { title: 'Time in the current state against the stuck limit', description: 'Seconds the newest iteration has held its running state, beside the limit after which it counts as stuck (OUTERLOOP_LOOP_STUCK_AFTER_S, plus the canary time limit in canary; alert OuterloopLoopStuck). Absent once the iteration ends or pauses.', unit: 's' },
+        promQuery(`max by (state) (time() - outerloop_loop_state_entered_timestamp_seconds{${I}})`, 'in {{state}}'),
+        promQuery(`max by (state) (outerloop_loop_stuck_after_seconds{${I}})`, 'stuck after ({{state}})'),
+      ),
+    )
+    .withPanel(
+      timeSeries(
+        { title: 'Mean time per state', description: 'Mean seconds an iteration spent in each state it left within the time range (outerloop_loop_state_duration_seconds): training and canary dominate; a growing snapshot or gate is a data or review backlog.', unit: 's' },
+        promQuery(`sum by (state) (increase(outerloop_loop_state_duration_seconds_sum{${I}}[$__range])) / sum by (state) (increase(outerloop_loop_state_duration_seconds_count{${I}}[$__range])) > 0`, '{{state}}'),
+      ),
+    )
+    .withPanel(
+      timeSeries(
+        { title: 'Iterations started and ended', description: 'Over the last hour: iterations started by trigger (cron, data, manual) and ended by outcome (promoted, rolled_back, rejected, failed). Alerts OuterloopLoopRolledBack and OuterloopLoopFailed.', unit: 'short', thresholds: thresholds(GREEN, [1, RED]) },
+        promQuery(`sum by (trigger) (increase(outerloop_loop_iterations_started_total{${I}}[1h]))`, 'started ({{trigger}})'),
+        promQuery(`sum by (outcome) (increase(outerloop_loop_iterations_finished_total{${I}}[1h]))`, '{{outcome}}'),
+      ),
+    )
+    .withPanel(
+      timeSeries(
+        { title: 'State transitions', description: 'Transitions committed in the time range, by state left and entered.', unit: 'short' },
+        promQuery(`sum by (from, to) (increase(outerloop_loop_transitions_total{${I}}[$__range])) > 0`, '{{from}} → {{to}}'),
+      ),
+    )
+    .withRow(new dashboard.RowBuilder('Canary analysis (Prometheus)'))
+    .withPanel(
+      timeSeries(
+        { title: 'Canary traffic share', description: 'The share of chat traffic routed to the canary while one runs (OUTERLOOP_CANARY_WEIGHT), 0 otherwise.', unit: 'percentunit' },
+        promQuery(`max(outerloop_canary_traffic_share{${I}})`, 'canary share'),
+      ),
+    )
+    .withPanel(
+      timeSeries(
+        { title: 'Canary live thumbs-up and win rate', description: 'At each look of the canary analysis: the thumbs-up share of the canary\'s and production\'s answers since the canary started, and the canary\'s pairwise win rate against production (a tie counts ½).', unit: 'percentunit' },
+        promQuery(`max by (arm) (outerloop_canary_thumbs_up_ratio{${I}})`, 'thumbs-up {{arm}}'),
+        promQuery(`max(outerloop_canary_pairwise_win_ratio{${I}})`, 'canary win rate'),
+      ),
+    )
+    .withPanel(
+      timeSeries(
+        { title: 'Sequential test against its boundary', description: 'The mSPRT mixture likelihood ratio of each test (thumbs, pairwise) at each look, and the boundary 1/α: crossing it decides the canary (promote when the canary is better, roll back when worse) with the false-promotion rate bounded by α however often it is looked at.', unit: 'short' },
+        promQuery(`max by (test) (outerloop_canary_likelihood_ratio{${I}})`, 'Λ {{test}}'),
+        promQuery(`max(outerloop_canary_likelihood_ratio_boundary{${I}})`, 'boundary 1/α'),
+      ),
+    )
+    .withPanel(
+      timeSeries(
+        { title: 'Canary guards: p99 latency', description: 'p99 answer latency of the canary and of production since the canary started; the canary rolls back when it is above the guard and above production.', unit: 's' },
+        promQuery(`max by (arm) (outerloop_canary_p99_latency_seconds{${I}})`, '{{arm}}'),
+      ),
+    )
+    .withPanel(
+      timeSeries(
+        { title: 'Canary guards: 5xx and benign refusals', description: 'Share of each arm\'s chat requests that failed with a 5xx (measured where the gateway runs in the orchestrator\'s process), and share of its answers to benign prompts that refuse. Either above its guard and above production\'s rolls the canary back.', unit: 'percentunit' },
+        promQuery(`max by (arm) (outerloop_canary_error_ratio{${I}})`, '5xx {{arm}}'),
+        promQuery(`max by (arm) (outerloop_canary_benign_refusal_ratio{${I}})`, 'refusals {{arm}}'),
       ),
     )
     .withRow(new dashboard.RowBuilder('Canary and deployments'))

@@ -45,10 +45,11 @@ export function dashboardQueries(json: unknown): PanelQuery[] {
   return out;
 }
 
-/** A PromQL panel expression as Grafana sends it with every variable on "All". */
-export function promqlAsQueried(expr: string, rateInterval = '1m'): string {
+/** A PromQL panel expression as Grafana sends it with every variable on "All" (and a dashboard range of `range`). */
+export function promqlAsQueried(expr: string, rateInterval = '1m', range = '1h'): string {
   return expr
     .replace(/\$__rate_interval/g, rateInterval)
+    .replace(/\$__range/g, range)
     .replace(/\$__interval/g, rateInterval)
     .replace(/\$(instance|role|model_version|kind)\b/g, '.*');
 }

@@ -10,7 +10,17 @@ export interface CanaryObservation {
   thumbs: { production: { up: number; n: number }; canary: { up: number; n: number } };
   pairwise: { canaryWins: number; productionWins: number; ties: number };
   /** guard metrics of the canary's own traffic (null: not measured) */
-  guards: { errorRate: number | null; p99LatencyMs: number | null; benignRefusalRate: number | null };
+  guards: GuardMetrics;
+  /** the same figures of production's traffic over the same window: a guard breach
+   *  counts only when the canary is also worse than production (Kayenta judges a canary
+   *  against its baseline, so a loaded machine slowing both is not the canary's fault) */
+  productionGuards?: GuardMetrics;
+}
+
+export interface GuardMetrics {
+  errorRate: number | null;
+  p99LatencyMs: number | null;
+  benignRefusalRate: number | null;
 }
 
 export interface CanaryPolicy {
@@ -63,10 +73,17 @@ export function canaryVerdict(obs: CanaryObservation, policy: CanaryPolicy, elap
   const verdict = (decision: CanaryDecision, reason: string): CanaryVerdict => ({ decision, reason, thumbs, pairwise, samples });
 
   const g = obs.guards;
-  if (g.errorRate !== null && g.errorRate > policy.maxErrorRate) return verdict('rollback', `guard: 5xx rate ${g.errorRate.toFixed(3)} > ${policy.maxErrorRate}`);
-  if (g.p99LatencyMs !== null && g.p99LatencyMs > policy.maxP99LatencyMs) return verdict('rollback', `guard: p99 latency ${g.p99LatencyMs.toFixed(0)} ms > ${policy.maxP99LatencyMs} ms`);
-  if (g.benignRefusalRate !== null && g.benignRefusalRate > policy.maxBenignRefusalRate) {
-    return verdict('rollback', `guard: benign refusal rate ${g.benignRefusalRate.toFixed(3)} > ${policy.maxBenignRefusalRate}`);
+  const p = obs.productionGuards;
+  const breached = (key: keyof GuardMetrics, limit: number): boolean => {
+    const canary = g[key];
+    const production = p?.[key] ?? null;
+    return canary !== null && canary > limit && (production === null || canary > production);
+  };
+  const vsProduction = (key: keyof GuardMetrics, digits: number) => (p?.[key] != null ? `, production ${p[key]!.toFixed(digits)}` : '');
+  if (breached('errorRate', policy.maxErrorRate)) return verdict('rollback', `guard: 5xx rate ${g.errorRate!.toFixed(3)} > ${policy.maxErrorRate}${vsProduction('errorRate', 3)}`);
+  if (breached('p99LatencyMs', policy.maxP99LatencyMs)) return verdict('rollback', `guard: p99 latency ${g.p99LatencyMs!.toFixed(0)} ms > ${policy.maxP99LatencyMs} ms${vsProduction('p99LatencyMs', 0)}`);
+  if (breached('benignRefusalRate', policy.maxBenignRefusalRate)) {
+    return verdict('rollback', `guard: benign refusal rate ${g.benignRefusalRate!.toFixed(3)} > ${policy.maxBenignRefusalRate}${vsProduction('benignRefusalRate', 3)}`);
   }
   if (thumbs.decision === 'rollback') return verdict('rollback', `thumbs-up rate worse (mSPRT Λ=${thumbs.likelihoodRatio.toFixed(1)} ≥ 1/α, Δ=${thumbs.effect.estimate.toFixed(3)})`);
   if (pairwise.decision === 'rollback') return verdict('rollback', `pairwise win rate worse (mSPRT Λ=${pairwise.likelihoodRatio.toFixed(1)} ≥ 1/α, Δ=${pairwise.effect.estimate.toFixed(3)})`);

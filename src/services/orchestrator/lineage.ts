@@ -18,6 +18,8 @@ export interface ModelLineageView {
     feedbackWindow: { to: string } | null;
     snapshot: { id: string; counts: unknown } | null;
     rewardModel: { id: string; metrics: unknown; rmGate: unknown } | null;
+    /** the judge RM trained on the same snapshot's held-out split (the evaluator's win rates) */
+    judgeRewardModel: { id: string; metrics: unknown } | null;
     ppoRun: { runId: unknown; checkpoints: unknown } | null;
     checkpointChosen: unknown;
     gate: { verdict: unknown; gateDecisionId: unknown; review: unknown } | null;
@@ -46,7 +48,7 @@ export class LoopLineage {
     if (!model) throw new LineageNotFoundError(`model version ${modelId}`);
     const ancestors = (await this.repos.modelRegistry.lineage(modelId)).slice(1).map((m) => m.id);
     const iterations = await this.repos.loopIterations.list(ITERATIONS_SCANNED);
-    const it = iterations.find((i) => i.candidateModelId === modelId || i.steps.rl?.outputs.modelVersion === modelId || i.rewardModelId === modelId) ?? null;
+    const it = iterations.find((i) => i.candidateModelId === modelId || i.steps.rl?.outputs.modelVersion === modelId || i.rewardModelId === modelId || i.steps.train_rm?.outputs.judgeModelVersion === modelId) ?? null;
     const s = it?.steps ?? {};
     const snapshot = it?.snapshotId ? await this.repos.datasetSnapshots.findById(it.snapshotId) : null;
     return {
@@ -57,6 +59,7 @@ export class LoopLineage {
         feedbackWindow: s.snapshot ? { to: String(s.snapshot.inputs.to) } : null,
         snapshot: snapshot ? { id: snapshot.id, counts: snapshot.counts } : null,
         rewardModel: s.train_rm ? { id: String(s.train_rm.outputs.rewardModelVersion), metrics: s.train_rm.outputs.metrics, rmGate: s.rm_gate?.outputs ?? null } : null,
+        judgeRewardModel: typeof s.train_rm?.outputs.judgeModelVersion === 'string' ? { id: s.train_rm.outputs.judgeModelVersion, metrics: s.train_rm.outputs.judgeMetrics ?? null } : null,
         ppoRun: s.rl ? { runId: s.rl.outputs.runId, checkpoints: s.rl.outputs.checkpoints } : null,
         checkpointChosen: s.evaluate?.outputs.candidate ?? null,
         gate: s.gate ? { verdict: s.gate.outputs.verdict, gateDecisionId: s.evaluate?.outputs.gateDecisionId ?? null, review: s.gate.outputs.review ?? null } : null,

@@ -2,11 +2,13 @@
 // Each step is idempotent and each transition is one transaction:
 // - a job step enqueues its job under `<iteration>:<step>` (the same key after a
 //   crash returns the same job, so no step runs twice) and waits for the job's row;
+//   train_rm has a second job, the judge RM, under `<iteration>:train_rm:judge`;
 // - the step's outputs, the next state and any deployment change commit together, and
 //   only if the row is still at the revision read and this process still holds the
 //   lease (a stale orchestrator writes nothing);
 // - model events are published after the commit and re-published on resume (their
 //   ids are derived from the iteration, so a consumer sees a repeat as a duplicate).
+import type { JobKind } from '../../domain/jobs.js';
 import type { JsonObject } from '../../domain/json.js';
 import {
   assertMayReceiveTraffic,
@@ -31,14 +33,17 @@ export const LOOP_LEASE = 'loop';
 
 /** What the snapshot step calls: freeze the preference data up to `to` (content-addressed,
  *  so calling it again for the same iteration returns the same snapshot). */
-export type Snapshotter = (filters: { to: string }) => Promise<{ id: string; pairs: number }>;
+export type Snapshotter = (filters: { to: string; heldoutFraction?: number }) => Promise<{ id: string; pairs: number }>;
 
 /** What the canary analysis reads: live feedback and guard metrics since the canary started. */
 export type CanaryObserver = (q: { canaryModelId: string; productionModelId: string; since: Date }) => Promise<CanaryObservation>;
 
 export interface LoopStepOptions {
-  /** reward_model job parameters besides the snapshot */
-  rewardModel: Omit<JobParamsInput<'reward_model'>, 'snapshotId'>;
+  /** reward_model job parameters besides the snapshot and the split (the step trains
+   *  the proxy RM on `train` and the judge RM on `heldout` with these) */
+  rewardModel: Omit<JobParamsInput<'reward_model'>, 'snapshotId' | 'split'>;
+  /** the snapshot's held-out share (the RM gate's check pairs and the judge RM's data); unset: the snapshot default, 0.1 */
+  snapshotHeldoutFraction?: number;
   /** the RM gate: the reward_model job's metrics.heldoutAccuracy must reach this */
   minRmHeldoutAccuracy: number;
   ppo: Omit<JobParamsInput<'ppo'>, 'rewardModelVersion'>;
@@ -58,10 +63,10 @@ export interface LoopRunnerDeps {
    *  null for admin actions, which any process may take (compare-and-set only). */
   owner: string | null;
   options: LoopStepOptions;
-  /** called after every committed transition (tests and the CLI print it) */
-  onTransition?: (iteration: LoopIterationRecord) => void;
-  /** called with every canary verdict (the HTTP verdict endpoint serves the latest) */
-  onCanaryVerdict?: (iterationId: string, verdict: CanaryVerdict) => void;
+  /** called after every committed write with the state it left (tests and the CLI print it; metrics count it) */
+  onTransition?: (iteration: LoopIterationRecord, from: LoopState) => void;
+  /** called with every canary look (the HTTP verdict endpoint serves the latest verdict; metrics show the observation) */
+  onCanaryVerdict?: (iterationId: string, verdict: CanaryVerdict, observation: CanaryObservation) => void;
   /** waits between polls; tests may replace it */
   sleep?: (ms: number) => Promise<void>;
   now?: () => Date;
@@ -141,16 +146,36 @@ export class LoopRunner {
     switch (step) {
       case 'snapshot': {
         // the window ends when the iteration began: a resumed step snapshots the same data
-        const inputs = { to: it.createdAt.toISOString() };
+        const held = o.snapshotHeldoutFraction;
+        const inputs = { to: it.createdAt.toISOString(), ...(held !== undefined ? { heldoutFraction: held } : {}) };
         const snap = await this.deps.snapshot(inputs);
         return { inputs, outputs: { snapshotId: snap.id, pairs: snap.pairs } };
       }
       case 'train_rm': {
+        // two reward models from one snapshot: the proxy RM (train split) that PPO
+        // optimises and the RM gate checks, and the judge RM (held-out split) the
+        // evaluator scores win rates with — a judge PPO never saw, so a hacked proxy
+        // does not grade its own exam (ARCHITECTURE §6). Both jobs are enqueued before
+        // either is awaited, so two trainer workers run them side by side.
         const snapshotId = requireString(it.steps.snapshot?.outputs.snapshotId, 'snapshot', 'snapshotId');
-        return this.runJob(it, step, { ...o.rewardModel, snapshotId }, (r) => ({
-          rewardModelVersion: requireString(r.modelVersion, step, 'result.modelVersion'),
-          metrics: requireObject(r.metrics, step, 'result.metrics'),
-        }));
+        const proxyParams = { ...o.rewardModel, snapshotId, split: 'train' } as const;
+        // one member: the judge scores win rates, the ensemble's disagreement is the proxy's
+        const judgeParams = { ...o.rewardModel, snapshotId, split: 'heldout', ensemble: 1 } as const;
+        const proxyJob = await this.enqueue(it, step, proxyParams);
+        const judgeJob = await this.enqueue(it, step, judgeParams, 'judge');
+        const proxy = await this.awaitJob(step, proxyJob);
+        const judge = await this.awaitJob(step, judgeJob);
+        return {
+          jobId: proxy.id,
+          inputs: { ...proxyParams, judge: judgeParams },
+          outputs: {
+            rewardModelVersion: requireString(proxy.result.modelVersion, step, 'result.modelVersion'),
+            metrics: rewardModelMetrics(proxy.result, step, 'result'),
+            judgeJobId: judge.id,
+            judgeModelVersion: requireString(judge.result.modelVersion, step, 'judge result.modelVersion'),
+            judgeMetrics: rewardModelMetrics(judge.result, step, 'judge result'),
+          },
+        };
       }
       case 'rm_gate': {
         const metrics = (it.steps.train_rm?.outputs.metrics ?? {}) as JsonObject;
@@ -160,7 +185,8 @@ export class LoopRunner {
       case 'rl': {
         const rewardModelVersion = requireString(it.steps.train_rm?.outputs.rewardModelVersion, 'train_rm', 'rewardModelVersion');
         return this.runJob(it, step, { ...o.ppo, rewardModelVersion }, (r) => ({
-          runId: requireString(r.runId, step, 'result.runId'),
+          // the trainer's ppo job names its run `trainingRunId` (the training_runs row the evaluator reads)
+          runId: requireString(r.runId ?? r.trainingRunId, step, 'result.runId (or result.trainingRunId)'),
           modelVersion: requireString(r.modelVersion, step, 'result.modelVersion'),
           checkpoints: Array.isArray(r.checkpoints) ? r.checkpoints : [],
         }));
@@ -168,7 +194,9 @@ export class LoopRunner {
       case 'evaluate': {
         const candidate = requireString(it.steps.rl?.outputs.modelVersion, 'rl', 'modelVersion');
         const rewardModelVersion = requireString(it.steps.train_rm?.outputs.rewardModelVersion, 'train_rm', 'rewardModelVersion');
-        return this.runJob(it, step, { candidate, rewardModelVersion, suites: o.evaluationSuites }, (r) => {
+        const runId = requireString(it.steps.rl?.outputs.runId, 'rl', 'runId');
+        const judgeModelVersion = requireString(it.steps.train_rm?.outputs.judgeModelVersion, 'train_rm', 'judgeModelVersion');
+        return this.runJob(it, step, { candidate, rewardModelVersion, runId, judgeModelVersion, suites: o.evaluationSuites }, (r) => {
           const { verdict, gateDecisionId } = gateVerdictOf(r);
           if (!(LOOP_GATE_VERDICTS as readonly unknown[]).includes(verdict)) {
             throw new StepFailedError(step, `result.verdict must be one of ${LOOP_GATE_VERDICTS.join(', ')}, got ${JSON.stringify(verdict)}`);
@@ -192,12 +220,24 @@ export class LoopRunner {
   }
 
   private async runJob(it: LoopIterationRecord, step: keyof typeof STEP_JOB_KINDS, params: JsonObject, read: (result: JsonObject) => JsonObject): Promise<StepOutcome> {
+    const job = await this.enqueue(it, step, params);
+    const done = await this.awaitJob(step, job);
+    return { jobId: done.id, inputs: params, outputs: read(done.result) };
+  }
+
+  /** The step's job under its key `<iteration>:<step>[:<part>]` (the same job after a crash). */
+  private async enqueue(it: LoopIterationRecord, step: keyof typeof STEP_JOB_KINDS, params: JsonObject, part?: string): Promise<{ id: string; kind: JobKind }> {
     const kind = STEP_JOB_KINDS[step];
-    const { job } = await this.deps.jobs.enqueue(kind, params as never, { idempotencyKey: stepJobKey(it.id, step) });
+    const { job } = await this.deps.jobs.enqueue(kind, params as never, { idempotencyKey: stepJobKey(it.id, step, part) });
+    return { id: job.id, kind };
+  }
+
+  /** Wait for the job's row to say it succeeded; a failed or cancelled job fails the step. */
+  private async awaitJob(step: LoopStep, job: { id: string; kind: JobKind }): Promise<{ id: string; result: JsonObject }> {
     for (;;) {
       const row = await this.deps.jobs.get(job.id);
-      if (row.state === 'succeeded') return { jobId: row.id, inputs: params, outputs: read(row.result ?? {}) };
-      if (row.state === 'failed' || row.state === 'cancelled') throw new StepFailedError(step, `job ${row.id} (${kind}) ${row.state}: ${row.error ?? 'no error recorded'}`);
+      if (row.state === 'succeeded') return { id: row.id, result: row.result ?? {} };
+      if (row.state === 'failed' || row.state === 'cancelled') throw new StepFailedError(step, `job ${row.id} (${job.kind}) ${row.state}: ${row.error ?? 'no error recorded'}`);
       await this.sleep(this.deps.options.jobPollMs);
     }
   }
@@ -213,7 +253,7 @@ export class LoopRunner {
       if (current.revision !== it.revision) throw new StaleIterationError(it.id); // an admin acted: re-read
       const obs = await this.deps.observeCanary({ canaryModelId: deployment.canaryModelId, productionModelId: deployment.productionModelId, since });
       const verdict = canaryVerdict(obs, policy, this.now().getTime() - since.getTime(), policy.timeLimitMs);
-      this.deps.onCanaryVerdict?.(it.id, verdict);
+      this.deps.onCanaryVerdict?.(it.id, verdict, obs);
       if (verdict.decision !== 'continue') {
         return {
           inputs: { deploymentId: deployment.id, canaryModelId: deployment.canaryModelId, productionModelId: deployment.productionModelId, weight: deployment.canaryWeight },
@@ -297,7 +337,7 @@ export class LoopRunner {
       await tx.loopIterations.update(row);
     });
     if (next) this.log.info('iteration transition', { iteration: it.id, from: it.state, to: next, detail });
-    this.deps.onTransition?.(row);
+    this.deps.onTransition?.(row, it.state);
     return row;
   }
 
@@ -435,6 +475,20 @@ function gateVerdictOf(r: JsonObject): { verdict: unknown; gateDecisionId: strin
     if (first) return { verdict: first[1], gateDecisionId: typeof r.evaluationId === 'string' ? `${r.evaluationId}:${first[0]}` : null };
   }
   return { verdict: undefined, gateDecisionId: null };
+}
+
+/**
+ * What the RM gate reads from a reward_model job's result: the trainer's flat result
+ * (`heldOutAccuracy`, its own RM quality gate's verdict `gate`, the version's `status`),
+ * or a `metrics` object with `heldoutAccuracy` (docs/orchestrator.md).
+ */
+function rewardModelMetrics(r: JsonObject, step: LoopStep, at: string): JsonObject {
+  if (r.metrics !== undefined) return requireObject(r.metrics, step, `${at}.metrics`);
+  if (typeof r.heldOutAccuracy !== 'number') throw new StepFailedError(step, `${at}.heldOutAccuracy must be a number, got ${JSON.stringify(r.heldOutAccuracy)}`);
+  const out: JsonObject = { heldoutAccuracy: r.heldOutAccuracy };
+  for (const key of ['hardPairAccuracy', 'status'] as const) if (r[key] !== undefined && r[key] !== null) out[key] = r[key];
+  if (typeof r.gate === 'string') out.qualityGate = r.gate;
+  return out;
 }
 
 function requireString(value: unknown, step: LoopStep, field: string): string {

@@ -6,6 +6,7 @@
 import { Inject, Injectable, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
+import type { Registry } from 'prom-client';
 import type { OuterloopConfig } from '../../config/config.js';
 import { DEFAULT_CANARY_POLICY } from '../../evaluation/canary/canary-verdict.js';
 import type { IJobRepository } from '../../platform/jobs/job-repository.js';
@@ -14,19 +15,22 @@ import { Logger } from '../../platform/logging/logger.js';
 import type { EventBus } from '../../platform/messaging/event-bus.js';
 import type { Repositories } from '../../platform/persistence/repositories/index.js';
 import {
+  COMPLETION_REPOSITORY,
   CONFIG,
   DATASET_SNAPSHOT_REPOSITORY,
   EVENT_BUS,
   FEEDBACK_REPOSITORY,
   JOB_REPOSITORY,
   LOOP_ITERATION_REPOSITORY,
+  METRICS,
   MODEL_REGISTRY_REPOSITORY,
   PREFERENCE_PAIR_REPOSITORY,
   TRANSACTION_RUNNER,
 } from '../../platform/tokens.js';
 import { LOOP_SNAPSHOTTER, loopSnapshotterProvider } from '../loop-snapshotter.js';
 import { RoleHeartbeat, roleHeartbeatProvider } from '../role-heartbeat.js';
-import { feedbackCanaryObserver } from './canary-observer.js';
+import { canaryObserver } from './canary-observer.js';
+import { LoopMetrics } from './loop-metrics.js';
 import { LoopLineage } from './lineage.js';
 import { LoopController } from './loop.controller.js';
 import type { Snapshotter } from './loop-runner.js';
@@ -96,29 +100,44 @@ export class LoopScheduler implements OnApplicationBootstrap, OnApplicationShutd
     loopSnapshotterProvider,
     {
       provide: Orchestrator,
-      useFactory: (config: OuterloopConfig, transactions: R['transactions'], queue: JobQueue, jobRepo: IJobRepository, bus: EventBus, feedback: R['feedback'], pairs: R['preferencePairs'], snapshots: R['datasetSnapshots'], snapshot: Snapshotter) => {
+      useFactory: (
+        config: OuterloopConfig, transactions: R['transactions'], queue: JobQueue, jobRepo: IJobRepository, bus: EventBus, feedback: R['feedback'], completions: R['completions'],
+        pairs: R['preferencePairs'], snapshots: R['datasetSnapshots'], iterations: R['loopIterations'], snapshot: Snapshotter, registry: Registry,
+      ) => {
         const o = config.orchestrator;
+        const metrics = new LoopMetrics(registry, {
+          latest: async () => (await iterations.list(1))[0] ?? null,
+          stuckAfterSeconds: o.stuckAfterSeconds,
+          canaryTimeLimitSeconds: o.canary.timeLimitMs / 1000,
+          canaryWeight: o.canary.weight,
+          canaryAlpha: o.canary.alpha,
+        });
         return new Orchestrator({
           transactions,
           jobs: queue,
           bus,
           snapshot,
-          observeCanary: feedbackCanaryObserver(feedback),
+          metrics,
+          observeCanary: canaryObserver({ feedback, completions, registry }),
           countNewPairs: newPairsCounter(pairs, snapshots),
           jobsById: async (ids) => (await Promise.all(ids.map((id) => jobRepo.get(id)))).filter((j) => j !== null),
           leaseMs: o.leaseMs,
           minNewPairs: o.minNewPairs,
           options: {
-            rewardModel: {},
+            rewardModel: { ensemble: o.rmEnsemble },
             minRmHeldoutAccuracy: o.rmMinHeldoutAccuracy,
-            ppo: { steps: o.ppoSteps },
+            snapshotHeldoutFraction: o.heldoutFraction,
+            ppo: { steps: o.ppoSteps, ...(o.ppoBatchSize !== null ? { batchSize: o.ppoBatchSize } : {}) },
             evaluationSuites: o.evaluationSuites,
-            canary: { ...DEFAULT_CANARY_POLICY, alpha: o.canary.alpha, minSamples: o.canary.minSamples, maxSamples: o.canary.maxSamples, weight: o.canary.weight, timeLimitMs: o.canary.timeLimitMs, pollMs: 30_000 },
+            canary: { ...DEFAULT_CANARY_POLICY, alpha: o.canary.alpha, minSamples: o.canary.minSamples, maxSamples: o.canary.maxSamples, weight: o.canary.weight, timeLimitMs: o.canary.timeLimitMs, pollMs: o.canary.pollMs },
             jobPollMs: 2000,
           },
         });
       },
-      inject: [CONFIG, TRANSACTION_RUNNER, JobQueue, JOB_REPOSITORY, EVENT_BUS, FEEDBACK_REPOSITORY, PREFERENCE_PAIR_REPOSITORY, DATASET_SNAPSHOT_REPOSITORY, LOOP_SNAPSHOTTER],
+      inject: [
+        CONFIG, TRANSACTION_RUNNER, JobQueue, JOB_REPOSITORY, EVENT_BUS, FEEDBACK_REPOSITORY, COMPLETION_REPOSITORY,
+        PREFERENCE_PAIR_REPOSITORY, DATASET_SNAPSHOT_REPOSITORY, LOOP_ITERATION_REPOSITORY, LOOP_SNAPSHOTTER, METRICS,
+      ],
     },
     {
       provide: LoopLineage,

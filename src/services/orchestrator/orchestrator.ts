@@ -11,14 +11,18 @@ import {
   isTerminalLoopState,
   LOOP_STEPS,
   type LoopIterationRecord,
+  type LoopState,
   type LoopTrigger,
 } from '../../domain/loop.js';
-import type { CanaryVerdict } from '../../evaluation/canary/canary-verdict.js';
+import type { CanaryObservation, CanaryVerdict } from '../../evaluation/canary/canary-verdict.js';
 import { Logger } from '../../platform/logging/logger.js';
 import { LoopIterationConflictError } from '../../platform/persistence/repositories/loop-iteration.repository.js';
+import type { LoopMetrics } from './loop-metrics.js';
 import { LeaseLostError, LOOP_LEASE, LoopRunner, StaleIterationError, type LoopRunnerDeps } from './loop-runner.js';
 
 export interface OrchestratorDeps extends Omit<LoopRunnerDeps, 'owner' | 'onCanaryVerdict'> {
+  /** told of every start, transition and canary look (the role's Prometheus metrics) */
+  metrics?: Pick<LoopMetrics, 'transitioned' | 'canaryLooked'>;
   /** preference pairs added since the newest snapshot (the data-readiness trigger) */
   countNewPairs: () => Promise<number>;
   jobsById: (ids: string[]) => Promise<JobRecord[]>;
@@ -60,9 +64,16 @@ export class Orchestrator {
 
   constructor(private readonly deps: OrchestratorDeps) {
     this.owner = deps.owner ?? `orchestrator-${randomUUID()}`;
-    const onCanaryVerdict = (id: string, v: CanaryVerdict) => this.verdicts.set(id, { ...v, at: new Date().toISOString() });
-    this.runner = new LoopRunner({ ...deps, owner: this.owner, onCanaryVerdict });
-    this.admin = new LoopRunner({ ...deps, owner: null, onCanaryVerdict });
+    const onCanaryVerdict = (id: string, v: CanaryVerdict, obs: CanaryObservation) => {
+      this.verdicts.set(id, { ...v, at: new Date().toISOString() });
+      deps.metrics?.canaryLooked(obs, v);
+    };
+    const onTransition = (it: LoopIterationRecord, from: LoopState) => {
+      deps.metrics?.transitioned(it, from);
+      deps.onTransition?.(it, from);
+    };
+    this.runner = new LoopRunner({ ...deps, owner: this.owner, onCanaryVerdict, onTransition });
+    this.admin = new LoopRunner({ ...deps, owner: null, onCanaryVerdict, onTransition });
   }
 
   /** One pass: hold the lease, drive the unfinished iteration (at most `maxSteps` steps), or
@@ -142,6 +153,7 @@ export class Orchestrator {
       await tx.loopIterations.insert(row);
     });
     this.log.info('iteration triggered', { iteration: row.id, trigger });
+    this.deps.metrics?.transitioned(row, null);
     return row;
   }
 
@@ -158,7 +170,7 @@ export class Orchestrator {
   /** The iteration with each step's job row (state, attempts, progress, error) and the latest canary verdict. */
   async show(id: string): Promise<{ iteration: LoopIterationRecord; jobs: JobRecord[]; canary: (CanaryVerdict & { at: string }) | null }> {
     const iteration = await this.get(id);
-    const ids = LOOP_STEPS.map((s) => iteration.steps[s]?.jobId).filter((x): x is string => typeof x === 'string');
+    const ids = LOOP_STEPS.flatMap((s) => [iteration.steps[s]?.jobId, iteration.steps[s]?.outputs.judgeJobId]).filter((x): x is string => typeof x === 'string');
     return { iteration, jobs: await this.deps.jobsById(ids), canary: this.verdicts.get(id) ?? null };
   }
 

@@ -24,6 +24,7 @@ import type { NodeConfig } from '../../integration/jobs/node.js';
 import { chat, driveEvaluationJobs, feedback, hasNumber, promtoolCheckMetrics, scrapeHealth, startPrometheus, type RunningPrometheus } from './support.js';
 
 const NO_TRAINING_JOB = 'only once a training job (reward model, PPO, DPO) reports progress; this test runs evaluation jobs (a reward_model job runs in tests/integration/trainer)';
+const NO_CANARY = 'only while a canary runs; this test\'s loop iteration fails before the gate (a canary runs in tests/e2e/loop)';
 const NO_REWARD_SCORER = 'the evaluation has no proxy reward: no reward-model scoring runtime (REWARD_SCORER_PROVIDER) is on main';
 
 /** Prometheus panels whose data only an incident, or a part of the loop not on main, produces. */
@@ -42,6 +43,11 @@ const MAY_BE_EMPTY: Record<string, string> = {
   'Length-controlled win rate': 'the evaluation has no held-out judge reward model configured',
   'KL against the predicted peak and budget': 'needs a PPO run\'s evaluated checkpoints (the Gao fit) or a KL budget; neither is on main',
   'Ensemble disagreement': NO_REWARD_SCORER,
+  'Time in the current state against the stuck limit': 'only while an iteration holds a running state; this test\'s iteration fails in train_rm within seconds (too few pairs for a reward model)',
+  'Canary live thumbs-up and win rate': NO_CANARY,
+  'Sequential test against its boundary': `the likelihood ratios: ${NO_CANARY} (the boundary 1/α is always there)`,
+  'Canary guards: p99 latency': NO_CANARY,
+  'Canary guards: 5xx and benign refusals': NO_CANARY,
 };
 
 /** SQL panels whose tables nothing on main fills yet, or that only a canary fills. */
@@ -51,10 +57,6 @@ const SQL_MAY_BE_EMPTY: Record<string, string> = {
   'Reward models: held-out accuracy and ECE': 'written when a reward_model job registers its RM; this test trains none',
   'Proxy reward gain with CI': NO_REWARD_SCORER,
   'Length-controlled reward gain per evaluation': NO_REWARD_SCORER,
-  'Iterations by state': 'the orchestrator (which writes loop_iterations) is not on main yet',
-  'Iteration state over time': 'the orchestrator (which writes loop_iterations) is not on main yet',
-  'Time in each state': 'the orchestrator (which writes loop_iterations) is not on main yet',
-  'State changes': 'the orchestrator (which writes loop_iterations) is not on main yet',
   'Live pairwise win rate by model version': 'only while a canary serves beside production (pairwise feedback across versions)',
 };
 
@@ -82,7 +84,7 @@ async function scrapeIsValid(url: string): Promise<void> {
  * an increase inside the rate window: wave 1, gate on Prometheus having scraped its
  * effects (including the dead letter); wave 2; then each query must show a number.
  */
-async function driveTrafficAndCheckEveryPanel(prom: RunningPrometheus, gateway: string, processes: RunningProcess[], deadLetter: () => Promise<void>, jobs: NodeConfig): Promise<void> {
+async function driveTrafficAndCheckEveryPanel(prom: RunningPrometheus, gateway: string, adminUrl: string | null, processes: RunningProcess[], deadLetter: () => Promise<void>, jobs: NodeConfig): Promise<void> {
   // what a failed gate shows: each target's last scrape, the counters it waits for, each process's last log lines
   const diagnose = async (err: Error, counters: string[]): Promise<never> => {
     const values = await Promise.all(counters.map(async (c) => `${c} = ${JSON.stringify((await prom.query(c)).map((x) => x.value[1]))}`));
@@ -117,6 +119,20 @@ async function driveTrafficAndCheckEveryPanel(prom: RunningPrometheus, gateway: 
   await scraped('the second wave', secondWave);
   const output = () => processes.map((p) => p.output()).join('\n').slice(-4000);
   const { succeeded } = await driveEvaluationJobs(jobs, output);
+  // a loop iteration, triggered as an operator would (embedded: the admin API) or by the
+  // schedule (distributed: the admin API needs the gateway role in the orchestrator's
+  // process): its snapshot holds a couple of pairs at most, too few for a reward model,
+  // so it fails in train_rm — every orchestrator metric but the canary's gets its
+  // series, and OuterloopLoopFailed fires
+  if (adminUrl) {
+    const trigger = await fetch(`${adminUrl}/v1/admin/loop/iterations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(trigger.status, 201, await trigger.text());
+  }
+  await scraped('a loop iteration (started, then failed in train_rm)', [
+    `sum(outerloop_loop_iterations_started_total{trigger="${adminUrl ? 'manual' : 'cron'}"}) >= 1`,
+    'sum(outerloop_loop_iterations_finished_total{outcome="failed"}) >= 1',
+    'max(outerloop_loop_iteration_state{state="failed"}) >= 1',
+  ]);
   await scraped('the evaluation jobs (one failed, one succeeded with both gates\' decisions)', [
     'sum(outerloop_job_attempts_total{kind="evaluation", outcome="failed"}) >= 1',
     'sum(outerloop_job_attempts_total{kind="evaluation", outcome="succeeded"}) >= 1',
@@ -144,7 +160,7 @@ async function driveTrafficAndCheckEveryPanel(prom: RunningPrometheus, gateway: 
   if (empty.length) process.stdout.write(`# panels legitimately empty in this run:\n${empty.map((e) => `#   ${e}`).join('\n')}\n`);
 
   // the alert rules are loaded: the dead letter and the failed job fire theirs
-  for (const alert of ['OuterloopDeadLetters", topic="outerloop.feedback", cause="malformed', 'OuterloopJobFailed", kind="evaluation']) {
+  for (const alert of ['OuterloopDeadLetters", topic="outerloop.feedback", cause="malformed', 'OuterloopJobFailed", kind="evaluation', 'OuterloopLoopFailed']) {
     await waitFor(`${alert.split('"')[0]} to fire`, async () => ((await prom.query(`ALERTS{alertname="${alert}", alertstate="firing"}`)).length ? true : undefined), 30_000, prom.output);
   }
   // The policy against its own copy on one suite, without a reward model: nothing the
@@ -176,7 +192,7 @@ describe('monitoring: every dashboard query against a real Prometheus', { timeou
       const roles = await prom.query('outerloop_role_up == 1');
       assert.deepEqual(roles.map((s) => s.metric.outerloop_role).sort(), ['evaluator', 'gateway', 'ingest', 'orchestrator', 'trainer']);
       assert.ok(roles.every((s) => !('exported_role' in s.metric)));
-      await driveTrafficAndCheckEveryPanel(prom, app.url, [app], async () => {
+      await driveTrafficAndCheckEveryPanel(prom, app.url, app.url, [app], async () => {
         // another writer of the embedded log, as a buggy producer would be
         const db = new Database(join(dataDir, 'outerloop.sqlite'), { timeout: 30_000 });
         try {
@@ -214,6 +230,8 @@ describe('monitoring: every dashboard query against a real Prometheus', { timeou
         OUTERLOOP_TOPIC_PREFIX: topicPrefix,
         OUTERLOOP_ARTIFACT_DIR: mkdtempSync(join(tmpdir(), 'outerloop-monitoring-artifacts-')),
         OUTERLOOP_GATEWAY_AUTH: 'open',
+        // the schedule starts the loop's iterations (every 15 s; each fails fast for want of pairs)
+        OUTERLOOP_LOOP_CRON: '*/15 * * * * *',
       };
       const cli = (...args: string[]) => {
         const r = spawnSync(process.execPath, [mainJs, ...args], { cwd: repoRoot, env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 120_000 });
@@ -251,7 +269,7 @@ describe('monitoring: every dashboard query against a real Prometheus', { timeou
         ]);
         assert.ok(roles.every((s) => !('exported_role' in s.metric)));
 
-        await driveTrafficAndCheckEveryPanel(prom, gateway.url, started, async () => {
+        await driveTrafficAndCheckEveryPanel(prom, gateway.url, null, started, async () => {
           const bus = new KafkaEventBus({ brokers: kafka.info!.brokers, clientId: 'monitoring-e2e', topicPrefix, maxStartAttempts: 10 });
           await bus.start();
           try {

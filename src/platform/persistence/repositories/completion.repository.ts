@@ -1,5 +1,5 @@
 // Served completions (the `completions` table), written by the ingest consumer.
-import { In, type EntityManager } from 'typeorm';
+import { In, MoreThanOrEqual, type EntityManager } from 'typeorm';
 import type { CompletionRecord } from '../../../domain/completions.js';
 import type { CompletionRow } from '../../../domain/dataset/dataset.types.js';
 import { CompletionEntity } from '../entities/completion.entity.js';
@@ -24,7 +24,11 @@ export interface ICompletionRepository {
   owners(ids: readonly string[]): Promise<Map<string, CompletionOwnership>>;
   /** What dataset building needs of each persisted completion. */
   findForDataset(ids: readonly string[]): Promise<Map<string, CompletionRow>>;
+  /** Answers these versions served to users (not shadow) since `since`: the canary's guard metrics. */
+  servedSince(modelVersions: readonly string[], since: Date): Promise<ServedCompletion[]>;
 }
+
+export type ServedCompletion = Pick<CompletionRecord, 'modelVersion' | 'response' | 'finishReason' | 'latencyMs'>;
 
 export class TypeOrmCompletionRepository extends BatchInsertingRepository<CompletionEntity> implements ICompletionRepository {
   constructor(manager: EntityManager) {
@@ -43,6 +47,14 @@ export class TypeOrmCompletionRepository extends BatchInsertingRepository<Comple
   async findForDataset(ids: readonly string[]): Promise<Map<string, CompletionRow>> {
     const rows = await this.findByIds(ids, { id: true, messages: true, response: true, modelVersion: true, createdAt: true });
     return new Map(rows.map((r) => [r.id, r]));
+  }
+
+  async servedSince(modelVersions: readonly string[], since: Date): Promise<ServedCompletion[]> {
+    if (modelVersions.length === 0) return [];
+    return this.manager.getRepository(CompletionEntity).find({
+      select: { modelVersion: true, response: true, finishReason: true, latencyMs: true },
+      where: { modelVersion: In([...modelVersions]), shadow: false, createdAt: MoreThanOrEqual(since) },
+    });
   }
 
   private async findByIds(ids: readonly string[], select: Partial<Record<keyof CompletionEntity, true>>): Promise<CompletionEntity[]> {

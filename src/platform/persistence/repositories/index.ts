@@ -9,7 +9,7 @@ import { TypeOrmFeedbackRepository, type IFeedbackRepository } from './feedback.
 import { transactionScope, TypeOrmTransactionRunner, type ITransactionRunner, type TransactionScope } from './transaction-runner.js';
 
 export type { IApiKeyRepository } from './api-key.repository.js';
-export type { CompletionOwnership, ICompletionRepository } from './completion.repository.js';
+export type { CompletionOwnership, ICompletionRepository, ServedCompletion } from './completion.repository.js';
 export type { IDatasetSnapshotRepository } from './dataset-snapshot.repository.js';
 export type { IDeploymentRepository } from './deployment.repository.js';
 export type { IEvaluationRepository } from './evaluation.repository.js';

@@ -60,6 +60,11 @@ describe('canaryVerdict', () => {
     obs.thumbs = { production: { up: 0, n: 10 }, canary: { up: 10, n: 10 } };
     assert.equal(canaryVerdict(obs, policy, 0, 1000).decision, 'continue', 'below minSamples');
     assert.match(canaryVerdict({ ...obs, guards: { errorRate: 0.2, p99LatencyMs: null, benignRefusalRate: null } }, policy, 0, 1000).reason, /5xx rate/);
+    // judged against production: a guard both arms breach alike (a loaded machine) is not the canary's fault
+    const slow = { errorRate: 0, p99LatencyMs: 20_000, benignRefusalRate: 0.3 };
+    assert.equal(canaryVerdict({ ...obs, guards: slow, productionGuards: { errorRate: 0, p99LatencyMs: 25_000, benignRefusalRate: 0.35 } }, policy, 0, 1000).decision, 'continue');
+    assert.match(canaryVerdict({ ...obs, guards: slow, productionGuards: { errorRate: 0, p99LatencyMs: 900, benignRefusalRate: 0.35 } }, policy, 0, 1000).reason, /p99 latency 20000 ms > 10000 ms, production 900/);
+    assert.match(canaryVerdict({ ...obs, guards: slow, productionGuards: { errorRate: 0, p99LatencyMs: 25_000, benignRefusalRate: 0.05 } }, policy, 0, 1000).reason, /benign refusal rate 0.300 > 0.2, production 0.050/);
     assert.match(canaryVerdict(obs, policy, 1000, 1000).reason, /time limit/);
     const flat = empty();
     flat.thumbs = { production: { up: 500, n: 1000 }, canary: { up: 500, n: 1000 } };

@@ -75,7 +75,7 @@ describe('crash-resume: SIGKILL at every state', () => {
       const { first, last } = await scenario(`at-${state}`, { killAt: state });
       assert.equal(first.states.at(-1), state, 'the kill landed in that state');
       assert.deepEqual(last.done?.result, reference.result);
-      assert.deepEqual(last.done?.jobs.map((j) => j.key).sort(), ['evaluate', 'rl', 'train_rm']);
+      assert.deepEqual(last.done?.jobs.map((j) => j.key).sort(), ['evaluate', 'rl', 'train_rm', 'train_rm:judge']);
       for (const j of last.done!.jobs) assert.equal(j.attempts, 1, `${j.key}: the job ran once`);
     });
   }
@@ -86,7 +86,7 @@ describe('crash-resume: SIGKILL at every state', () => {
       assert.deepEqual(last.done?.result, reference.result);
       const job = last.done!.jobs.find((j) => j.key === step)!;
       assert.deepEqual([job.state, job.attempts], ['succeeded', 2]);
-      assert.equal(last.done!.jobs.length, 3, 'one job per step');
+      assert.equal(last.done!.jobs.length, 4, 'one job per step (two in train_rm: the proxy and the judge RM)');
     });
   }
 });

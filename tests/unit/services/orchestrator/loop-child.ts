@@ -17,7 +17,7 @@ async function main(): Promise<void> {
     if (config.killAt === 'snapshot') process.kill(process.pid, 'SIGKILL');
   }
   const done = await runToRest(world);
-  const jobs = (await world.queue.list({})).map((j) => ({ key: j.idempotencyKey?.split(':')[1], attempts: j.attempts, state: j.state }));
+  const jobs = (await world.queue.list({})).map((j) => ({ key: j.idempotencyKey?.split(':').slice(1).join(':'), attempts: j.attempts, state: j.state }));
   process.stdout.write(`DONE ${JSON.stringify({ result: resultOf(done), jobs })}\n`);
   await world.close();
 }

@@ -6,6 +6,7 @@
 // runs. Used in-process by loop.test.ts and in a child process (loop-child.ts) that the
 // crash-resume test SIGKILLs.
 import { createHash } from 'node:crypto';
+import { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import type { CompletionRecord } from '../../../../src/domain/completions.js';
 import type { FeedbackRecord } from '../../../../src/domain/feedback.js';
@@ -20,7 +21,8 @@ import { Logger } from '../../../../src/platform/logging/logger.js';
 import { EmbeddedEventBus } from '../../../../src/platform/messaging/embedded/embedded-event-bus.js';
 import { createDataSource, runMigrations } from '../../../../src/platform/persistence/data-source.js';
 import { createRepositories, type Repositories } from '../../../../src/platform/persistence/repositories/index.js';
-import { feedbackCanaryObserver } from '../../../../src/services/orchestrator/canary-observer.js';
+import { canaryObserver } from '../../../../src/services/orchestrator/canary-observer.js';
+import { LoopMetrics } from '../../../../src/services/orchestrator/loop-metrics.js';
 import { Orchestrator } from '../../../../src/services/orchestrator/orchestrator.js';
 import { createSnapshot } from '../../../../src/services/ingest/dataset/dataset.service.js';
 import { mulberry32 } from '../../../support/mulberry32.js';
@@ -45,6 +47,8 @@ export interface WorldConfig {
   flaky?: boolean;
   /** answer evaluation jobs in the evaluator handler's shape ({ evaluationId, verdicts }) */
   evaluatorShape?: boolean;
+  /** answer reward_model jobs in the trainer's shape (flat heldOutAccuracy, the RM quality gate's verdict, status) */
+  trainerShape?: { qualityGate: 'pass' | 'fail' | null };
 }
 
 export const BASE_POLICY = 'policy-base';
@@ -58,6 +62,8 @@ export interface World {
   /** another orchestrator process on the same stores (a successor after a crash) */
   spawnOrchestrator(owner: string): Orchestrator;
   transitions: string[];
+  /** the orchestrator's Prometheus metrics */
+  registry: Registry;
   close(): Promise<void>;
 }
 
@@ -122,9 +128,14 @@ export async function openWorld(config: WorldConfig, onTransition?: (it: LoopIte
   handlers.register('reward_model', async (ctx) => {
     maybeKill(config, 'train_rm', true);
     fail('reward_model');
-    const id = `rm-${iterationOf(ctx.job.idempotencyKey)}`;
+    const judge = ctx.job.params.split === 'heldout';
+    const id = `${judge ? 'judge' : 'rm'}-${iterationOf(ctx.job.idempotencyKey)}`;
     await repos.modelRegistry.register({ id, kind: 'reward', artifactPath: `models/${id}`, sha256: sha(id), datasetSnapshotId: ctx.job.params.snapshotId }, { ifAbsent: true });
-    return { modelVersion: id, metrics: { heldoutAccuracy: config.rmAccuracy, ece: 0.03 } };
+    if (config.trainerShape) {
+      const gate = judge ? null : config.trainerShape.qualityGate;
+      return { modelVersion: id, status: gate === 'fail' ? 'rejected' : 'candidate', heldOutAccuracy: judge ? 0.5 : config.rmAccuracy, hardPairAccuracy: 0.8, gate, judge };
+    }
+    return { modelVersion: id, metrics: { heldoutAccuracy: judge ? 0.5 : config.rmAccuracy, ece: 0.03 } };
   });
   handlers.register('ppo', async (ctx) => {
     maybeKill(config, 'rl', true);
@@ -137,6 +148,11 @@ export async function openWorld(config: WorldConfig, onTransition?: (it: LoopIte
   handlers.register('evaluation', async (ctx) => {
     maybeKill(config, 'evaluate', true);
     fail('evaluation');
+    // the loop's evidence: the PPO run to choose a checkpoint from and the judge RM
+    const iteration = iterationOf(ctx.job.idempotencyKey);
+    if (ctx.job.params.runId !== `run-${iteration}` || ctx.job.params.judgeModelVersion !== `judge-${iteration}`) {
+      throw Object.assign(new Error(`evaluation handler: runId ${ctx.job.params.runId} / judgeModelVersion ${ctx.job.params.judgeModelVersion} are not this iteration's`), { retriable: false });
+    }
     if (config.evaluatorShape) return { evaluationId: `ev-${ctx.job.params.candidate}`, reportPath: 'reports/x.md', verdicts: { reference: config.verdict, naive: 'pass' } };
     return { verdict: config.verdict, gateDecisionId: null, chosenCandidate: ctx.job.params.candidate, metrics: { winRate: 0.6 } };
   });
@@ -144,6 +160,7 @@ export async function openWorld(config: WorldConfig, onTransition?: (it: LoopIte
   await worker.start();
 
   const transitions: string[] = [];
+  const registry = new Registry();
   let canaryModel: string | null = null;
   const outage = mulberry32(config.seed + 77);
   const transactions: typeof repos.transactions = config.flaky
@@ -164,7 +181,8 @@ export async function openWorld(config: WorldConfig, onTransition?: (it: LoopIte
       const snap = await createSnapshot(repos, artifacts, filters);
       return { id: snap.id, pairs: snap.manifest.counts.train as number };
     },
-    observeCanary: feedbackCanaryObserver(repos.feedback),
+    observeCanary: canaryObserver({ feedback: repos.feedback, completions: repos.completions }),
+    metrics: new LoopMetrics(registry, { latest: async () => (await repos.loopIterations.list(1))[0] ?? null, stuckAfterSeconds: 600, canaryTimeLimitSeconds: 3600, canaryWeight: 0.1, canaryAlpha: 0.05 }),
     options: {
       rewardModel: { seed: config.seed },
       minRmHeldoutAccuracy: 0.6,
@@ -197,6 +215,7 @@ export async function openWorld(config: WorldConfig, onTransition?: (it: LoopIte
     orchestrator,
     spawnOrchestrator: (owner) => new Orchestrator({ ...deps, owner }),
     transitions,
+    registry,
     async close() {
       await worker.stop();
       await bus.close();
@@ -222,7 +241,8 @@ export async function runToRest(world: World): Promise<LoopIterationRecord> {
  *  record with its own id, start time and (time-bounded) snapshot id written generically. */
 export function resultOf(it: LoopIterationRecord): unknown {
   const steps: Record<string, unknown> = {};
-  for (const [name, rec] of Object.entries(it.steps)) steps[name] = { inputs: rec!.inputs, outputs: rec!.outputs };
+  // job ids are random per run (like the step's jobId, which is left out too)
+  for (const [name, rec] of Object.entries(it.steps)) steps[name] = { inputs: rec!.inputs, outputs: { ...rec!.outputs, judgeJobId: undefined } };
   const text = JSON.stringify({ state: it.state, snapshotId: it.snapshotId, rewardModelId: it.rewardModelId, candidateModelId: it.candidateModelId, error: it.error, steps });
   return JSON.parse(text.split(it.id).join('<iteration>').split(it.createdAt.toISOString()).join('<start>').split(it.snapshotId ?? '<none>').join('<snapshot>'));
 }

@@ -8,6 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { HttpException } from '@nestjs/common';
+import { Counter, Registry } from 'prom-client';
+import { canaryVerdict, DEFAULT_CANARY_POLICY } from '../../../../src/evaluation/canary/canary-verdict.js';
+import { canaryObserver } from '../../../../src/services/orchestrator/canary-observer.js';
 import { IllegalLoopActionError, LOOP_STEPS } from '../../../../src/domain/loop.js';
 import { DeploymentEntity } from '../../../../src/platform/persistence/entities/deployment.entity.js';
 import { LoopLineage } from '../../../../src/services/orchestrator/lineage.js';
@@ -35,6 +38,10 @@ describe('the loop iteration', () => {
       assert.deepEqual(done.stateHistory.map((h) => h.state), [...LOOP_STEPS, 'promoted']);
       // every state recorded its inputs and outputs
       assert.equal(done.steps.train_rm?.outputs.rewardModelVersion, `rm-${done.id}`);
+      // the judge RM from the same snapshot's held-out split, passed to the evaluation with the PPO run
+      assert.equal(done.steps.train_rm?.outputs.judgeModelVersion, `judge-${done.id}`);
+      assert.deepEqual([done.steps.train_rm?.inputs.split, (done.steps.train_rm?.inputs.judge as { split?: string }).split], ["train", "heldout"]);
+      assert.deepEqual([done.steps.evaluate?.inputs.runId, done.steps.evaluate?.inputs.judgeModelVersion], [`run-${done.id}`, `judge-${done.id}`]);
       assert.equal(done.steps.rl?.outputs.runId, `run-${done.id}`);
       assert.equal(done.steps.evaluate?.outputs.candidate, `policy-${done.id}`);
       assert.equal(done.steps.gate?.outputs.verdict, 'pass');
@@ -42,7 +49,7 @@ describe('the loop iteration', () => {
       assert.equal(done.snapshotId, done.steps.snapshot?.outputs.snapshotId);
       // one job per step, keyed <iteration>:<step>
       const jobs = await w.queue.list({});
-      assert.deepEqual(jobs.map((j) => j.idempotencyKey).sort(), [`${done.id}:evaluate`, `${done.id}:rl`, `${done.id}:train_rm`]);
+      assert.deepEqual(jobs.map((j) => j.idempotencyKey).sort(), [`${done.id}:evaluate`, `${done.id}:rl`, `${done.id}:train_rm`, `${done.id}:train_rm:judge`]);
       assert.equal((await w.repos.modelRegistry.get(`policy-${done.id}`))?.status, 'production');
       assert.equal((await w.repos.modelRegistry.get(BASE_POLICY))?.status, 'retired');
       const current = await w.repos.deployments.current();
@@ -71,6 +78,79 @@ describe('the loop iteration', () => {
     }
   });
 
+  it('metrics: transitions, time in state, the outcome, the current state from the database, and the stuck limit only while running', async () => {
+    const w = await world({ canaryUp: 0.2, productionUp: 0.7 });
+    const value = async (name: string, labels: Record<string, string> = {}) => {
+      const m = (await w.registry.getSingleMetric(name)?.get()) as unknown as { values: Array<{ value: number; labels: Record<string, string>; metricName?: string }> } | undefined;
+      return m?.values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value;
+    };
+    try {
+      await w.orchestrator.trigger('manual');
+      const done = await runToRest(w);
+      assert.equal(done.state, 'rolled_back');
+      assert.equal(await value('outerloop_loop_iterations_started_total', { trigger: 'manual' }), 1);
+      assert.equal(await value('outerloop_loop_iterations_finished_total', { outcome: 'rolled_back' }), 1);
+      assert.equal(await value('outerloop_loop_iterations_finished_total', { outcome: 'promoted' }), 0, 'every outcome series exists from the start');
+      assert.equal(await value('outerloop_loop_transitions_total', { from: 'canary', to: 'rolled_back' }), 1);
+      assert.equal(await value('outerloop_loop_iteration_state', { state: 'rolled_back' }), 1);
+      assert.equal(await value('outerloop_loop_iteration_state', { state: 'canary' }), 0);
+      const histogram = (await w.registry.getSingleMetric('outerloop_loop_state_duration_seconds')!.get()) as unknown as { values: Array<{ value: number; labels: Record<string, string>; metricName: string }> };
+      const counts = histogram.values.filter((v) => v.metricName.endsWith('_count') && v.value > 0).map((v) => v.labels.state).sort();
+      assert.deepEqual(counts, [...LOOP_STEPS].sort(), 'one observation per state left');
+      assert.equal(await value('outerloop_loop_stuck_after_seconds'), undefined, 'a finished iteration cannot be stuck');
+      assert.equal(await value('outerloop_canary_traffic_share'), 0);
+      assert.equal(await value('outerloop_canary_likelihood_ratio', { test: 'thumbs' }), undefined, 'the canary gauges are cleared when it ends');
+      assert.equal(await value('outerloop_canary_likelihood_ratio_boundary'), 20);
+    } finally {
+      await w.close();
+    }
+    const waiting = await world({ verdict: 'needs_review' });
+    try {
+      await waiting.orchestrator.trigger('manual');
+      const it = await runToRest(waiting);
+      assert.equal(it.state, 'gate');
+      const stuck = (await waiting.registry.getSingleMetric('outerloop_loop_stuck_after_seconds')!.get()) as unknown as { values: Array<{ value: number; labels: Record<string, string> }> };
+      assert.deepEqual(stuck.values.map((v) => [v.labels.state, v.value]), [['gate', 600]]);
+      const entered = (await waiting.registry.getSingleMetric('outerloop_loop_state_entered_timestamp_seconds')!.get()) as unknown as { values: Array<{ value: number; labels: Record<string, string> }> };
+      assert.deepEqual(entered.values.map((v) => [v.labels.state, v.value]), [['gate', Date.parse(it.stateHistory.at(-1)!.at) / 1000]]);
+    } finally {
+      await waiting.close();
+    }
+  });
+
+  it('canary guards per arm from the served answers (p99 latency, benign refusals) and the in-process gateway counter (5xx); a guard breach rolls back', async () => {
+    const w = await world();
+    try {
+      const since = new Date(Date.now() - 1000);
+      const now = new Date();
+      const answers = (model: string, n: number, latency: (i: number) => number, refusals: number) =>
+        Array.from({ length: n }, (_, i) => ({
+          id: `${model}-c${i}`, conversationId: `${model}-conv${i}`, comparisonId: null, messages: [{ role: 'user' as const, content: 'hi' }],
+          response: i < refusals ? 'Sorry, I cannot help with that.' : 'Here is the answer.', modelVersion: model,
+          sampling: { temperature: 1, topP: 1, maxTokens: 16, seed: null } as never, promptTokens: 1, completionTokens: 1, finishReason: 'stop' as const,
+          ttftMs: 1, latencyMs: latency(i), userId: 'u', apiKeyId: null, shadow: false, createdAt: now, ingestedAt: now,
+        }));
+      await w.repos.completions.insertIgnoringDuplicates([...answers('canary-v', 40, (i) => (i === 39 ? 30_000 : 100 + i), 12), ...answers(BASE_POLICY, 40, () => 200, 2), ...answers('other', 40, () => 1, 40)]);
+      const registry = new Registry();
+      const requests = new Counter({ name: 'outerloop_gateway_requests_total', help: 'x', labelNames: ['route', 'status', 'model_version'], registers: [registry] });
+      requests.inc({ route: '/v1/chat/completions', status: '200', model_version: 'canary-v' }, 5); // before the first look: the baseline
+      const observe = canaryObserver({ feedback: w.repos.feedback, completions: w.repos.completions, registry });
+      const q = { canaryModelId: 'canary-v', productionModelId: BASE_POLICY, since };
+      const first = await observe(q);
+      assert.equal(first.guards.errorRate, null, 'no requests since the first look');
+      requests.inc({ route: '/v1/chat/completions', status: '200', model_version: 'canary-v' }, 15);
+      requests.inc({ route: '/v1/chat/completions', status: '503', model_version: 'canary-v' }, 5);
+      requests.inc({ route: '/v1/chat/completions', status: '200', model_version: BASE_POLICY }, 40);
+      const obs = await observe(q);
+      assert.deepEqual(obs.guards, { errorRate: 0.25, p99LatencyMs: 30_000, benignRefusalRate: 0.3 });
+      assert.deepEqual(obs.productionGuards, { errorRate: 0, p99LatencyMs: 200, benignRefusalRate: 0.05 });
+      const verdict = canaryVerdict(obs, { ...DEFAULT_CANARY_POLICY, maxErrorRate: 0.5 }, 0, 1000);
+      assert.match(verdict.reason, /guard: p99 latency 30000 ms > 10000 ms, production 200/);
+    } finally {
+      await w.close();
+    }
+  });
+
   for (const [label, overrides, step] of [
     ['the RM gate', { rmAccuracy: 0.5 }, 'rm_gate'],
     ['the promotion gate', { verdict: 'fail' as const }, 'gate'],
@@ -90,6 +170,21 @@ describe('the loop iteration', () => {
       }
     });
   }
+
+  it("reads the trainer's reward_model result: its RM quality gate failing blocks at rm_gate even above the accuracy bar; passing, PPO runs", async () => {
+    for (const [qualityGate, expected] of [['fail', 'rejected'], ['pass', 'promoted']] as const) {
+      const w = await world({ trainerShape: { qualityGate } });
+      try {
+        await w.orchestrator.trigger('manual');
+        const done = await runToRest(w);
+        assert.equal(done.state, expected, done.error ?? '');
+        assert.deepEqual(done.steps.train_rm?.outputs.metrics, { heldoutAccuracy: 0.7, hardPairAccuracy: 0.8, status: qualityGate === 'fail' ? 'rejected' : 'candidate', qualityGate });
+        assert.match(String(done.steps.rm_gate?.outputs.reason), new RegExp(`RM quality gate: ${qualityGate}`));
+      } finally {
+        await w.close();
+      }
+    }
+  });
 
   it("reads the evaluator handler's result shape: the configured policy's verdict (not the naive one's) decides", async () => {
     const w = await world({ verdict: 'fail', evaluatorShape: true });
@@ -127,7 +222,7 @@ describe('the loop iteration', () => {
       const done = await runToRest(w);
       assert.equal(done.state, 'promoted', done.error ?? '');
       assert.deepEqual(done.stateHistory.map((h) => h.state), [...LOOP_STEPS, 'promoted'], 'no state entered twice');
-      assert.equal((await w.queue.list({})).length, 3);
+      assert.equal((await w.queue.list({})).length, 4);
       const deployments = await w.ds.getRepository(DeploymentEntity).find({ order: { createdAt: 'ASC' } });
       assert.deepEqual(deployments.map((d) => d.id), ['initial', `${done.id}:canary`, `${done.id}:promoted`]);
     } finally {
@@ -222,7 +317,7 @@ describe('the loop iteration', () => {
       assert.match(JSON.stringify(conflict.getResponse()), /is snapshot: cannot approve.*"state":"snapshot"/);
       const done = await runToRest(w);
       const shown = await api.show(done.id);
-      assert.deepEqual(shown.jobs.map((j) => j.kind).sort(), ['evaluation', 'ppo', 'reward_model']);
+      assert.deepEqual(shown.jobs.map((j) => j.kind).sort(), ['evaluation', 'ppo', 'reward_model', 'reward_model']);
       const lineage = await api.modelLineage(done.candidateModelId!);
       assert.equal(lineage.iteration, done.id);
       assert.equal(lineage.ancestors[0], BASE_POLICY);

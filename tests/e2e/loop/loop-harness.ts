@@ -1,0 +1,227 @@
+// One unattended iteration of the outer loop against running Outerloop processes, as an
+// operator would run it: simulated users (the scenario's load generator) chat and give
+// feedback through the gateway, an operator triggers an iteration over the admin API,
+// the users keep going while it runs (the canary needs their live feedback), and the
+// harness waits on the iteration's row until it rests (a terminal state, or a gate
+// waiting for review). Then it measures what the users cannot see: the gold utility of
+// the production policy before and after, on the scenario's held-out prompts, by
+// sampling both artifacts with the same seeds.
+//
+// Used by the acceptance e2e (tests/e2e/loop/loop.test.ts, tiny configuration) and the
+// bench (tests/bench/loop.bench.ts, the reference configuration). Every wait gates on the
+// iteration's state, never on a sleep.
+import { existsSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { readArtifact } from '../../../src/engine/artifact/artifact.js';
+import { BatchEngine } from '../../../src/engine/runtime/batch-engine.js';
+import { sampleForEval } from '../../../src/evaluation/sampling/index.js';
+import { buildEvalSets } from '../../../src/scenario/eval-sets.js';
+import { goldUtility } from '../../../src/scenario/gold-utility.js';
+import { runLoad, type LoadSummary } from '../../../src/scenario/loadgen/run-load.js';
+import { getStatus, repoRoot, startOuterloop, waitFor, type RunningProcess } from '../support/process.js';
+
+export interface IterationView {
+  id: string;
+  state: string;
+  stateHistory: Array<{ state: string; at: string; detail?: string }>;
+  steps: Record<string, { jobId?: string; inputs: Record<string, unknown>; outputs: Record<string, unknown> } | undefined>;
+  candidateModelId: string | null;
+  error: string | null;
+}
+
+export interface LoopRunOptions {
+  /** `start` processes to run: each entry is its env (+ roles); the first must run the gateway */
+  processes: Array<{ env: Record<string, string>; roles?: string }>;
+  /** the simulated users' bias preset or spec (`honest`, `mismatch`, …) */
+  bias: string;
+  seed: number;
+  /** load before the trigger: the preference data the snapshot takes */
+  warmup: { users: number; rate: number; durationS: number };
+  /** load while the iteration runs (the canary's live feedback) */
+  during: { users: number; rate: number };
+  /** 'versions': comparison turns pit production against the canary (pairwise votes) */
+  compare?: 'samples' | 'versions';
+  maxTokens?: number;
+  iterationTimeoutMs: number;
+  /** held-out gold utility: sampling seeds and length */
+  gold?: { seeds: number[]; maxTokens: number };
+  log: (line: string) => void;
+}
+
+export interface LoopRunResult {
+  iteration: IterationView;
+  /** seconds the iteration spent in each state it left (and in the one it rests in, until it came to rest) */
+  secondsInState: Record<string, number>;
+  wallSeconds: number;
+  warmup: LoadSummary;
+  during: LoadSummary;
+  productionBefore: string;
+  productionAfter: string;
+  /** mean gold utility on the held-out prompts, per policy version measured */
+  goldUtility: Record<string, number>;
+  /** the configured gate's rules that did not pass (fail, missing), as `rule: value vs threshold (verdict)` */
+  gateUnmet: string[];
+  output: () => string;
+}
+
+/** A gate waiting for an operator rests too: the harness reports it rather than waiting for a human. */
+export function isAtRest(it: IterationView): boolean {
+  if (['promoted', 'rolled_back', 'rejected', 'failed', 'paused'].includes(it.state)) return true;
+  const gate = it.steps.gate?.outputs;
+  return it.state === 'gate' && gate?.verdict === 'needs_review' && gate.review === undefined;
+}
+
+export function secondsInStates(it: IterationView, restedAt: Date): Record<string, number> {
+  const out: Record<string, number> = {};
+  it.stateHistory.forEach((h, i) => {
+    const end = i + 1 < it.stateHistory.length ? Date.parse(it.stateHistory[i + 1]!.at) : restedAt.getTime();
+    if (i + 1 < it.stateHistory.length || !isTerminal(h.state)) out[h.state] = (out[h.state] ?? 0) + Math.max(0, end - Date.parse(h.at)) / 1000;
+  });
+  return out;
+}
+
+const isTerminal = (state: string) => ['promoted', 'rolled_back', 'rejected', 'failed'].includes(state);
+
+async function api<T>(base: string, path: string, init?: RequestInit): Promise<T> {
+  const res = await fetch(`${base}${path}`, { ...init, headers: { 'content-type': 'application/json', ...(init?.headers ?? {}) } });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${init?.method ?? 'GET'} ${path}: ${res.status} ${text}`);
+  return JSON.parse(text) as T;
+}
+
+interface ListedVersion {
+  version: string;
+  status: string;
+  artifactPath: string;
+  serving: boolean;
+}
+
+async function productionOf(base: string): Promise<ListedVersion> {
+  const listed = await api<{ data?: ListedVersion[] } | ListedVersion[]>(base, '/v1/admin/models');
+  const rows = Array.isArray(listed) ? listed : (listed.data ?? []);
+  const serving = rows.find((r) => r.serving);
+  if (!serving) throw new Error(`no policy version is serving: ${JSON.stringify(rows)}`);
+  return serving;
+}
+
+async function versionOf(base: string, version: string): Promise<ListedVersion> {
+  const listed = await api<{ data?: ListedVersion[] } | ListedVersion[]>(base, '/v1/admin/models');
+  const rows = Array.isArray(listed) ? listed : (listed.data ?? []);
+  const row = rows.find((r) => r.version === version);
+  if (!row) throw new Error(`policy version ${version} is not listed: ${JSON.stringify(rows.map((r) => r.version))}`);
+  return row;
+}
+
+function artifactDirOf(path: string, artifactRoot: string): string {
+  if (isAbsolute(path)) return path;
+  const inStore = join(artifactRoot, path);
+  return existsSync(inStore) ? inStore : join(repoRoot, path);
+}
+
+/**
+ * Mean gold utility of a policy artifact on the scenario's held-out prompts (the
+ * extrinsic eval set: held-out phrasings and held-out arithmetic, never in the users'
+ * traffic), each answered once per seed at temperature 1. The same seeds on both
+ * policies make the comparison paired.
+ */
+export async function heldOutGoldUtility(artifactDir: string, seeds: readonly number[], maxTokens: number): Promise<number> {
+  const artifact = await readArtifact(artifactDir);
+  const engine = await BatchEngine.fromParameters(artifact.params, artifact.tokenizer, { maxBatch: 64 });
+  try {
+    const prompts = buildEvalSets().extrinsic;
+    const byId = new Map(prompts.map((p) => [p.id, p]));
+    const samples = await sampleForEval(engine, artifact.tokenizer, prompts, { seeds, maxTokens, temperature: 1 });
+    let sum = 0;
+    for (const s of samples) sum += goldUtility(byId.get(s.promptId)!.messages, s.response);
+    return sum / samples.length;
+  } finally {
+    await engine.close();
+  }
+}
+
+interface GateDecisionView {
+  id: string;
+  rules: Array<{ rule: string; value: unknown; threshold: unknown; verdict: string; statistic?: string; detail?: string }>;
+}
+
+/** The configured gate's rules that did not pass for this iteration's evaluation (the decision id the evaluate step recorded). */
+async function unmetGateRules(base: string, it: IterationView): Promise<string[]> {
+  const id = it.steps.evaluate?.outputs.gateDecisionId;
+  if (typeof id !== 'string') return [];
+  const { data } = await api<{ data: GateDecisionView[] }>(base, '/v1/admin/gate-decisions?limit=200');
+  const decision = data.find((d) => d.id === id);
+  if (!decision) return [`gate decision ${id} not found`];
+  return decision.rules
+    .filter((r) => r.verdict !== 'pass' && r.verdict !== 'not_applicable')
+    .map((r) => `${r.rule}: ${r.statistic ?? 'value'} ${JSON.stringify(r.value)} vs ${JSON.stringify(r.threshold)} (${r.verdict}${r.detail ? `: ${r.detail.slice(0, 120)}` : ''})`);
+}
+
+export async function runLoopIteration(o: LoopRunOptions): Promise<LoopRunResult> {
+  const started: RunningProcess[] = [];
+  const output = () => started.map((p) => p.output()).join('\n');
+  const t0 = Date.now();
+  try {
+    for (const p of o.processes) started.push(await startOuterloop(['start', ...(p.roles ? ['--roles', p.roles] : [])], p.env));
+    for (const p of started) await waitFor(`${p.url} /readyz 200`, async () => ((await getStatus(`${p.url}/readyz`)) === 200 ? true : undefined), 180_000, output);
+    const base = started[0]!.url;
+    const before = await productionOf(base);
+    o.log(`production before: ${before.version}`);
+
+    const load = (users: number, rate: number, durationS: number, signal?: AbortSignal, seed = o.seed) =>
+      runLoad({ baseUrl: base, users, rate, durationS, bias: o.bias, seed, maxTokens: o.maxTokens ?? 48, compare: o.compare, signal, progressIntervalS: 0, log: o.log });
+    o.log(`warm-up: ${o.warmup.users} ${o.bias} users at ≤ ${o.warmup.rate} turns/s for ${o.warmup.durationS} s`);
+    const warmup = await load(o.warmup.users, o.warmup.rate, o.warmup.durationS);
+    o.log(`warm-up done: ${warmup.completedTurns} turns, feedback ${JSON.stringify(warmup.feedbackByType)}`);
+
+    const triggered = await api<IterationView>(base, '/v1/admin/loop/iterations', { method: 'POST', body: '{}' });
+    o.log(`iteration ${triggered.id} triggered`);
+    const stop = new AbortController();
+    // users keep coming while the iteration runs, so the canary has live feedback
+    const during = load(o.during.users, o.during.rate, 24 * 3600, stop.signal, o.seed + 1);
+    let last = '';
+    let iteration: IterationView;
+    try {
+      iteration = await waitFor(
+        `iteration ${triggered.id} to come to rest`,
+        async () => {
+          const shown = await api<{ iteration: IterationView }>(base, `/v1/admin/loop/iterations/${triggered.id}`);
+          const it = shown.iteration;
+          if (it.state !== last) o.log(`iteration ${it.id}: ${(last = it.state)} (${it.stateHistory.at(-1)?.detail ?? ''})`);
+          return isAtRest(it) ? it : undefined;
+        },
+        o.iterationTimeoutMs,
+        () => output().slice(-6000),
+      );
+    } finally {
+      stop.abort();
+    }
+    const restedAt = new Date();
+    const duringSummary = await during;
+    const gateUnmet = await unmetGateRules(base, iteration);
+    const after = await productionOf(base);
+    const goldUtility: Record<string, number> = {};
+    if (o.gold) {
+      const artifactRoot = o.processes[0]!.env.OUTERLOOP_ARTIFACT_DIR ?? join(o.processes[0]!.env.OUTERLOOP_DATA_DIR ?? '', 'artifacts');
+      const versions = [...new Set([before.version, after.version, ...(iteration.candidateModelId ? [iteration.candidateModelId] : [])])];
+      for (const v of versions) {
+        const row = v === before.version ? before : await versionOf(base, v);
+        goldUtility[v] = await heldOutGoldUtility(artifactDirOf(row.artifactPath, artifactRoot), o.gold.seeds, o.gold.maxTokens);
+        o.log(`held-out gold utility of ${v}: ${goldUtility[v]!.toFixed(4)}`);
+      }
+    }
+    return {
+      iteration,
+      secondsInState: secondsInStates(iteration, restedAt),
+      wallSeconds: (restedAt.getTime() - t0) / 1000,
+      warmup,
+      during: duringSummary,
+      productionBefore: before.version,
+      productionAfter: after.version,
+      goldUtility,
+      gateUnmet,
+      output,
+    };
+  } finally {
+    for (const p of started.reverse()) await p.stop('SIGTERM');
+  }
+}
