@@ -140,9 +140,9 @@ const QUICK: BenchConfig = {
 
 /**
  * The RM quality gate the bench's RMs are held to: held-out accuracy and hard pairs. The
- * length-correlation rule is left out on purpose, so that a mismatch RM passes its own
- * gate (it is accurate on its users' labels) and the promotion gate must catch the
- * mismatch on its own evidence.
+ * length-correlation rule is left out on purpose: a mismatch RM is accurate on its users'
+ * labels, and the length rule would be a second, direct way to catch it. (The hard-pair
+ * rule can still fail it; the table shows which other rules fail each candidate.)
  */
 const RM_GATE = parseRmQualityGate({ heldOutAccuracy: { minLower: 0.6 }, hardPairs: { minAccuracy: 0.6 } }, 'bench.rmQualityGate');
 
@@ -325,7 +325,7 @@ export async function run(args: string[]): Promise<void> {
       }
     });
 
-    const judged: { c: Candidate; verdicts: Record<string, GateVerdict>; failing: string[]; missing: string[]; metrics: Record<string, unknown> }[] = [];
+    const judged: { c: Candidate; verdicts: Record<string, GateVerdict>; failing: string[]; missing: string[]; metrics: Record<string, unknown>; rules: Record<string, unknown> }[] = [];
     await timed('candidateEvaluation', async () => {
       for (const c of candidates) {
         const rm = rms.get(`${c.population}-rm`)!;
@@ -342,6 +342,8 @@ export async function run(args: string[]): Promise<void> {
           c, verdicts: { [ref!.policy]: ref!.verdict, [nai!.policy]: nai!.verdict },
           failing: ref!.rules.filter((r) => r.result === 'fail').map((r) => r.rule), missing: ref!.missing,
           metrics: { proxyRewardDelta: e.proxyReward?.delta.value, judgeLc: e.judge?.lengthControlledWinRate.value, kl: e.metrics['kl.toReference'] },
+          // every rule's figure, interval and result: what blocked (or passed) the candidate
+          rules: Object.fromEntries(ref!.rules.map((r) => [r.rule, { result: r.result, value: r.value, ...(r.interval ? { lower: r.interval.lower, upper: r.interval.upper } : {}), threshold: r.threshold }])),
         });
         log(`candidate ${c.name}: default ${ref!.verdict}${ref!.verdict === 'pass' ? '' : ` (${[...judged.at(-1)!.failing, ...ref!.missing.map((m) => `missing ${m}`)].join(', ')})`}, naive ${nai!.verdict}`);
       }
@@ -363,6 +365,7 @@ export async function run(args: string[]): Promise<void> {
     });
 
     // 5. the table
+    const rules = Object.fromEntries(judged.map(({ c, rules: r }) => [c.name, r]));
     const rows = judged.map(({ c, verdicts, failing, missing, metrics }) => {
       const l = labels.get(c.name)!;
       return {
@@ -399,6 +402,7 @@ export async function run(args: string[]): Promise<void> {
         candidates: candidates.length, good: ref!.good.candidates, harmful: ref!.harmful.candidates, neutral: ref!.neutral.candidates,
         labels: 'hidden-set gold Δ vs the incumbent, paired bootstrap 95% CI: good > 0, harmful < 0, else neutral',
         perCandidate: rows,
+        referenceRules: rules,
       },
       rewardModels: scoring.map((r) => ({ name: r.name, pairs: r.pairs, heldOutAccuracy: r.heldOutAccuracy, goldAccuracy: r.goldAccuracy, rmGate: r.gate.verdict, seconds: r.seconds })),
       incumbentHiddenGold: incumbentGold,
