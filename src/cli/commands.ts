@@ -118,8 +118,11 @@ export const COMMANDS: CommandHelp[] = [
   },
   {
     name: 'eval',
-    usage: ['outerloop eval --candidate DIR|VERSION [--incumbent DIR|VERSION] [--suites a,b] [--seed N | --seeds 1,2] [--max-tokens N] [--policy FILE]'],
-    summary: 'evaluate a candidate policy against the incumbent, record the evaluation and gate decisions; prints the report path and the verdicts',
+    usage: [
+      'outerloop eval --candidate DIR|VERSION [--incumbent DIR|VERSION] [--suites a,b] [--seed N | --seeds 1,2] [--max-tokens N] [--policy FILE]',
+      'outerloop eval --run ID|DIR [--rm VERSION] [--reference DIR|VERSION] [--judge VERSION] [--every K] [--incumbent DIR|VERSION] [--suites a,b] [--seed N | --seeds 1,2] [--max-tokens N] [--policy FILE]',
+    ],
+    summary: 'evaluate a candidate policy (or every checkpoint of a PPO run, choosing one by eval) against the incumbent, record the evaluation and gate decisions; prints the report path and the verdicts',
     options: [
       ['--candidate DIR|VERSION', 'the policy to evaluate: a registered version or an artifact directory (registered as a candidate first)'],
       ['--incumbent DIR|VERSION', 'what it is compared with (default: the production policy)'],
@@ -128,6 +131,11 @@ export const COMMANDS: CommandHelp[] = [
       ['--seeds LIST', 'several seeds, comma-separated'],
       ['--max-tokens N', 'max tokens per sampled answer'],
       ['--policy FILE', 'gate policy file (YAML) instead of the configured one'],
+      ['--run ID|DIR', 'a PPO training run on record, or a run directory of step-NNNNNN checkpoints: evaluate its checkpoints, choose one by eval, judge it'],
+      ['--rm VERSION', 'the reward model the run optimised (required with a run directory; checked against a recorded run)'],
+      ['--reference DIR|VERSION', 'with a run directory: the policy the run started from (default: the production policy)'],
+      ['--judge VERSION', 'judge RM (trained on held-out pairs) for the candidate-vs-incumbent win rate'],
+      ['--every K', 'evaluate every k-th checkpoint, and always the last (default 1)'],
     ],
     notes: ['More in docs/evaluation.md.'],
   },

@@ -4,3 +4,4 @@ export * from './metrics.js';
 export * from './policy.js';
 export * from './evidence.js';
 export * from './default-policies.js';
+export * from './confusion.js';

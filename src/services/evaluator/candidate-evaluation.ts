@@ -36,6 +36,13 @@ export interface CandidateEvaluationOptions {
   /** engine slots (largest decode batch); default 64 */
   maxBatch?: number;
   intraOpThreads?: number;
+  /**
+   * Samples already drawn, by policy id: sampling is seeded, so a policy answers the same
+   * suites with the same options identically, and a caller evaluating one policy several
+   * times (a run's checkpoints, then the chosen one against the incumbent) samples it once.
+   * The key includes the sampling options and suites; ids must name distinct weights.
+   */
+  sampleCache?: Map<string, Map<string, PolicySample[]>>;
 }
 
 export interface CandidateEvaluationInput {
@@ -91,6 +98,15 @@ export interface CandidateEvaluation {
 }
 
 export async function sampleSide(policy: LoadedPolicy, suites: readonly ResolvedSuite[], opts: CandidateEvaluationOptions): Promise<Map<string, PolicySample[]>> {
+  const key = JSON.stringify([policy.id, suites.map((s) => [s.name, s.promptSet.sha256]), opts.sampling]);
+  const cached = opts.sampleCache?.get(key);
+  if (cached) return cached;
+  const sampled = await sampleFresh(policy, suites, opts);
+  opts.sampleCache?.set(key, sampled);
+  return sampled;
+}
+
+async function sampleFresh(policy: LoadedPolicy, suites: readonly ResolvedSuite[], opts: CandidateEvaluationOptions): Promise<Map<string, PolicySample[]>> {
   const engine = await BatchEngine.fromParameters(policy.params, policy.tokenizer, { maxBatch: opts.maxBatch ?? 64, intraOpThreads: opts.intraOpThreads });
   try {
     // every suite's rows at once: the engine batches across suites too

@@ -44,6 +44,7 @@ export class EvaluationJobHandler implements OnModuleInit {
       if (!this.rewardScorers) throw new RewardScorerUnavailableError(version, field);
       return this.rewardScorers.forVersion(version);
     };
+    if (judgeModelVersion) await this.evaluator.requireJudge(judgeModelVersion);
     const judge = judgeModelVersion ? await scorerFor(judgeModelVersion, 'judgeModelVersion') : undefined;
     const seeds = DEFAULT_EVAL_SAMPLING.seeds.map((_, i) => seed + i);
     ctx.signal.throwIfAborted();

@@ -24,6 +24,7 @@ import type {
 import { scenarioSuites } from '../../scenario/eval-suites.js';
 import { type CandidateEvaluation, type CandidateEvaluationOptions, type LoadedPolicy, evaluateCandidate } from './candidate-evaluation.js';
 import type { EvaluatorMetrics } from './evaluator-metrics.js';
+import { isJudgeRewardModel } from '../reward-model-version.js';
 import { buildEvaluationReport } from './report.js';
 import { type EvaluatedCheckpoint, type RunCheckpoint, checkpointStepsToEvaluate, evaluateCheckpoints } from './run-evaluation.js';
 
@@ -285,6 +286,19 @@ export class EvaluatorService {
       rewardScorer, judge: req.judge, rmQualityGate: await this.rmQualityGateOf(rewardModelVersion),
     });
     return { ...result, runId: run.id, rewardModelVersion, checkpoints: evaluated, choice, chosenCandidate };
+  }
+
+  /**
+   * The judge must be a judge RM — trained on a snapshot's held-out split
+   * (`metrics.judge`, the reward_model job with split 'heldout') — so that no policy was
+   * optimised against it; a judge that was also a PPO reward would grade its own pupil.
+   */
+  async requireJudge(judgeModelVersion: string): Promise<void> {
+    const v = await this.deps.modelRegistry.get(judgeModelVersion);
+    if (!v) throw new ModelVersionNotFoundError(judgeModelVersion, 'judge');
+    if (!isJudgeRewardModel(v)) {
+      throw new EvaluationInputError('judgeModelVersion', `${judgeModelVersion} is ${v.kind === 'reward' ? 'a reward model trained on the train split' : `a ${v.kind} model`}, not a judge RM (train one with the reward_model job's split 'heldout')`);
+    }
   }
 
   /** The chosen checkpoint as a registered policy version (the PPO job registers only the last one). */

@@ -101,6 +101,16 @@ export async function buildEvaluationReport(e: CandidateEvaluation, ctx: ReportC
     '',
   ];
   if (choice) lines.push(`Checkpoint chosen by eval (1-SE rule on \`${choice.metric}\`): step ${choice.step}; the eval peak is step ${choice.bestStep} (eligible within one SE: ${choice.eligibleSteps.join(", ")}).`, '');
+  if (ctx.run) {
+    const metric = choice?.metric ?? e.overoptimizationMetric;
+    lines.push('## Run checkpoints', '', `Step 0 is the run's reference (the policy PPO started from). Eval metric: \`${metric ?? '—'}\`.`, '');
+    lines.push('| step | KL to reference | proxy reward | eval metric | ensemble disagreement |', '|---|---|---|---|---|');
+    for (const c of ctx.run.checkpoints) {
+      const mark = c.step === ctx.run.candidateStep ? ' (candidate)' : '';
+      lines.push(`| ${c.step}${mark} | ${num(c.kl)} | ${ci(c.proxyReward)} | ${metric ? ci(c.metrics[metric]) : '—'} | ${c.ensembleDisagreement ? ci(c.ensembleDisagreement) : '—'} |`);
+    }
+    lines.push('');
+  }
   lines.push('## Rules', '');
   for (const d of e.decisions) lines.push(...decisionTable(d));
 
@@ -126,6 +136,10 @@ export async function buildEvaluationReport(e: CandidateEvaluation, ctx: ReportC
   else lines.push('- judge RM: none was given');
   const kl = e.metrics['kl.toReference'];
   lines.push(`- KL of the candidate to the reference: ${typeof kl === 'number' ? num(kl) : '—'} nats per response`);
+  if (e.klBudget) {
+    const b = e.klBudget;
+    lines.push(`- cumulative KL from the base policy: ${num(b.spent)} nats per response spent (Σ over promotions ${num(b.cumulative)}); budget ${b.budget === null ? 'not configured' : `${num(b.budget)}, ${b.exceeded ? 'exceeded' : 'within'}`}`);
+  }
   if (e.overoptimization) {
     const f = e.overoptimization;
     lines.push(`- Gao fit (${f.form}): α ${num(f.alpha)}, β ${num(f.beta)}, d* ${num(f.peakD)} (KL ${num(f.peakKl)}), RMSE ${num(f.rmse)}, R² ${num(f.r2)}; the run stands at d/d* = ${num(f.current.fractionOfPeak)}`);

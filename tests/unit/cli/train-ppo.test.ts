@@ -2,7 +2,6 @@
 // reward model registered; the command prints one JSON result on stdout (a registered
 // candidate, its checkpoints), progress lines on stderr, and refuses a missing --rm.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,20 +13,7 @@ import { createRepositories } from '../../../src/platform/persistence/repositori
 import { freezePromptSet, PROMPT_SET_FORMAT } from '../../../src/rlhf/prompts/prompt-set.js';
 import { randomParameters } from '../engine/runtime/fixture.js';
 import { TOY_PROMPTS, toyWorld, writeToyPolicy } from '../rlhf/ppo/toy.js';
-
-const MAIN = new URL('../../../src/main.js', import.meta.url).pathname;
-
-function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { runCli as run } from './run-cli.js';
 
 describe('outerloop train ppo', () => {
   const dir = mkdtempSync(join(tmpdir(), 'outerloop-train-ppo-'));

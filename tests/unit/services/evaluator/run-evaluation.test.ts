@@ -54,6 +54,7 @@ describe('the evaluation job with runId: run evaluation', () => {
 
     await repos.modelRegistry.register({ id: 'base', kind: 'policy', artifactPath: BASE_POLICY_DIR, sha256: base.manifest.artifactId, status: 'production' });
     await repos.modelRegistry.register({ id: 'rm-1', kind: 'reward', artifactPath: 'models/rm-1', sha256: 'a'.repeat(64), metrics: { qualityGate: { verdict: 'pass', rules: [] } } });
+    await repos.modelRegistry.register({ id: 'judge-1', kind: 'reward', artifactPath: 'models/judge-1', sha256: 'b'.repeat(64), metrics: { judge: true } });
     await repos.training.startRun({ id: 'ppo-test-run', kind: 'ppo', config: { rewardModelVersion: 'rm-1' }, baseModelId: 'base', datasetSnapshotId: null, seed: 1 });
     await repos.training.recordCheckpoint({ id: 'ppo-test-run:step-1', runId: 'ppo-test-run', step: 1, metrics: {}, artifactPath: `${runPath}/step-000001` });
     await repos.training.recordCheckpoint({ id: 'ppo-test-run:step-2', runId: 'ppo-test-run', step: 2, metrics: {}, artifactPath: `${runPath}/step-000002` });
@@ -115,6 +116,12 @@ describe('the evaluation job with runId: run evaluation', () => {
     const ensemble = rules.get('ensemble-disagreement-growth')!;
     assert.notEqual(ensemble.verdict, 'pass');
     assert.match(ensemble.detail ?? '', /not an ensemble/);
+  });
+
+  it('refuses a judge that is not a judge RM (trained on held-out pairs), naming the field', async () => {
+    const evaluator = new EvaluatorService({ modelRegistry: repos.modelRegistry, evaluations: repos.evaluations, gateDecisions: repos.gateDecisions, transactions: repos.transactions, artifacts: store, training: repos.training });
+    await assert.rejects(evaluator.requireJudge('rm-1'), /judgeModelVersion: rm-1 is a reward model trained on the train split, not a judge RM/);
+    await evaluator.requireJudge('judge-1');
   });
 
   it('refuses a candidate that did not come from the run, naming the field', async () => {
