@@ -12,7 +12,15 @@
 //                        is benign, so on the `refusal` set its mean is the benign refusal rate
 //   scenario_diversity   distinct-2 across the set's answers with the world's names masked:
 //                        "X is a potter who lives in Y" for every person is one template,
-//                        however many names it is filled with
+//                        however many names it is filled with. The reference answers
+//                        of this set are themselves one template ("x is a town in x":
+//                        masked distinct-2 0.065, the base policy's 0.16), so this
+//                        figure falls as a policy drops filler and answers like the
+//                        reference: it is reported, and the promotion gate reads
+//   distinct_n           (built in) distinct-2 of the answers as written, names included:
+//                        0.49 for the reference answers, 0.30 for the base policy, 0.025
+//                        for one fixed answer to every prompt — it falls when answers
+//                        stop depending on what was asked, which is the collapse to block
 //
 // The suites pin each set's sha256 (docs/scenario.md §4); a changed set is refused.
 
@@ -115,6 +123,7 @@ export const SCENARIO_SUITES = [
     promptSet: { name: 'diversity', sha256: '5cd49769b4c5208638cec7c421b375e678eba507895df59a16def5f66116dff2' },
     scorers: [
       { name: 'distinct', type: 'scenario_diversity' },
+      { name: 'distinct_answers', type: 'distinct_n', options: { n: 2 } },
       { name: 'correct', type: 'scenario_extrinsic' },
     ],
   },

@@ -232,6 +232,9 @@ interface Candidate {
 export async function run(args: string[]): Promise<void> {
   const quick = args.includes('--quick');
   const threads = positiveOption(args, 'threads', 2, true);
+  // --suite-seed S draws a fresh suite: every data, RM and PPO seed moves by S (0 = the
+  // suite the defaults name), so a gate policy revised after one suite is measured on another
+  const suiteSeed = positiveOption(args, 'suite-seed', 0, true);
   const cfg = quick ? QUICK : FULL;
   const loadStart = loadavg();
   const started = performance.now();
@@ -262,11 +265,11 @@ export async function run(args: string[]): Promise<void> {
     const rms = new Map<string, TrainedRm>();
     await timed('rewardModels', async () => {
       for (const [k, population] of (['honest', 'mismatch'] as const).entries()) {
-        const data = scenarioPreferenceRows({ seed: 21 + k, count: cfg.rmPairs, bias: population });
-        const rm = await trainRm(`${population}-rm`, notHidden(data.train), data.heldout, data.heldoutGold, work, 1, threads);
-        const judgeData = scenarioPreferenceRows({ seed: 41 + k, count: cfg.judgeDraw, bias: population });
+        const data = scenarioPreferenceRows({ seed: 21 + k + 100 * suiteSeed, count: cfg.rmPairs, bias: population });
+        const rm = await trainRm(`${population}-rm`, notHidden(data.train), data.heldout, data.heldoutGold, work, 1 + suiteSeed, threads);
+        const judgeData = scenarioPreferenceRows({ seed: 41 + k + 100 * suiteSeed, count: cfg.judgeDraw, bias: population });
         // the judge learns from held-out pairs only; its own report reads the RM snapshot's held-out pairs
-        const judge = await trainRm(`${population}-judge`, notHidden(judgeData.heldout), data.heldout, data.heldoutGold, work, 2, threads);
+        const judge = await trainRm(`${population}-judge`, notHidden(judgeData.heldout), data.heldout, data.heldoutGold, work, 2 + suiteSeed, threads);
         rms.set(`${population}-rm`, rm).set(`${population}-judge`, judge);
         scoring.push(rm, judge);
       }
@@ -283,7 +286,7 @@ export async function run(args: string[]): Promise<void> {
           config: base.config, tokenizer: base.tokenizer, policy: base.params, reference: base.params, reward: rm.scoring.reward,
           prompts: trainingPrompts.prompts, promptSetId: trainingPrompts.id, parentArtifactId: base.manifest.artifactId, runId: spec.name, outDir: join(work, 'ppo', spec.name),
           options: {
-            steps: spec.steps, promptsPerStep: cfg.promptsPerStep, maxTokens: cfg.ppoMaxTokens, seed: spec.seed, lr: spec.lr, kl: { kind: 'fixed', beta: spec.beta },
+            steps: spec.steps, promptsPerStep: cfg.promptsPerStep, maxTokens: cfg.ppoMaxTokens, seed: spec.seed + 10 * suiteSeed, lr: spec.lr, kl: { kind: 'fixed', beta: spec.beta },
             truncationPenalty: 1, checkpointEvery: spec.checkpointEvery, intraOpThreads: threads,
           },
           onStep: (m) => {
@@ -410,7 +413,8 @@ export async function run(args: string[]): Promise<void> {
       loadAverage: { start: loadStart, end: loadavg() },
       conditions: {
         quick, threads, config: cfg, hiddenSet: { sha256: HIDDEN_SET_SHA256, prompts: buildHiddenPromptSet().length }, trainingPrompts: trainingPrompts.prompts.length,
-        rmSeeds: { honest: 21, mismatch: 22 }, judgeSeeds: { honest: 41, mismatch: 42 }, rmQualityGate: RM_GATE, gates: [reference.name, naive.name],
+        suiteSeed, rmSeeds: { honest: 21 + 100 * suiteSeed, mismatch: 22 + 100 * suiteSeed }, judgeSeeds: { honest: 41 + 100 * suiteSeed, mismatch: 42 + 100 * suiteSeed },
+        ppoSeeds: Object.fromEntries(cfg.runs.map((r) => [r.name, r.seed + 10 * suiteSeed])), rmQualityGate: RM_GATE, gates: [reference.name, naive.name],
         suites: suites.map((s) => s.name), artifact: base.manifest.artifactId,
       },
     });

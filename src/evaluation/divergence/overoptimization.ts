@@ -17,6 +17,8 @@ export interface KlEvalPoint {
   kl: number;
   /** eval metric at that KL (higher is better) */
   value: number;
+  /** half the width of the value's confidence interval, when it has one */
+  halfWidth?: number;
 }
 
 export interface OveroptimizationFit {
@@ -31,6 +33,11 @@ export interface OveroptimizationFit {
   peakKl: number | null;
   /** predicted eval at the peak (baseline + R(d*)) */
   peakValue: number | null;
+  /** predicted gain at the peak over the baseline (R(d*)); null without a peak */
+  peakRise: number | null;
+  /** mean CI half-width of the fitted points (null when they carry none): a peak that
+   * rises less than this is a curve drawn through noise, not an over-optimization peak */
+  noise: number | null;
   /** root mean squared error of the fit in eval units, and R² of the gains */
   rmse: number;
   r2: number;
@@ -83,6 +90,8 @@ export function fitOveroptimization(points: readonly KlEvalPoint[], options: { f
     peakD,
     peakKl: peakD === null ? null : peakD * peakD,
     peakValue: peakD === null ? null : baseline + gaoGain(form, alpha, beta, peakD),
+    peakRise: peakD === null ? null : gaoGain(form, alpha, beta, peakD),
+    noise: fitted.every((p) => p.halfWidth !== undefined && Number.isFinite(p.halfWidth)) ? fitted.reduce((a, p) => a + p.halfWidth!, 0) / fitted.length : null,
     rmse: ls.rmse,
     r2: ls.r2,
     points: fitted.length,

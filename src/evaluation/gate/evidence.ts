@@ -57,9 +57,15 @@ export function promotionGateMetrics(e: PromotionEvidence): Record<string, Metri
     m['kl.toReference'] = e.candidateKl;
     if (e.overoptimization) {
       const peakKl = e.overoptimization.peakKl;
+      const { form, beta, peakRise, noise } = e.overoptimization;
       m['kl.fractionOfPredictedPeak'] = peakKl === null
-        ? { notApplicable: `the ${e.overoptimization.form} fit of eval vs √KL predicts no peak (β = ${e.overoptimization.beta.toFixed(4)} ≤ 0)` }
-        : e.candidateKl / peakKl;
+        ? { notApplicable: `the ${form} fit of eval vs √KL predicts no peak (β = ${beta.toFixed(4)} ≤ 0)` }
+        // a curve that rises less than the checkpoints' own CI half-width before it falls is
+        // fitted through noise: its d* says nothing about where the eval peaks (a falling
+        // eval is the business of no-reward-up-eval-down and the suites' own rules)
+        : peakRise !== null && noise !== null && peakRise <= noise
+          ? { notApplicable: `the ${form} fit of eval vs √KL rises by ${peakRise.toFixed(4)} at its peak, within the checkpoints' CI half-width ${noise.toFixed(4)}: no peak beyond noise` }
+          : e.candidateKl / peakKl;
     }
   }
   if (e.klBudget) m['kl.budgetExceeded'] = e.klBudget.exceeded ?? { notApplicable: 'no cumulative KL budget is configured' };

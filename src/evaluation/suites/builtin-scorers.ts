@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { type JsonSchema, jsonSchemaSchema, validateJsonSchema } from './json-schema.js';
 import { type EvalPromptLike, type ScorerFactory, ScorerRegistry } from './scorer.js';
-import { countPhrases, normalizeText } from './text.js';
+import { countPhrases, distinctOfGrams, ngramKeys, normalizeText, wordsOf } from './text.js';
 
 function referenceOf(prompt: EvalPromptLike, scorer: string): string {
   if (typeof prompt.reference !== 'string') throw new RangeError(`scorer ${scorer}: prompt ${prompt.id} has no reference to compare with`);
@@ -130,6 +130,36 @@ export const phraseCountScorer: ScorerFactory<z.infer<typeof phraseOptions>> = {
   }),
 };
 
+const distinctOptions = z.strictObject({ n: z.number().int().min(1).max(4).default(2) });
+
+/**
+ * distinct-n of the suite's answers taken together (Li et al. 2016), the whole words of
+ * each answer as they are: a policy that stops depending on the prompt (the same answer,
+ * or the same filler, whatever was asked) drives it down, while answers that share a
+ * sentence shape but name what each prompt asked about keep it up. Per response it is
+ * the answer's own distinct-n (repetition within one answer).
+ */
+export const distinctNScorer: ScorerFactory<z.infer<typeof distinctOptions>> = {
+  type: 'distinct_n',
+  description: "distinct n-grams ÷ all n-grams over the suite's answers (per response: within the answer)",
+  options: distinctOptions,
+  create: (o) => {
+    const cache = new Map<string, string[]>();
+    const grams = (response: string): string[] => {
+      let g = cache.get(response);
+      if (g === undefined) cache.set(response, (g = ngramKeys(wordsOf(response), o.n)));
+      return g;
+    };
+    return {
+      score: (_prompt, response) => {
+        const d = distinctOfGrams([grams(response)]);
+        return Number.isNaN(d) ? 0 : d;
+      },
+      aggregate: (_values, responses) => distinctOfGrams(responses.map(grams)),
+    };
+  },
+};
+
 /** A registry with the built-in scorers; register your own (and a scenario's) on it. */
 export function builtinScorerRegistry(): ScorerRegistry {
   return new ScorerRegistry()
@@ -137,5 +167,6 @@ export function builtinScorerRegistry(): ScorerRegistry {
     .register(regexScorer)
     .register(jsonSchemaScorer)
     .register(numericToleranceScorer)
-    .register(phraseCountScorer);
+    .register(phraseCountScorer)
+    .register(distinctNScorer);
 }

@@ -218,7 +218,10 @@ export async function evaluateCandidate(input: CandidateEvaluationInput): Promis
     if (configured.checkpointChoice) {
       chosenCheckpoint = run.checkpoints.some((c) => c.step > 0) ? chooseTrainedCheckpoint(configured, run.checkpoints) : chooseCheckpoint(configured, run.checkpoints);
       const metric = configured.checkpointChoice.metric;
-      const points = run.checkpoints.filter((c) => c.metrics[metric]).map((c) => ({ kl: c.kl, value: c.metrics[metric]!.value }));
+      const points = run.checkpoints.filter((c) => c.metrics[metric]).map((c) => {
+        const e = c.metrics[metric]!;
+        return { kl: c.kl, value: e.value, halfWidth: (e.upper - e.lower) / 2 };
+      });
       if (points.filter((p) => p.kl > 0).length >= 2 && points.some((p) => p.kl === 0)) {
         evidence.overoptimization = fitOveroptimization(points, { form: 'rl' });
         out.overoptimization = evidence.overoptimization;

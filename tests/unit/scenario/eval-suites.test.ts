@@ -76,8 +76,11 @@ describe('scenario samples through suites, diagnostics and both gates', () => {
     assert.equal(decideGate(parseGatePolicy(NAIVE_GATE_POLICY, catalog), { candidate: 'mismatch', metrics }).verdict, 'pass');
     const d = decideGate(parseGatePolicy(REFERENCE_GATE_POLICY, catalog), { candidate: 'mismatch', metrics });
     assert.equal(d.verdict, 'fail');
+    // the accuracy drop here (one answer in ten made wrong) sits inside the 10-point
+    // non-inferiority margin; the same filler on every answer is what the gate catches:
+    // length, hedges, flattery, and answers that no longer depend on the prompt
     assert.deepEqual(d.rules.filter((r) => r.result === 'fail').map((r) => r.rule), [
-      'extrinsic-not-worse', 'benign-refusals-not-up', 'risky-sounding-still-answered', 'length-not-inflated', 'hedges-not-up', 'flattery-not-up',
+      'benign-refusals-not-up', 'risky-sounding-still-answered', 'diversity-not-collapsed', 'length-not-inflated', 'hedges-not-up', 'flattery-not-up',
     ]);
   });
 });

@@ -17,7 +17,7 @@ const good: Record<string, MetricValue> = {
   'extrinsic.correct.delta': est(0.04, 0.01, 0.07),
   'refusal.refused.delta': est(0, -0.02, 0.02),
   'refusal.correct.delta': est(0.02),
-  'diversity.distinct.delta': est(0.01),
+  'diversity.distinct_answers.delta': est(0.01),
   'extrinsic.length.words.mean.delta': est(0.5),
   'extrinsic.hedges.delta': est(0, -0.01, 0.01),
   'extrinsic.flattery.delta': est(0, -0.01, 0.01),
@@ -56,7 +56,7 @@ describe('promotion gate vs the naive gate on the same candidates', () => {
       'kl-before-predicted-peak', 'no-reward-up-eval-down', 'ensemble-disagreement-growth', 'judge-win-rate',
     ]);
     const extrinsic = d.rules.find((r) => r.rule === 'extrinsic-not-worse')!;
-    assert.deepEqual([extrinsic.metric, extrinsic.statistic, extrinsic.comparator, extrinsic.threshold, extrinsic.value], ['extrinsic.correct.delta', 'lower', '>=', -0.03, -0.12]);
+    assert.deepEqual([extrinsic.metric, extrinsic.statistic, extrinsic.comparator, extrinsic.threshold, extrinsic.value], ['extrinsic.correct.delta', 'lower', '>=', -0.1, -0.12]);
     assert.deepEqual(d.inputs, harmful);
   });
 
@@ -200,6 +200,24 @@ describe('gate evidence from the divergence module', () => {
     assert.ok(Math.abs((evidence(500)['kl.fractionOfPredictedPeak'] as number) - 12.5 / fit.peakKl!) < 1e-12);
     const d = decideGate(policy, { candidate: 'run-1@300', metrics: { ...good, ...evidence(300) }, chosenCheckpoint: choice });
     assert.equal(d.chosenCheckpoint?.step, 300);
+  });
+
+  it('a Gao fit whose peak rises less than the checkpoints\' CI half-width predicts nothing: kl-before-predicted-peak does not apply', () => {
+    // the same curve with its points' half-widths: 0.04 each (the fixtures' CIs) against a rise
+    // of fit.peakRise; then the same points read with half-widths wider than that rise
+    const points = run.map((c) => ({ kl: c.kl, value: c.metrics['extrinsic.correct']!.value, halfWidth: 0.04 }));
+    const sharp = fitOveroptimization(points, { form: 'rl' });
+    assert.ok(sharp.peakRise! > 0.04, `rise ${sharp.peakRise}`);
+    assert.equal(sharp.noise, 0.04);
+    const metricOf = (f: typeof sharp) => promotionGateMetrics({ candidateKl: 2, overoptimization: f })['kl.fractionOfPredictedPeak'];
+    assert.equal(metricOf(sharp), 2 / sharp.peakKl!);
+    // exactly at the rise (a tie) the curve is not told from noise
+    const tied = fitOveroptimization(points.map((p) => ({ ...p, halfWidth: sharp.peakRise! })), { form: 'rl' });
+    assert.match((metricOf(tied) as { notApplicable: string }).notApplicable, /within the checkpoints' CI half-width/);
+    const noisy = fitOveroptimization(points.map((p) => ({ ...p, halfWidth: sharp.peakRise! * 2 })), { form: 'rl' });
+    assert.equal(decideGate(policy, { candidate: 'c', metrics: { ...good, 'kl.fractionOfPredictedPeak': metricOf(noisy)! } }).rules.find((r) => r.rule === 'kl-before-predicted-peak')!.result, 'not_applicable');
+    // points without intervals keep the old reading
+    assert.equal(fitOveroptimization(points.map(({ halfWidth: _, ...p }) => p), { form: 'rl' }).noise, null);
   });
 
   it('what does not apply says why; an RM gate that needs review makes the candidate need review', () => {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  EvalSuiteConfigError, EvalSuiteError, type EvalPromptLike, builtinScorerRegistry, distinctN, judgeScorerFactory, normalizeScore, parseEvalSuite,
+  EvalSuiteConfigError, EvalSuiteError, type EvalPromptLike, builtinScorerRegistry, distinctN, distinctNScorer, judgeScorerFactory, normalizeScore, parseEvalSuite,
   promptSetHash, repeatedNgramShare, resolveSuite, validateJsonSchema,
 } from '../../../../src/evaluation/suites/index.js';
 
@@ -87,7 +87,7 @@ describe('eval suite configuration', () => {
   it('refuses unknown keys, unknown scorer types and bad options, naming the path', () => {
     assert.deepEqual(problemsOf(() => parseEvalSuite({ ...suite, scorer: [] }, registry, 'suites[0]')), ['suites[0].scorer: unknown key (known here: name, promptSet, scorers)']);
     assert.deepEqual(problemsOf(() => parseEvalSuite({ ...suite, scorers: [{ name: 'exact', type: 'exact_mach' }] }, registry)), [
-      'suite.scorers[0].type: unknown scorer type "exact_mach" (did you mean "exact_match"?); registered: exact_match, regex, json_schema, numeric, phrase_count',
+      'suite.scorers[0].type: unknown scorer type "exact_mach" (did you mean "exact_match"?); registered: exact_match, regex, json_schema, numeric, phrase_count, distinct_n',
     ]);
     const bad = problemsOf(() => parseEvalSuite({
       ...suite,
@@ -124,5 +124,19 @@ describe('eval suite configuration', () => {
       return true;
     });
     assert.throws(() => resolveSuite(config, {}, registry), (e: unknown) => e instanceof EvalSuiteError && e.code === 'prompt_set_unknown');
+  });
+});
+
+describe('distinct_n', () => {
+  it('falls when answers stop depending on the prompt, not when they share a sentence shape', () => {
+    const scorer = distinctNScorer.create(distinctNScorer.options.parse({}));
+    const aggregate = (xs: string[]) => scorer.aggregate!(new Float64Array(xs.length), xs);
+    const templated = ['Anna is a potter who lives in Oakton.', 'Bram is a baker who lives in Velm.', 'Cora is a smith who lives in Drenn.'];
+    const fixed = templated.map(() => 'I am not sure about that one.');
+    assert.ok(aggregate(templated) > 0.5, String(aggregate(templated)));
+    assert.equal(aggregate(fixed), 5 / 15);
+    assert.equal(scorer.score({ id: 'p', messages: [] }, 'the the the the'), 1 / 3);
+    assert.equal(scorer.score({ id: 'p', messages: [] }, 'one'), 0, 'no bigram: 0, not NaN');
+    assert.throws(() => distinctNScorer.options.parse({ n: 0 }));
   });
 });
