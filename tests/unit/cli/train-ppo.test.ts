@@ -1,6 +1,7 @@
-// `outerloop train ppo` end to end on SQLite: a stored prompt set, a tiny policy and a tiny
-// reward model registered; the command prints one JSON result on stdout (a registered
-// candidate, its checkpoints), progress lines on stderr, and refuses a missing --rm.
+// `outerloop train ppo` and `train rs` end to end on SQLite: a stored prompt set, a tiny
+// policy and a tiny reward model registered; each command prints one JSON result on stdout
+// (a registered candidate, its figures), progress lines on stderr, and refuses a missing
+// --rm (and, for rs, a missing --n).
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -51,6 +52,22 @@ describe('outerloop train ppo', () => {
     assert.deepEqual(out.checkpoints.map((c) => c.step), [1, 2]);
     assert.ok(out.checkpoints.every((c) => Number.isFinite(c.reward)));
     assert.match(r.stderr, /train ppo: step 2\/2 reward -?\d+\.\d+ KL -?\d+\.\d+/);
+  });
+
+  it('train rs: best-of-n then SFT on the winners against the named RM; the registered candidate as JSON, progress lines on stderr', async () => {
+    const r = await run(['train', 'rs', '--rm', 'reward-toy', '--n', '4', '--prompts', promptSetId, '--epochs', '2', '--batch', '4', '--max-tokens', '3', '--threads', '1', '--seed', '2'], env);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { version: string; status: string; rewardModelVersion: string; steps: number; reusedSelection: boolean; selection: { n: number; bestMeanScore: number; sampleMeanScore: number; klBound: number } };
+    assert.equal(out.status, 'candidate');
+    assert.equal(out.rewardModelVersion, 'reward-toy');
+    assert.equal(out.steps, 4); // ⌈2 epochs × 8 prompts / 4⌉
+    assert.equal(out.reusedSelection, false);
+    assert.equal(out.selection.n, 4);
+    assert.ok(out.selection.bestMeanScore >= out.selection.sampleMeanScore);
+    assert.match(r.stderr, /train rs: step 5\/5 loss \d+\.\d+/);
+    const missingN = await run(['train', 'rs', '--rm', 'reward-toy'], env);
+    assert.equal(missingN.code, 64);
+    assert.match(missingN.stderr, /--n is required/);
   });
 
   it('requires --rm and names a refused reward model', async () => {
