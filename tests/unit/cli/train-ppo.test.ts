@@ -1,5 +1,5 @@
-// `outerloop train ppo` and `train rs` end to end on SQLite: a stored prompt set, a tiny
-// policy and a tiny reward model registered; each command prints one JSON result on stdout
+// `outerloop train ppo`, `train rs` and `train dpo` end to end on SQLite: a stored prompt
+// set and dataset snapshot, a tiny policy and a tiny reward model registered; each command prints one JSON result on stdout
 // (a registered candidate, its figures), progress lines on stderr, and refuses a missing
 // --rm (and, for rs, a missing --n).
 import assert from 'node:assert/strict';
@@ -12,7 +12,9 @@ import { writeRewardArtifact } from '../../../src/engine/artifact/reward-artifac
 import { createDataSource, runMigrations } from '../../../src/platform/persistence/data-source.js';
 import { createRepositories } from '../../../src/platform/persistence/repositories/index.js';
 import { freezePromptSet, PROMPT_SET_FORMAT } from '../../../src/rlhf/prompts/prompt-set.js';
+import { LocalArtifactStore } from '../../../src/platform/artifacts/local-artifact-store.js';
 import { randomParameters } from '../engine/runtime/fixture.js';
+import { BASE_POLICY_DIR, scenarioPreferenceRows, storeSnapshot } from '../rlhf/reward/support.js';
 import { TOY_PROMPTS, toyWorld, writeToyPolicy } from '../rlhf/ppo/toy.js';
 import { runCli as run } from './run-cli.js';
 
@@ -20,6 +22,7 @@ describe('outerloop train ppo', () => {
   const dir = mkdtempSync(join(tmpdir(), 'outerloop-train-ppo-'));
   const env = { ...process.env, OUTERLOOP_MODE: 'embedded', OUTERLOOP_DATA_DIR: dir, OUTERLOOP_ARTIFACT_DIR: join(dir, 'artifacts'), OUTERLOOP_LOG_FORMAT: 'json', OUTERLOOP_LOG_LEVEL: 'warn' };
   let promptSetId = '';
+  let snapshotId = '';
 
   before(async () => {
     const toy = toyWorld();
@@ -34,6 +37,10 @@ describe('outerloop train ppo', () => {
       meta: { parentArtifactId: null, datasetSnapshotId: null, trainingRunId: null, training: {}, metrics: {} },
     });
     await repos.modelRegistry.register({ id: 'reward-toy', kind: 'reward', artifactPath: join(dir, 'rm'), sha256: rm.artifactId });
+    // DPO runs on the base policy: the scenario's pairs are longer than the toy's context
+    await repos.modelRegistry.register({ id: 'policy-base', kind: 'policy', artifactPath: BASE_POLICY_DIR, sha256: (await readArtifactManifest(BASE_POLICY_DIR)).artifactId, status: 'candidate' });
+    const rows = scenarioPreferenceRows({ seed: 5, count: 12, bias: 'honest' });
+    snapshotId = await storeSnapshot(repos, new LocalArtifactStore(join(dir, 'artifacts')), [...rows.train, ...rows.heldout], { heldoutFraction: 0.1 });
     await ds.destroy();
     const set = freezePromptSet(TOY_PROMPTS);
     promptSetId = set.id;
@@ -68,6 +75,21 @@ describe('outerloop train ppo', () => {
     const missingN = await run(['train', 'rs', '--rm', 'reward-toy'], env);
     assert.equal(missingN.code, 64);
     assert.match(missingN.stderr, /--n is required/);
+  });
+
+  it('train dpo: DPO on the snapshot\'s pairs; the registered candidate as JSON, progress lines on stderr', async () => {
+    const r = await run(['train', 'dpo', '--snapshot', snapshotId, '--policy', 'policy-base', '--beta', '0.1', '--batch', '4', '--lr', '1e-5', '--threads', '1'], env);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { version: string; status: string; snapshotId: string; pairs: number; steps: number; finalLoss: number };
+    assert.equal(out.status, 'candidate');
+    assert.equal(out.snapshotId, snapshotId);
+    assert.ok(out.pairs > 0);
+    assert.equal(out.steps, Math.ceil(out.pairs / 4));
+    assert.ok(Number.isFinite(out.finalLoss));
+    assert.match(r.stderr, new RegExp(`train dpo: step ${out.steps}/${out.steps} loss \\d+\\.\\d+ acc`));
+    const missing = await run(['train', 'dpo'], env);
+    assert.equal(missing.code, 64);
+    assert.match(missing.stderr, /--snapshot is required/);
   });
 
   it('requires --rm and names a refused reward model', async () => {
