@@ -1,5 +1,5 @@
 // `npm run bench -- ppo [--pairs 1500] [--steps 32] [--prompts 64] [--lr 5e-5] [--checkpoint-every 8]
-//                       [--eval-per-set 20] [--eval-samples 2] [--max-tokens 48] [--threads 2] [--epochs 1] [--minibatches 2]`
+//                       [--eval-per-set 40] [--eval-samples 4] [--max-tokens 48] [--threads 2] [--epochs 1] [--minibatches 2]`
 //
 // The issue's reference scenario at full scale, with REAL trained reward models:
 //   1. two RMs (one member, one epoch, from the shipped base policy) on `--pairs` comparisons of
@@ -85,8 +85,11 @@ function throughput(h: readonly PpoStepMetrics[], epochs: number, promptsPerStep
 function writeCurve(kind: FeedbackKind, curve: readonly CurvePoint[]): void {
   const f = (x: number | null, d = 3): string => (x === null ? '-' : x.toFixed(d));
   process.stderr.write(`\ncurve: PPO against the RM trained on ${kind} feedback (eval = held-out eval sets)\n`);
-  process.stderr.write(`${'step'.padStart(5)} ${'train reward'.padStart(12)} ${'KL k1'.padStart(7)} ${'eval reward'.padStart(11)} ${'gold'.padStart(7)} ${'length'.padStart(7)} ${'benign refusal'.padStart(14)}\n`);
-  for (const p of curve) process.stderr.write(`${String(p.step).padStart(5)} ${f(p.trainReward).padStart(12)} ${f(p.klK1).padStart(7)} ${f(p.reward).padStart(11)} ${f(p.gold).padStart(7)} ${f(p.length, 1).padStart(7)} ${f(p.benignRefusal).padStart(14)}\n`);
+  process.stderr.write(`${'step'.padStart(5)} ${'train reward'.padStart(12)} ${'KL k1'.padStart(7)} ${'eval reward'.padStart(11)} ${'gold'.padStart(7)} ${'gold − base [95% CI]'.padStart(24)} ${'length'.padStart(7)} ${'benign refusal'.padStart(14)}\n`);
+  for (const p of curve) {
+    const d = p.goldVsBase ? `${f(p.goldVsBase.value)} [${f(p.goldVsBase.lower)}, ${f(p.goldVsBase.upper)}]` : '-';
+    process.stderr.write(`${String(p.step).padStart(5)} ${f(p.trainReward).padStart(12)} ${f(p.klK1).padStart(7)} ${f(p.reward).padStart(11)} ${f(p.gold).padStart(7)} ${d.padStart(24)} ${f(p.length, 1).padStart(7)} ${f(p.benignRefusal).padStart(14)}\n`);
+  }
 }
 
 async function runScenario(base: LoadedArtifact, trainingPrompts: string[], c: Common, args: string[]): Promise<void> {
@@ -94,8 +97,8 @@ async function runScenario(base: LoadedArtifact, trainingPrompts: string[], c: C
   const steps = positiveOption(args, 'steps', 32, true);
   const lr = positiveOption(args, 'lr', 5e-5);
   const every = positiveOption(args, 'checkpoint-every', 8, true);
-  const evalPerSet = positiveOption(args, 'eval-per-set', 20, true);
-  const evalSamples = positiveOption(args, 'eval-samples', 2, true);
+  const evalPerSet = positiveOption(args, 'eval-per-set', 40, true);
+  const evalSamples = positiveOption(args, 'eval-samples', 4, true);
   const evalPrompts = heldOutEvalPrompts(evalPerSet);
   const load0 = loadavg();
   const started = performance.now();

@@ -110,6 +110,8 @@ export interface CurvePoint {
   gold: number;
   length: number;
   benignRefusal: number;
+  /** gold of this checkpoint − gold of the base policy, paired over the same units (95 % CI); null at step 0 */
+  goldVsBase: { value: number; lower: number; upper: number } | null;
 }
 
 export interface ScenarioRun {
@@ -123,8 +125,14 @@ export interface ScenarioRun {
 
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
-function point(step: number, m: PpoStepMetrics | null, s: EvalSamples): CurvePoint {
-  return { step, trainReward: m?.reward_mean ?? null, klK1: m?.kl_k1 ?? null, reward: mean(s.rm), gold: mean(s.gold), length: mean(s.length), benignRefusal: mean(s.refused) };
+const BOOTSTRAP = { seed: 7, resamples: 2000 };
+
+function point(step: number, m: PpoStepMetrics | null, s: EvalSamples, base: EvalSamples | null): CurvePoint {
+  const d = base ? pairedBootstrap(s.gold, base.gold, BOOTSTRAP) : null;
+  return {
+    step, trainReward: m?.reward_mean ?? null, klK1: m?.kl_k1 ?? null, reward: mean(s.rm), gold: mean(s.gold), length: mean(s.length), benignRefusal: mean(s.refused),
+    goldVsBase: d ? { value: d.value, lower: d.lower, upper: d.upper } : null,
+  };
 }
 
 /** PPO against `rm` from the base policy, then the curves over its checkpoints. */
@@ -151,18 +159,17 @@ export async function runReferenceScenario(
     const t0 = performance.now();
     const evalOpts = { maxTokens: o.ppo.maxTokens, seed: o.eval.seed, samplesPerPrompt: o.eval.samplesPerPrompt, threads };
     const baseSamples = await evaluateOnEvalSets(base.params, base.tokenizer, scoring.reward, o.evalPrompts, evalOpts);
-    const curve = [point(0, null, baseSamples)];
+    const curve = [point(0, null, baseSamples, null)];
     let last = baseSamples;
     for (const c of ppo.checkpoints) {
       last = await evaluateOnEvalSets((await readArtifact(c.dir)).params, base.tokenizer, scoring.reward, o.evalPrompts, evalOpts);
-      curve.push(point(c.step, c.metrics, last));
+      curve.push(point(c.step, c.metrics, last, baseSamples));
     }
-    const boot = { seed: 7, resamples: 2000 };
     const delta = {
-      gold: pairedBootstrap(last.gold, baseSamples.gold, boot),
-      reward: pairedBootstrap(last.rm, baseSamples.rm, boot),
-      length: pairedBootstrap(last.length, baseSamples.length, boot),
-      benignRefusal: pairedBootstrap(last.refused, baseSamples.refused, boot),
+      gold: pairedBootstrap(last.gold, baseSamples.gold, BOOTSTRAP),
+      reward: pairedBootstrap(last.rm, baseSamples.rm, BOOTSTRAP),
+      length: pairedBootstrap(last.length, baseSamples.length, BOOTSTRAP),
+      benignRefusal: pairedBootstrap(last.refused, baseSamples.refused, BOOTSTRAP),
     };
     return { rm, curve, delta, ppo, evalSeconds: (performance.now() - t0) / 1000 };
   } finally {
