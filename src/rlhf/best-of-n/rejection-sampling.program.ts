@@ -1,17 +1,17 @@
 // Rejection-sampling fine-tuning as a TrainThread program, in two phases:
 //   1. selection: best-of-n on the prompt set with the reward (named by module URL, as
-//      PPO's), progress per chunk of prompts; the winners are written to `selectionPath`
-//      (JSON) before training starts
+//      PPO's), progress per chunk of prompts; the winners are kept in `selectionDir` before
+//      training starts
 //   2. SFT on the winners (fineTuneOnWinners), progress per optimizer step; the result is
 //      written as a servable policy artifact at `outDir`.
-// Resume: a new attempt whose `selectionPath` exists reuses the winners (sampling is the
+// Resume: a new attempt whose `selectionDir` holds them reuses the winners (sampling is the
 // expensive phase and is deterministic in the seed, so this is what an uninterrupted run
 // would have drawn) and trains again from the starting policy; the SFT phase is short
 // and writes no intermediate checkpoint. Cancel: between chunks or steps.
 
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { join } from 'node:path';
 import { readArtifact, writeArtifact, type ArtifactManifest } from '../../engine/artifact/artifact.js';
+import { checkpointDirName, latestCheckpoint, readTrainingState, writeTrainingState } from '../../engine/artifact/training-state.js';
 import { TrainThread, type TrainThreadOptions } from '../../engine/train/train-thread.js';
 import { TrainingCancelledError, type TrainingProgram } from '../../engine/train/training-program.js';
 import type { EnsembleObjective } from '../reward/ensemble.js';
@@ -34,8 +34,8 @@ export interface RejectionSamplingProgramParams {
   epochs: number;
   batchSize?: number;
   lr?: number;
-  /** where the winners are kept between attempts */
-  selectionPath: string;
+  /** where the winners are kept between attempts (a step-0 training state, engine/artifact/training-state.ts) */
+  selectionDir: string;
   outDir: string;
   promptsPerChunk?: number;
   intraOpThreads?: number;
@@ -44,7 +44,7 @@ export interface RejectionSamplingProgramParams {
 export interface RejectionSamplingProgramResult {
   manifest: ArtifactManifest;
   selection: BestOfNSummary;
-  /** true when the winners came from an earlier attempt's selectionPath */
+  /** true when the winners came from an earlier attempt's selectionDir */
   reusedSelection: boolean;
   steps: number;
   finalLoss: number;
@@ -59,17 +59,13 @@ interface StoredSelection {
   summary: BestOfNSummary;
 }
 
-async function readSelection(path: string, runId: string, prompts: number): Promise<StoredSelection | null> {
-  let raw: string;
-  try {
-    raw = await readFile(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw e;
-  }
-  const s = JSON.parse(raw) as Partial<StoredSelection>;
+/** The winners an earlier attempt kept under `root` (as a step-0 training state), or null. */
+async function readSelection(root: string, runId: string, prompts: number): Promise<StoredSelection | null> {
+  const kept = await latestCheckpoint(root);
+  if (!kept) return null;
+  const { state: s } = await readTrainingState<Partial<StoredSelection>>(kept.dir);
   if (s.format !== SELECTION_FORMAT || s.runId !== runId || !Array.isArray(s.winners) || s.winners.length !== prompts || !s.summary) {
-    throw new Error(`${path}: not this run's selection (${SELECTION_FORMAT}, run ${runId}, ${prompts} winners)`);
+    throw new Error(`${kept.dir}: not this run's selection (${SELECTION_FORMAT}, run ${runId}, ${prompts} winners)`);
   }
   return s as StoredSelection;
 }
@@ -84,15 +80,14 @@ export const trainingProgram: TrainingProgram<RejectionSamplingProgramParams, Re
     const steps = Math.ceil((params.epochs * params.prompts.length) / batchSize);
     const total = chunks + steps;
 
-    let stored = await readSelection(params.selectionPath, params.runId, params.prompts.length);
+    let stored = await readSelection(params.selectionDir, params.runId, params.prompts.length);
     const reusedSelection = stored !== null;
     if (!stored) {
       // a cancel while sampling: no SFT step has run
       const r = await bestOfNWithProgress(start, await loadReward(params.reward), params, context, { totalSteps: total, cancelledAt: () => 0 });
       stored = { format: SELECTION_FORMAT, runId: params.runId, winners: r.best.map((b) => [...b.tokenIds]), summary: summarizeBestOfN(r, params.n, params.prompts.length) };
-      await mkdir(dirname(params.selectionPath), { recursive: true });
-      await writeFile(`${params.selectionPath}.tmp`, JSON.stringify(stored));
-      await rename(`${params.selectionPath}.tmp`, params.selectionPath);
+      // state.json is written last: a selection cut short by a kill is not read back
+      await writeTrainingState(join(params.selectionDir, checkpointDirName(0)), stored, {});
     }
     const selection = stored;
 

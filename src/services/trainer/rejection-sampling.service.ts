@@ -101,7 +101,7 @@ export class RejectionSamplingService {
           promptSetId: request.promptSetId ?? null,
           runId: trainingRunId,
           ...settings,
-          selectionPath: this.artifacts.resolve(`${runPath}/selection.json`),
+          selectionDir: this.artifacts.resolve(`${runPath}/selection`),
           outDir: this.artifacts.resolve(artifactPath),
           ...(this.options.intraOpThreads !== undefined ? { intraOpThreads: this.options.intraOpThreads } : {}),
         },

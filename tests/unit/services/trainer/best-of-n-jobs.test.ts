@@ -98,7 +98,7 @@ describe('rejection_sampling and best_of_n jobs (SQLite, tiny policy and reward 
     assert.equal(version.metrics.n, 4);
     assert.match(version.artifactPath, /^jobs\/job-1\/rs-[0-9a-f]{24}\/policy$/);
     assert.equal((await readArtifactManifest(artifacts.resolve(version.artifactPath))).artifactId, version.sha256);
-    assert.ok(existsSync(artifacts.resolve(version.artifactPath.replace(/policy$/, 'selection.json'))));
+    assert.ok(existsSync(artifacts.resolve(version.artifactPath.replace(/policy$/, 'selection/step-000000/state.json'))));
     const run = await repos.training.getRun(result.trainingRunId as string);
     assert.equal(run?.status, 'succeeded');
     const rows = await repos.training.checkpointsOf(result.trainingRunId as string);
