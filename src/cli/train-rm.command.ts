@@ -9,17 +9,21 @@ import { TrainingCancelledError } from '../engine/train/training-program.js';
 import { RewardModelService } from '../services/trainer/reward-model.service.js';
 import { numberFlag, stringFlag, takeFlags, UsageError, type ParsedArgs } from './args.js';
 import { withDatabase } from './database.js';
-import { TRAIN_PPO_USAGE } from './train-policy.command.js';
+import { TRAIN_DPO_USAGE, TRAIN_PPO_USAGE, TRAIN_RS_USAGE } from './train-policy.command.js';
 import { cancelOnInterrupt, progressReporter } from './train-progress.js';
 
 export const TRAIN_RM_USAGE = `usage: outerloop train rm --snapshot ID [--split train|heldout] [--ensemble K] [--seed N] [--epochs E]
          [--lr X] [--policy VERSION] [--min-pairs N] [--gate JSON] [--threads N] [--checkpoint-every STEPS]`;
 
-/** `outerloop train rm|ppo …`: the reward model here, policies in train-policy.command.ts. */
+/** `outerloop train rm|ppo|dpo|rs …`: the reward model here, policies in train-policy.command.ts. */
 export async function trainRmCommand(args: ParsedArgs): Promise<void> {
   const [what, ...extra] = args.positionals;
-  if (what === 'ppo' && extra.length === 0) return (await import('./train-policy.command.js')).trainPpoCommand(args);
-  if (what !== 'rm' || extra.length > 0) throw new UsageError(`train: expected "train rm" or "train ppo", got "train ${args.positionals.join(' ')}"\n${TRAIN_RM_USAGE}\n${TRAIN_PPO_USAGE}`);
+  if ((what === 'ppo' || what === 'dpo' || what === 'rs') && extra.length === 0) return (await import('./train-policy.command.js')).trainPolicyCommand(what, args);
+  if (what !== 'rm' || extra.length > 0) throw new UsageError(`train: expected "train rm", "train ppo", "train dpo" or "train rs", got "train ${args.positionals.join(' ')}"
+${TRAIN_RM_USAGE}
+${TRAIN_PPO_USAGE}
+${TRAIN_DPO_USAGE}
+${TRAIN_RS_USAGE}`);
   const f = takeFlags(args, ['snapshot', 'split', 'ensemble', 'seed', 'epochs', 'lr', 'policy', 'min-pairs', 'gate', 'threads', 'checkpoint-every']);
   const snapshotId = stringFlag(f.snapshot, 'snapshot');
   if (!snapshotId) throw new UsageError(`train rm: --snapshot is required\n${TRAIN_RM_USAGE}`);

@@ -54,6 +54,12 @@ export const EnvSchema = z.object({
   OUTERLOOP_GATEWAY_SPOOL_MAX: int(1, 100_000_000).default(100_000),
   /** rate limit for keys without their own, requests per minute (0 = none) */
   OUTERLOOP_GATEWAY_DEFAULT_RATE_LIMIT: int(0, 1_000_000).default(0),
+  /** best-of-n serving (docs/ppo.md): "N:REWARD_MODEL_VERSION" samples N and returns the RM's best; empty = off */
+  OUTERLOOP_GATEWAY_BEST_OF_N: z
+    .string()
+    .trim()
+    .regex(/^$|^([2-9]|[12]\d|3[0-2]):\S+$/, 'expected N:REWARD_MODEL_VERSION with 2 ≤ N ≤ 32 (e.g. 4:reward-0123abcd), or empty for off')
+    .default(''),
   // ---- reward models (docs/reward-model.md): the RM quality gate every reward_model job
   // and the loop's rm_gate apply; `off` drops a rule. An RM that fails it is registered
   // `rejected` and PPO never uses it.
@@ -131,6 +137,8 @@ export interface OuterloopConfig {
     defaultMaxTokens: number;
     spoolMax: number;
     defaultRateLimitPerMinute: number;
+    /** best-of-n serving: n samples per answer, the RM's best returned; null = off */
+    bestOfN: { n: number; rewardModelVersion: string } | null;
   };
   rewardModel: {
     minPairs: number;
@@ -243,6 +251,9 @@ export function loadConfig(
       defaultMaxTokens: e.OUTERLOOP_GATEWAY_DEFAULT_MAX_TOKENS,
       spoolMax: e.OUTERLOOP_GATEWAY_SPOOL_MAX,
       defaultRateLimitPerMinute: e.OUTERLOOP_GATEWAY_DEFAULT_RATE_LIMIT,
+      bestOfN: e.OUTERLOOP_GATEWAY_BEST_OF_N === ''
+        ? null
+        : { n: Number(e.OUTERLOOP_GATEWAY_BEST_OF_N.split(':')[0]), rewardModelVersion: e.OUTERLOOP_GATEWAY_BEST_OF_N.slice(e.OUTERLOOP_GATEWAY_BEST_OF_N.indexOf(':') + 1) },
     },
     rewardModel: { minPairs: e.OUTERLOOP_RM_MIN_PAIRS, qualityGate },
     orchestrator: {

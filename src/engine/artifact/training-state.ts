@@ -8,7 +8,7 @@
 //
 // state.json is written last, so a directory without it is an unfinished checkpoint.
 
-import { access, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ArtifactError } from '../errors.js';
 import { sha256Hex } from './artifact.js';
@@ -32,8 +32,9 @@ async function writeAtomic(path: string, data: Uint8Array | string): Promise<voi
   await rename(tmp, path);
 }
 
-/** Writes `blobs` and then `state` (plain JSON) into `dir` (which must exist). */
+/** Writes `blobs` and then `state` (plain JSON) into `dir` (created when absent). */
 export async function writeTrainingState(dir: string, state: unknown, blobs: Record<string, Float32Array>): Promise<void> {
+  await mkdir(dir, { recursive: true });
   const entries: StateFile['blobs'] = {};
   for (const [name, data] of Object.entries(blobs)) {
     if (!/^[\w.-]+$/.test(name)) throw new ArtifactError(`training state blob name '${name}': use letters, digits, '.', '-' or '_'`);

@@ -40,7 +40,8 @@ export interface PpoProgramResult {
   findings: { step: number; detector: string; detail: string; streak: number }[];
 }
 
-async function loadReward(spec: RewardModuleSpec): Promise<RewardFunction> {
+/** The RewardFunction a module URL names (its createRewardFunction(options)). */
+export async function loadReward(spec: RewardModuleSpec): Promise<RewardFunction> {
   const mod = (await import(spec.moduleUrl)) as { createRewardFunction?: (options: unknown) => RewardFunction | Promise<RewardFunction> };
   if (typeof mod.createRewardFunction !== 'function') throw new TypeError(`reward.moduleUrl: ${spec.moduleUrl} exports no createRewardFunction`);
   return mod.createRewardFunction(spec.options);

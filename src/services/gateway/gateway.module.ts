@@ -2,7 +2,7 @@
 // deployed versions, the completion log and API keys. Infrastructure-facing
 // providers (engine loader, registry, key store) sit behind tokens so the unit
 // tests run the same module with doubles (gatewayModuleMetadata(testInfra)).
-import { Inject, Injectable, Module, type ModuleMetadata, type OnApplicationBootstrap, type OnApplicationShutdown, type Provider, type Type } from '@nestjs/common';
+import { Inject, Injectable, Module, Optional, type ModuleMetadata, type OnApplicationBootstrap, type OnApplicationShutdown, type Provider, type Type } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { Registry } from 'prom-client';
 import type { OuterloopConfig } from '../../config/config.js';
@@ -20,6 +20,8 @@ import { ChatController } from './chat/chat.controller.js';
 import { ChatService, type ServiceSettings } from './chat/chat.service.js';
 import { CompletionLog } from './completion-log/completion-log.js';
 import { CompletionSpool } from '../../platform/spool/completion-spool.js';
+import { loadBestOfNRanker } from './best-of-n/best-of-n-ranker.js';
+import { BestOfNMetrics, BestOfNMode } from './best-of-n/best-of-n-mode.js';
 import { batchEngineLoader } from './engine/batch-engine-loader.js';
 import type { PolicyLoader } from './engine/policy-backend.js';
 import { GATEWAY_OPTIONS, gatewayOptionsFrom, type GatewayOptions } from './gateway.options.js';
@@ -36,6 +38,8 @@ import { ModelsController } from './admin/models.controller.js';
 export const POLICY_LOADER = Symbol('POLICY_LOADER');
 export const DEPLOYMENT_SOURCE = Symbol('DEPLOYMENT_SOURCE');
 export const API_KEY_STORE = Symbol('API_KEY_STORE');
+/** the best-of-n mode (OUTERLOOP_GATEWAY_BEST_OF_N), or null; optional, so test modules may leave it out */
+export const BEST_OF_N_MODE = Symbol('BEST_OF_N_MODE');
 const CHAT_SETTINGS = Symbol('CHAT_SETTINGS');
 
 const log = new Logger('gateway');
@@ -50,6 +54,7 @@ export class GatewayLifecycle implements OnApplicationBootstrap, OnApplicationSh
     @Inject(GATEWAY_OPTIONS) private readonly options: GatewayOptions,
     @Inject(ChatService) private readonly chat: ChatService,
     @Inject(METRICS) private readonly registry: Registry,
+    @Optional() @Inject(BEST_OF_N_MODE) private readonly bestOfN: BestOfNMode | null,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -69,6 +74,7 @@ export class GatewayLifecycle implements OnApplicationBootstrap, OnApplicationSh
     await this.watcher.stop();
     await this.completions.close();
     await this.pool.close();
+    await this.bestOfN?.close();
   }
 }
 
@@ -91,6 +97,19 @@ export const GATEWAY_INFRASTRUCTURE: Provider[] = [
       deps: Dependencies,
     ): DeploymentSource => new RegistryDeploymentSource({ registry, deployments, transactions }, artifacts, config.basePolicy, () => deps.ready),
     inject: [CONFIG, MODEL_REGISTRY_REPOSITORY, DEPLOYMENT_REPOSITORY, TRANSACTION_RUNNER, ARTIFACT_STORE, Dependencies],
+  },
+  {
+    provide: BEST_OF_N_MODE,
+    useFactory: (config: OuterloopConfig, registry: IModelRegistryRepository, artifacts: ArtifactStore, metrics: Registry, deps: Dependencies): BestOfNMode | null => {
+      const settings = config.gateway.bestOfN;
+      if (!settings) return null;
+      const mode = new BestOfNMode(settings.n, () => loadBestOfNRanker(settings, registry, artifacts, config.intraOpThreads > 0 ? { intraOpThreads: config.intraOpThreads } : {}), new BestOfNMetrics(metrics));
+      deps.registerCheck('gateway.best_of_n', () => mode.health());
+      log.info('best-of-n serving', { n: settings.n, rewardModelVersion: settings.rewardModelVersion, klBoundNats: Math.log(settings.n) - (settings.n - 1) / settings.n });
+      mode.warmUp();
+      return mode;
+    },
+    inject: [CONFIG, MODEL_REGISTRY_REPOSITORY, ARTIFACT_STORE, METRICS, Dependencies],
   },
   {
     provide: API_KEY_STORE,
@@ -148,9 +167,9 @@ export const GATEWAY_CORE: Provider[] = [
   },
   {
     provide: ChatService,
-    useFactory: (pool: ModelPool, admission: AdmissionQueue, completions: CompletionLog, metrics: GatewayMetrics, s: ServiceSettings) =>
-      new ChatService(pool, admission, completions, metrics, s),
-    inject: [ModelPool, AdmissionQueue, CompletionLog, GatewayMetrics, CHAT_SETTINGS],
+    useFactory: (pool: ModelPool, admission: AdmissionQueue, completions: CompletionLog, metrics: GatewayMetrics, s: ServiceSettings, bestOfN: BestOfNMode | null | undefined) =>
+      new ChatService(pool, admission, completions, metrics, s, bestOfN ?? null),
+    inject: [ModelPool, AdmissionQueue, CompletionLog, GatewayMetrics, CHAT_SETTINGS, { token: BEST_OF_N_MODE, optional: true }],
   },
   GatewayHooks,
   GatewayLifecycle,

@@ -1,8 +1,8 @@
 // The trainer role's PPO use case: a reward-model version in, a registered candidate policy
 // out. Nest-free: the `ppo` job handler and `outerloop train ppo` call `train()` alike.
 //
-//   1. the reward model must be in the registry, of kind reward and not `rejected`
-//      (RewardModelRefusedError names it; not retriable); the policy is the one named or the
+//   1. the reward model must be in the registry, of kind reward, not `rejected` and not a
+//      judge (rewardModelToOptimise, src/services/reward-model-version.ts; the error names it; not retriable); the policy is the one named or the
 //      production policy; the prompts are the stored prompt set named (prompt-sets/<id>.json
 //      in the artifact store) or the service's default prompts
 //   2. PPO runs on a TrainThread (startPpo) with the RM artifact as its reward
@@ -21,26 +21,15 @@ import type { Repositories } from '../../platform/persistence/repositories/index
 import type { EnsembleObjective } from '../../rlhf/reward/ensemble.js';
 import { startPpo, type PpoProgramResult } from '../../rlhf/ppo/ppo.program.js';
 import type { PpoOptions } from '../../rlhf/ppo/ppo-run.js';
-import { PROMPT_SET_FORMAT } from '../../rlhf/prompts/prompt-set.js';
 import { RM_REWARD_MODULE_URL } from '../../rlhf/ppo/rm-reward.js';
 import { resolvePolicy } from './reward-model.service.js';
 import { rewardModelToOptimise } from '../reward-model-version.js';
+import { loadPromptSet } from './optimisation-inputs.js';
 import { finishingOnError } from './training-run.js';
 
 export type PpoRepositories = Pick<Repositories, 'modelRegistry' | 'training'>;
 export { RewardModelRefusedError } from '../reward-model-version.js';
-
-export class PromptSetNotFoundError extends Error {
-  readonly code = 'prompt_set_not_found';
-  readonly retriable = false;
-  constructor(readonly promptSetId: string) {
-    super(`prompt set ${JSON.stringify(promptSetId)} is not in the artifact store (${promptSetPath(promptSetId)})`);
-    this.name = 'PromptSetNotFoundError';
-  }
-}
-
-/** Where a frozen prompt set is stored: `{ format, id, prompts }`. */
-export const promptSetPath = (id: string): string => `prompt-sets/${id}.json`;
+export { PromptSetNotFoundError, promptSetPath } from './optimisation-inputs.js';
 
 export interface PpoServiceOptions {
   /** prompts when a request names no prompt set */
@@ -89,7 +78,7 @@ export class PpoService {
   async train(request: PpoRequest): Promise<PpoOutcome> {
     const rewardModel = await rewardModelToOptimise(this.repositories.modelRegistry, request.rewardModelVersion);
     const policy = await resolvePolicy(this.repositories.modelRegistry, request.policyVersionId);
-    const prompts = request.promptSetId ? await this.promptSet(request.promptSetId) : [...this.options.defaultPrompts];
+    const prompts = request.promptSetId ? await loadPromptSet(this.artifacts, request.promptSetId) : [...this.options.defaultPrompts];
     const options: PpoOptions = {
       maxTokens: 48,
       lr: 1e-5,
@@ -149,15 +138,6 @@ export class PpoService {
     await this.repositories.training.finishRun(trainingRunId, 'succeeded');
     this.log.info('PPO policy registered', { version: version.id, step: last.step, stop: result.stop.kind, reward: last.metrics.reward_mean });
     return { version, rewardModel, trainingRunId, runPath, result };
-  }
-
-  private async promptSet(id: string): Promise<string[]> {
-    if (!/^[0-9a-f]{64}$/.test(id) || !(await this.artifacts.exists(promptSetPath(id)))) throw new PromptSetNotFoundError(id);
-    const stored = JSON.parse((await this.artifacts.get(promptSetPath(id))).toString('utf8')) as { format?: string; id?: string; prompts?: unknown };
-    if (stored.format !== PROMPT_SET_FORMAT || stored.id !== id || !Array.isArray(stored.prompts) || !stored.prompts.every((p) => typeof p === 'string')) {
-      throw new Error(`${promptSetPath(id)}: not a ${PROMPT_SET_FORMAT} prompt set with id ${id}`);
-    }
-    return stored.prompts as string[];
   }
 
   private dirOf(artifactPath: string): string {

@@ -72,7 +72,7 @@ export function progressReporter(ctx: JobContext): { report: (x: TrainProgress) 
   return {
     report: (x) => {
       reporting = reporting
-        .then(() => ctx.progress({ step: x.step, total: x.totalSteps, loss: x.loss, metrics: finite(x.metrics), tokensPerSecond: finiteOrNull(x.tokensPerSecond), etaSeconds: finiteOrNull(x.etaSeconds) }))
+        .then(() => ctx.progress({ step: x.step, total: x.totalSteps, loss: Number.isFinite(x.loss) ? x.loss : null, metrics: finite(x.metrics), tokensPerSecond: finiteOrNull(x.tokensPerSecond), etaSeconds: finiteOrNull(x.etaSeconds) }))
         .catch((e: unknown) => ctx.log.debug('progress not recorded: the job is stopping', { reason: (e as Error).message }));
     },
     settled: () => reporting,

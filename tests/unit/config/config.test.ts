@@ -44,6 +44,14 @@ test('empty strings count as unset', () => {
   assert.equal(loadConfig({ OUTERLOOP_PORT: '' }, false).http.port, 8080);
 });
 
+test('OUTERLOOP_GATEWAY_BEST_OF_N: N:VERSION turns best-of-n serving on; a bad value names the variable', () => {
+  assert.equal(loadConfig({}, false).gateway.bestOfN, null);
+  assert.deepEqual(loadConfig({ OUTERLOOP_GATEWAY_BEST_OF_N: '4:reward-0123:a' }, false).gateway.bestOfN, { n: 4, rewardModelVersion: 'reward-0123:a' });
+  for (const bad of ['4', '1:reward-x', '33:reward-x', 'four:reward-x', '4:']) {
+    assert.throws(() => loadConfig({ OUTERLOOP_GATEWAY_BEST_OF_N: bad }, false), (e: unknown) => e instanceof ConfigError && /OUTERLOOP_GATEWAY_BEST_OF_N/.test(e.message) && /N:REWARD_MODEL_VERSION/.test(e.message), bad);
+  }
+});
+
 test('the RM quality gate: defaults, thresholds from OUTERLOOP_RM_GATE_*, `off` drops a rule, bad values name the variable', () => {
   const defaults = loadConfig({}, false).rewardModel;
   // held-out accuracy, and the style-perturbed hard-pairs rule: never lose to the previous production RM

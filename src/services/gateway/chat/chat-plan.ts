@@ -4,6 +4,7 @@
 import type { ChatMessage } from '../../../engine/chat-template.js';
 import type { Caller } from '../auth/auth.service.js';
 import type { GenerateResult } from '../engine/policy-backend.js';
+import type { BestOfNReport } from '../best-of-n/best-of-n-mode.js';
 import type { Arm } from '../routing/router.js';
 
 export interface SamplingPlan {
@@ -38,6 +39,8 @@ export interface ChatPlan {
   shadowVersion: string | null;
   stream: boolean;
   includeUsage: boolean;
+  /** best-of-n mode: answers sampled per choice, the RM's best returned (best-of-n-mode.ts); null = off */
+  bestOfN: number | null;
 }
 
 export interface ChoiceOutcome {
@@ -47,4 +50,6 @@ export interface ChoiceOutcome {
   finishReason: 'stop' | 'length';
   ttftMs: number;
   latencyMs: number;
+  /** set when best-of-n chose this answer */
+  bestOfN?: BestOfNReport;
 }

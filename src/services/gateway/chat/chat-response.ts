@@ -4,6 +4,7 @@
 // them ignore them.
 import type { TokenEvent } from '../engine/policy-backend.js';
 import type { ChatCompletionResponse } from '../openapi/response.schemas.js';
+import type { BestOfNReport } from '../best-of-n/best-of-n-mode.js';
 import type { ChatPlan, ChoiceOutcome, ChoicePlan } from './chat-plan.js';
 
 export interface LogprobEntry {
@@ -26,13 +27,14 @@ export function logprobEntries(tokens: TokenEvent[]): LogprobEntry[] {
   }));
 }
 
-export function outerloopBlock(plan: ChatPlan): ChatCompletionResponse['outerloop'] {
+export function outerloopBlock(plan: ChatPlan, bestOfN?: BestOfNReport): ChatCompletionResponse['outerloop'] {
   return {
     completion_id: plan.choices[0]!.completionId,
     model_version: plan.choices[0]!.version,
     completion_ids: plan.choices.map((c) => c.completionId),
     conversation_id: plan.conversationId,
     comparison: plan.comparisonId ? { id: plan.comparisonId, mode: plan.comparisonMode } : null,
+    ...(bestOfN ? { best_of_n: bestOfN } : {}),
   };
 }
 
@@ -59,7 +61,7 @@ export function chatCompletionBody(plan: ChatPlan, outcomes: ChoiceOutcome[]): C
       model_version: o.plan.version,
     })),
     usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
-    outerloop: outerloopBlock(plan),
+    outerloop: outerloopBlock(plan, outcomes[0]?.bestOfN),
   };
 }
 
@@ -84,7 +86,7 @@ export class ChunkWriter {
     this.write(`data: ${JSON.stringify(body)}\n\n`);
   }
 
-  start(choice: ChoicePlan): void {
+  start(choice: ChoicePlan, bestOfN?: BestOfNReport): void {
     this.chunk(
       [
         {
@@ -96,7 +98,7 @@ export class ChunkWriter {
           model_version: choice.version,
         },
       ],
-      choice.index === 0 ? { outerloop: outerloopBlock(this.plan) } : {},
+      choice.index === 0 ? { outerloop: outerloopBlock(this.plan, bestOfN) } : {},
     );
   }
 

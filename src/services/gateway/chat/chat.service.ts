@@ -27,11 +27,13 @@ import { assignVersion, ROUTED_MODEL_ALIASES, type Arm } from '../routing/router
 import { messageText, parseChatCompletionRequest, type ChatCompletionRequest } from './chat-request.schema.js';
 import type { ModelList, ModelObject } from '../openapi/response.schemas.js';
 import type { ChatPlan, ChoiceOutcome, ChoicePlan, SamplingPlan } from './chat-plan.js';
+import type { BestOfNMode, BestOfNReport } from '../best-of-n/best-of-n-mode.js';
 import { ChunkWriter, chatCompletionBody } from './chat-response.js';
 
 /** Per-choice streaming callbacks; text arrives already cut before any stop sequence (by the engine). */
 export interface ChoiceStreamSink {
-  onStart(choice: ChoicePlan): void;
+  /** `bestOfN`: how best-of-n chose the answer that follows (its first chunk carries it) */
+  onStart(choice: ChoicePlan, bestOfN?: BestOfNReport): void;
   onDelta(choice: ChoicePlan, text: string, logprobs: TokenEvent[]): void;
   onFinish(outcome: ChoiceOutcome): void;
 }
@@ -69,6 +71,7 @@ function versionHeaders(plan: ChatPlan): Record<string, string> {
   return {
     'x-outerloop-model-version': [...new Set(plan.choices.map((c) => c.version))].join(','),
     'x-outerloop-completion-id': plan.choices.map((c) => c.completionId).join(','),
+    ...(plan.bestOfN !== null ? { 'x-outerloop-best-of-n': String(plan.bestOfN), 'x-outerloop-best-of-n-kl-bound': (Math.log(plan.bestOfN) - (plan.bestOfN - 1) / plan.bestOfN).toFixed(6) } : {}),
   };
 }
 
@@ -97,6 +100,8 @@ export class ChatService {
     private readonly completions: CompletionLog,
     private readonly metrics: GatewayMetrics,
     private readonly settings: ServiceSettings,
+    /** best-of-n serving (OUTERLOOP_GATEWAY_BEST_OF_N); null = plain sampling */
+    private readonly bestOfN: BestOfNMode | null = null,
   ) {}
 
   /**
@@ -132,7 +137,7 @@ export class ChatService {
     const headers = versionHeaders(plan);
     const writer = new ChunkWriter(plan, (data) => reply.event(headers, data));
     const outcomes = await this.execute(plan, signal, {
-      onStart: (c) => writer.start(c),
+      onStart: (c, bestOfN) => writer.start(c, bestOfN),
       onDelta: (c, text, tokens) => writer.delta(c, text, tokens),
       onFinish: (o) => writer.finish(o),
     });
@@ -261,6 +266,8 @@ export class ChatService {
       shadowVersion: routed && spec.shadow && spec.shadow !== primary.version ? spec.shadow : null,
       stream: req.stream ?? false,
       includeUsage: req.stream_options?.include_usage ?? false,
+      // a request for several answers or a comparison keeps its own samples: best-of-n is for the one answer a user gets
+      bestOfN: this.bestOfN && n === 1 ? this.bestOfN.n : null,
     };
   }
 
@@ -271,7 +278,9 @@ export class ChatService {
   private async admit(plan: ChatPlan, signal: AbortSignal): Promise<() => void> {
     this.metrics.queueDepth.set(this.admission.waiting + 1);
     try {
-      const release = await this.admission.acquire(plan.choices.length, signal);
+      // best-of-n samples its n answers at once, up to the gateway's capacity (the engine queues the rest)
+      const slots = plan.bestOfN !== null ? Math.min(plan.bestOfN, this.admission.capacity) : plan.choices.length;
+      const release = await this.admission.acquire(slots, signal);
       this.updateSlotGauges();
       return () => {
         release();
@@ -318,7 +327,7 @@ export class ChatService {
     try {
       const outcomes = await Promise.all(
         plan.choices.map((c, i) =>
-          this.runChoice(plan, c, leases[i]!, choiceSignal, sink).catch((err: unknown) => {
+          (plan.bestOfN !== null ? this.runBestOfNChoice(plan, plan.bestOfN, c, leases[i]!, choiceSignal, sink) : this.runChoice(plan, c, leases[i]!, choiceSignal, sink)).catch((err: unknown) => {
             siblings.abort(err);
             throw err;
           }),
@@ -388,6 +397,47 @@ export class ChatService {
     if (result.finishReason === 'cancelled') this.metrics.cancelled.inc({ reason: cause ?? 'engine' });
     this.record(plan, choice, outcome, false);
     if (sink && cause !== 'client-disconnect') sink.onFinish(outcome);
+    return outcome;
+  }
+
+  /**
+   * Best-of-n: sample n answers (sample k with seed + k, so n = 1 is the plain answer), let
+   * the RM choose, and deliver only the chosen one — streamed as one delta, since nothing
+   * can be sent before all n are scored. The completion log records the chosen answer
+   * with the seed that produced it; every sampled token counts in the token metrics.
+   */
+  private async runBestOfNChoice(plan: ChatPlan, n: number, choice: ChoicePlan, lease: Lease, signal: AbortSignal, sink?: ChoiceStreamSink): Promise<ChoiceOutcome> {
+    const params = {
+      prompt: renderChatPrompt(plan.messages),
+      maxTokens: plan.sampling.maxTokens,
+      temperature: plan.sampling.temperature,
+      topP: plan.sampling.topP,
+      stop: plan.sampling.stop,
+      logprobs: plan.sampling.logprobs,
+      topLogprobs: plan.sampling.topLogprobs,
+      signal,
+    };
+    let results: GenerateResult[];
+    try {
+      results = await Promise.all(Array.from({ length: n }, (_, k) => lease.backend.generate({ ...params, seed: (choice.seed + k) % 2 ** 31 })));
+    } catch (err) {
+      throw err instanceof EngineError ? fromEngineError(err) : err;
+    }
+    const aborted = this.abortReason(signal);
+    if (aborted) throw aborted;
+    const report = await this.bestOfN!.choose(plan.messages, results);
+    const result = results[report.chosen_index]!;
+    const chosen: ChoicePlan = { ...choice, seed: (choice.seed + report.chosen_index) % 2 ** 31 };
+    const end = performance.now();
+    const outcome: ChoiceOutcome = { plan: chosen, result, finishReason: result.finishReason === 'stop' ? 'stop' : 'length', ttftMs: end - plan.receivedAt, latencyMs: end - plan.receivedAt, bestOfN: report };
+    this.observe(choice.version, outcome, end, end, plan.stream);
+    this.metrics.tokensGenerated.inc({ model_version: choice.version }, report.extra_completion_tokens);
+    this.record(plan, chosen, outcome, false);
+    if (sink) {
+      sink.onStart(chosen, report);
+      sink.onDelta(chosen, result.text, plan.sampling.logprobs ? result.tokens : []);
+      sink.onFinish(outcome);
+    }
     return outcome;
   }
 

@@ -32,6 +32,18 @@ export const OuterloopBlockSchema = z.object({
   completion_ids: z.array(z.string()),
   conversation_id: z.string(),
   comparison: z.object({ id: z.string(), mode: z.enum(['versions', 'samples']).nullable() }).nullable(),
+  /** present when the gateway runs in best-of-n mode (OUTERLOOP_GATEWAY_BEST_OF_N): how this answer was chosen and what it cost */
+  best_of_n: z
+    .object({
+      n: z.number().int(),
+      reward_model_version: z.string(),
+      kl_bound_nats: z.number(),
+      chosen_index: z.number().int(),
+      scores: z.array(z.number()),
+      sampled_completion_tokens: z.number().int(),
+      extra_completion_tokens: z.number().int(),
+    })
+    .optional(),
 });
 
 export const ChatCompletionResponseSchema = z.object({
