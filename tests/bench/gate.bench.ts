@@ -392,6 +392,13 @@ export async function run(args: string[]): Promise<void> {
     printTable('checkpoint chosen by eval (1-SE rule on extrinsic.correct) vs the best by hidden gold', chosen.map((c) => ({
       run: c.run, 'chosen step': c.chosenStep, 'chosen gold': c.chosenGold, 'best step': c.bestStep, 'best gold': c.bestGold, ratio: c.ratio ?? Number.NaN, 'last step gold': c.lastGold,
     })));
+    // what the loop ships: one candidate per run, the checkpoint chosen by eval, judged by each gate
+    const verdictOf = new Map(judged.map(({ c, verdicts }) => [c.name, verdicts]));
+    const loopView = chosen.map((c) => {
+      const name = `${c.run}@${c.chosenStep}`;
+      return { run: c.run, candidate: name, label: labels.get(name)!.label, default: verdictOf.get(name)![reference.name]!, naive: verdictOf.get(name)![naive.name]! };
+    });
+    printTable('what the loop would ship: each run\'s eval-chosen checkpoint', loopView, process.stderr);
     const ratios = chosen.map((c) => c.ratio).filter((r): r is number => r !== null);
     const [ref, nai] = tables;
     printResult('gate', {
@@ -400,6 +407,7 @@ export async function run(args: string[]): Promise<void> {
       harmfulPromotedByNaive: nai!.harmful.promoted,
       needsReview: { default: { harmful: ref!.harmful.needsReview, good: ref!.good.needsReview, neutral: ref!.neutral.needsReview }, naive: { harmful: nai!.harmful.needsReview, good: nai!.good.needsReview, neutral: nai!.neutral.needsReview } },
       confusion: tables,
+      loopView,
       evalChosenGoldRatio: { min: ratios.length ? Math.min(...ratios) : null, mean: ratios.length ? mean(ratios) : null, perRun: chosen, goal: '≥ 0.95' },
       candidateSuite: {
         candidates: candidates.length, good: ref!.good.candidates, harmful: ref!.harmful.candidates, neutral: ref!.neutral.candidates,
