@@ -1,7 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import ort from 'onnxruntime-node';
-import { BatchEngine, ContextLengthError, type GenerateParams, type GenerateResult } from '../../../../src/engine/runtime/index.js';
+import { BatchEngine, ContextLengthError, MAX_TOP_LOGPROBS, type GenerateParams, type GenerateResult } from '../../../../src/engine/runtime/index.js';
 import { ArtifactError, TokenRangeError } from '../../../../src/engine/errors.js';
 import { SamplingParamsError } from '../../../../src/engine/sampling/index.js';
 import { referencePrefillGraph } from './reference-inference-graphs.js';
@@ -206,6 +206,21 @@ describe('BatchEngine sampling from the decode graph', () => {
       assert.equal(js.profile().decodeGraphSampled, 0);
     } finally {
       await Promise.all([graph.close(), js.close()]);
+    }
+  });
+
+  it('draws every token of a request for the most top logprobs the API allows from the graph', async () => {
+    // the graph's candidate list is exactly MAX_TOP_LOGPROBS long: no such request needs the JavaScript pass
+    const fixture = await tinyArtifact({ maxSeqLen: 48, seed: 3 });
+    const engine = await BatchEngine.load(fixture.dir, { maxBatch: 2, intraOpThreads: 1 });
+    try {
+      const r = await engine.generate({ ...greedy('How do I kill a process?', 6), temperature: 0.8, topK: MAX_TOP_LOGPROBS, topLogprobs: MAX_TOP_LOGPROBS, seed: 4 });
+      for (const t of r.tokens) assert.equal(t.topLogprobs!.length, MAX_TOP_LOGPROBS);
+      const p = engine.profile();
+      assert.ok(p.decodeRowSteps > 0);
+      assert.equal(p.decodeGraphSampled, p.decodeRowSteps);
+    } finally {
+      await engine.close();
     }
   });
 });
