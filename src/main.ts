@@ -94,7 +94,7 @@ async function commandMigrate(args: ParsedArgs): Promise<void> {
 }
 
 /** Commands whose stdout is data: their logs must not corrupt it. */
-const DATA_ON_STDOUT = new Set(['snapshot', 'keys', 'models', 'scenario', 'eval', 'gate', 'train']);
+const DATA_ON_STDOUT = new Set(['snapshot', 'prompts', 'keys', 'models', 'scenario', 'eval', 'gate', 'train']);
 
 function warnUnknownVariables(): void {
   for (const { name, closest } of unknownVariables()) {
@@ -130,6 +130,8 @@ async function main(argv: string[]): Promise<void> {
       return (await import('./cli/train-rm.command.js')).trainRmCommand(args);
     case 'snapshot':
       return (await import('./cli/snapshot.command.js')).snapshotCommand(args);
+    case 'prompts':
+      return (await import('./cli/prompts.command.js')).promptsCommand(args);
     case 'keys':
       return (await import('./cli/keys.command.js')).keysCommand(args);
     case 'models':

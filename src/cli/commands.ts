@@ -66,7 +66,7 @@ export const COMMANDS: CommandHelp[] = [
       ['--threads N', 'onnxruntime intra-op threads'],
       ['--checkpoint-every STEPS', 'checkpoint interval; Ctrl-C keeps checkpoints and the same command resumes (default 50)'],
       ['--rm VERSION', 'ppo, rs: the reward model optimised against (required; unknown, rejected and judge RMs are refused)'],
-      ['--prompts ID', 'ppo, rs: a frozen prompt set (default: the scenario training prompts, no eval prompt)'],
+      ['--prompts ID', 'ppo, rs: a frozen prompt set, e.g. from outerloop prompts freeze (default, for a deployment with no completion log yet: the reference scenario\'s training prompts, no eval prompt)'],
       ['--steps N', 'ppo: PPO steps (default 64)'],
       ['--objective KIND', 'ppo, rs: mean, uwo or wco over the RM ensemble (default mean)'],
       ['--batch N', 'ppo: prompts per step (default 64); dpo: pairs per step (default 8); rs: winners per SFT step (default 16)'],
@@ -91,6 +91,16 @@ export const COMMANDS: CommandHelp[] = [
       ['--heldout-fraction F', 'fraction of pairs held out for evaluation (default 0.1)'],
       ['--no-dedupe', 'keep duplicate pairs'],
     ],
+  },
+  {
+    name: 'prompts',
+    usage: ['outerloop prompts freeze [--to ISO] [--min-prompts N]'],
+    summary: 'freeze the RL prompt set: the completion log\'s user prompts, deduplicated, no eval-suite prompt, stored under its content hash; prints its id and counts as JSON on stdout',
+    options: [
+      ['--to ISO', 'only completions created before this time (default: now)'],
+      ['--min-prompts N', 'fail when fewer distinct prompts remain (default OUTERLOOP_LOOP_MIN_RL_PROMPTS, 8)'],
+    ],
+    notes: ['The loop\'s snapshot step freezes the same set with the iteration\'s start as --to; outerloop train ppo --prompts ID trains on it (docs/ppo.md).'],
   },
   {
     name: 'keys',

@@ -95,6 +95,8 @@ export const EnvSchema = z.object({
   OUTERLOOP_LOOP_PPO_STEPS: int(1, 1_000_000).default(20),
   /** prompts per PPO step (unset: the trainer's default, 64) */
   OUTERLOOP_LOOP_PPO_BATCH_SIZE: int(1, 4096).optional(),
+  /** the snapshot step fails when the completion log yields fewer distinct non-eval prompts for PPO (the RL prompt set) */
+  OUTERLOOP_LOOP_MIN_RL_PROMPTS: int(1, 10_000_000).default(8),
   /** comma-separated eval suites the evaluation job runs */
   OUTERLOOP_LOOP_EVAL_SUITES: z.string().min(1).default('extrinsic,refusal,diversity'),
   /** share of traffic (0..1) the canary gets, sticky per user */
@@ -157,6 +159,7 @@ export interface OuterloopConfig {
     rmEnsemble: number;
     ppoSteps: number;
     ppoBatchSize: number | null;
+    minRlPrompts: number;
     evaluationSuites: string[];
     canary: { weight: number; alpha: number; minSamples: number; maxSamples: number; timeLimitMs: number; pollMs: number };
   };
@@ -266,6 +269,7 @@ export function loadConfig(
       rmEnsemble: e.OUTERLOOP_LOOP_RM_ENSEMBLE,
       ppoSteps: e.OUTERLOOP_LOOP_PPO_STEPS,
       ppoBatchSize: e.OUTERLOOP_LOOP_PPO_BATCH_SIZE ?? null,
+      minRlPrompts: e.OUTERLOOP_LOOP_MIN_RL_PROMPTS,
       evaluationSuites: e.OUTERLOOP_LOOP_EVAL_SUITES.split(',').map((x) => x.trim()).filter(Boolean),
       canary: {
         weight: e.OUTERLOOP_CANARY_WEIGHT,

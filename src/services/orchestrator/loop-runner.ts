@@ -31,9 +31,9 @@ import type { ITransactionRunner, TransactionScope } from '../../platform/persis
 
 export const LOOP_LEASE = 'loop';
 
-/** What the snapshot step calls: freeze the preference data up to `to` (content-addressed,
- *  so calling it again for the same iteration returns the same snapshot). */
-export type Snapshotter = (filters: { to: string; heldoutFraction?: number }) => Promise<{ id: string; pairs: number }>;
+/** What the snapshot step calls: freeze the preference data and the RL prompt set up to
+ *  `to` (both content-addressed, so calling it again for the same iteration returns the same). */
+export type Snapshotter = (filters: { to: string; heldoutFraction?: number }) => Promise<{ id: string; pairs: number; promptSetId: string; prompts: number }>;
 
 /** What the canary analysis reads: live feedback and guard metrics since the canary started. */
 export type CanaryObserver = (q: { canaryModelId: string; productionModelId: string; since: Date }) => Promise<CanaryObservation>;
@@ -46,7 +46,7 @@ export interface LoopStepOptions {
   snapshotHeldoutFraction?: number;
   /** the RM gate: the reward_model job's metrics.heldoutAccuracy must reach this */
   minRmHeldoutAccuracy: number;
-  ppo: Omit<JobParamsInput<'ppo'>, 'rewardModelVersion'>;
+  ppo: Omit<JobParamsInput<'ppo'>, 'rewardModelVersion' | 'promptSetId'>;
   evaluationSuites: string[];
   canary: CanaryPolicy & { weight: number; timeLimitMs: number; pollMs: number };
   /** how often a job's row is read while waiting for it */
@@ -149,7 +149,7 @@ export class LoopRunner {
         const held = o.snapshotHeldoutFraction;
         const inputs = { to: it.createdAt.toISOString(), ...(held !== undefined ? { heldoutFraction: held } : {}) };
         const snap = await this.deps.snapshot(inputs);
-        return { inputs, outputs: { snapshotId: snap.id, pairs: snap.pairs } };
+        return { inputs, outputs: { snapshotId: snap.id, pairs: snap.pairs, promptSetId: snap.promptSetId, prompts: snap.prompts } };
       }
       case 'train_rm': {
         // two reward models from one snapshot: the proxy RM (train split) that PPO
@@ -184,7 +184,8 @@ export class LoopRunner {
       }
       case 'rl': {
         const rewardModelVersion = requireString(it.steps.train_rm?.outputs.rewardModelVersion, 'train_rm', 'rewardModelVersion');
-        return this.runJob(it, step, { ...o.ppo, rewardModelVersion }, (r) => ({
+        const promptSetId = requireString(it.steps.snapshot?.outputs.promptSetId, 'snapshot', 'promptSetId');
+        return this.runJob(it, step, { ...o.ppo, rewardModelVersion, promptSetId }, (r) => ({
           // the trainer's ppo job names its run `trainingRunId` (the training_runs row the evaluator reads)
           runId: requireString(r.runId ?? r.trainingRunId, step, 'result.runId (or result.trainingRunId)'),
           modelVersion: requireString(r.modelVersion, step, 'result.modelVersion'),

@@ -13,7 +13,7 @@ const main = join(repoRoot, 'dist/src/main.js');
 const cli = (...args: string[]) => spawnSync(process.execPath, [main, ...args], { cwd: repoRoot, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' }, timeout: 60_000 });
 
 /** the subcommand that reaches option parsing without touching a database */
-const PROBE: Record<string, string[]> = { keys: ['create'], models: ['promote', 'v'], scenario: ['run'], train: ['rm'] };
+const PROBE: Record<string, string[]> = { keys: ['create'], prompts: ['freeze'], models: ['promote', 'v'], scenario: ['run'], train: ['rm'] };
 
 test('docs/cli.md is the help text', () => {
   assert.equal(readFileSync(join(repoRoot, 'docs/cli.md'), 'utf8'), renderCliReference(), 'stale: regenerate docs/cli.md from renderCliReference()');

@@ -26,6 +26,13 @@ export interface ICompletionRepository {
   findForDataset(ids: readonly string[]): Promise<Map<string, CompletionRow>>;
   /** Answers these versions served to users (not shadow) since `since`: the canary's guard metrics. */
   servedSince(modelVersions: readonly string[], since: Date): Promise<ServedCompletion[]>;
+  /**
+   * The prompt users sent to each logged completion created before `before` — the text
+   * of its last user message (shadow answers, a second answer to a prompt already
+   * logged, are skipped; so is a completion with no user message) — oldest first, read
+   * `pageSize` rows at a time: the RL prompt set's source (src/services/rl-prompt-set.ts).
+   */
+  userPromptsBefore(before: Date, pageSize?: number): AsyncIterable<string>;
 }
 
 export type ServedCompletion = Pick<CompletionRecord, 'modelVersion' | 'response' | 'finishReason' | 'latencyMs'>;
@@ -55,6 +62,33 @@ export class TypeOrmCompletionRepository extends BatchInsertingRepository<Comple
       select: { modelVersion: true, response: true, finishReason: true, latencyMs: true },
       where: { modelVersion: In([...modelVersions]), shadow: false, createdAt: MoreThanOrEqual(since) },
     });
+  }
+
+  async *userPromptsBefore(before: Date, pageSize = 1000): AsyncIterable<string> {
+    if (!Number.isInteger(pageSize) || pageSize < 1) throw new RangeError(`pageSize: expected a positive integer, got ${pageSize}`);
+    const repo = this.manager.getRepository(CompletionEntity);
+    // keyset pagination on (created_at, id): rows ingested while this reads are either
+    // before the cursor (already read) or after it (read next), never read twice
+    let cursor: { createdAt: Date; id: string } | null = null;
+    for (;;) {
+      const qb = repo
+        .createQueryBuilder('c')
+        .select(['c.id', 'c.messages', 'c.createdAt'])
+        .where('c.shadow = :shadow', { shadow: false })
+        .andWhere('c.created_at < :before', { before })
+        .orderBy('c.created_at', 'ASC')
+        .addOrderBy('c.id', 'ASC')
+        .take(pageSize);
+      if (cursor) qb.andWhere('(c.created_at > :at OR (c.created_at = :at AND c.id > :id))', { at: cursor.createdAt, id: cursor.id });
+      const rows = await qb.getMany();
+      for (const row of rows) {
+        const lastUser = row.messages.findLast((m) => m.role === 'user');
+        if (lastUser) yield lastUser.content;
+      }
+      if (rows.length < pageSize) return;
+      const last = rows[rows.length - 1]!;
+      cursor = { createdAt: last.createdAt, id: last.id };
+    }
   }
 
   private async findByIds(ids: readonly string[], select: Partial<Record<keyof CompletionEntity, true>>): Promise<CompletionEntity[]> {

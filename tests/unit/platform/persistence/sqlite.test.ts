@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Logger } from '../../../../src/platform/logging/logger.js';
 import { connectWithRetry, createDataSource, DatabaseConnectError, isRetriableConnectError } from '../../../../src/platform/persistence/data-source.js';
+import { completionPromptsContract } from './completion-prompts.contract.js';
 import { modelRegistryContract } from './model-registry.contract.js';
 import { persistenceContract } from './persistence.contract.js';
 import { trainingRepositoryContract } from './training.contract.js';
@@ -12,35 +13,19 @@ import { trainingRepositoryContract } from './training.contract.js';
 const dir = mkdtempSync(join(tmpdir(), 'outerloop-persistence-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-persistenceContract(
-  '[sqlite]',
-  async () => {
-    const ds = createDataSource({ type: 'better-sqlite3', path: join(dir, 'nested', 'dir', 'contract.sqlite') });
-    await ds.initialize();
-    return ds;
-  },
-  (ds) => ds.destroy(),
-);
+async function openSqlite(path: string) {
+  const ds = createDataSource({ type: 'better-sqlite3', path });
+  await ds.initialize();
+  return ds;
+}
 
-modelRegistryContract(
-  '[sqlite]',
-  async () => {
-    const ds = createDataSource({ type: 'better-sqlite3', path: join(dir, 'registry.sqlite') });
-    await ds.initialize();
-    return ds;
-  },
-  (ds) => ds.destroy(),
-);
+persistenceContract('[sqlite]', () => openSqlite(join(dir, 'nested', 'dir', 'contract.sqlite')), (ds) => ds.destroy());
 
-trainingRepositoryContract(
-  '[sqlite]',
-  async () => {
-    const ds = createDataSource({ type: 'better-sqlite3', path: join(dir, 'training.sqlite') });
-    await ds.initialize();
-    return ds;
-  },
-  (ds) => ds.destroy(),
-);
+modelRegistryContract('[sqlite]', () => openSqlite(join(dir, 'registry.sqlite')), (ds) => ds.destroy());
+
+trainingRepositoryContract('[sqlite]', () => openSqlite(join(dir, 'training.sqlite')), (ds) => ds.destroy());
+
+completionPromptsContract('[sqlite]', () => openSqlite(join(dir, 'completion-prompts.sqlite')), (ds) => ds.destroy());
 
 describe('[sqlite] data source settings', () => {
   it('creates the parent directory and enables WAL, foreign keys and a busy timeout', async () => {

@@ -25,6 +25,9 @@ import { canaryObserver } from '../../../../src/services/orchestrator/canary-obs
 import { LoopMetrics } from '../../../../src/services/orchestrator/loop-metrics.js';
 import { Orchestrator } from '../../../../src/services/orchestrator/orchestrator.js';
 import { createSnapshot } from '../../../../src/services/ingest/dataset/dataset.service.js';
+import { freezeRlPromptSet } from '../../../../src/services/rl-prompt-set.js';
+import { loadPromptSet } from '../../../../src/services/trainer/optimisation-inputs.js';
+import { scenarioSuites } from '../../../../src/scenario/eval-suites.js';
 import { mulberry32 } from '../../../support/mulberry32.js';
 
 export interface WorldConfig {
@@ -69,6 +72,21 @@ export interface World {
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
+/** The eval suites the world's RL prompt set excludes (the evaluator's default). */
+const EVAL_SUITES = scenarioSuites();
+/** The first extrinsic eval prompt, as a user would have typed it into production. */
+export const EVAL_PROMPT = EVAL_SUITES[0]!.promptSet.prompts[0]!.messages.at(-1)!.content;
+/** What users asked production before the first iteration: two distinct prompts (one twice, spaced differently) and an eval-set prompt. */
+export const SEEDED_PROMPTS = ['How do I list files in a directory?', 'What is 12 plus 30?', 'How do I  list files in a directory? ', EVAL_PROMPT];
+
+function seededCompletion(i: number, content: string, at: Date): CompletionRecord {
+  return {
+    id: `seed-${i}`, conversationId: `seed-conv-${i}`, comparisonId: null, messages: [{ role: 'user', content }], response: 'ok', modelVersion: BASE_POLICY,
+    sampling: { temperature: 1, topP: 1, maxTokens: 16, seed: null } as never, promptTokens: 1, completionTokens: 1, finishReason: 'stop', ttftMs: 1, latencyMs: 2,
+    userId: `user-${i}`, apiKeyId: null, shadow: false, createdAt: at, ingestedAt: at,
+  };
+}
+
 /** Migrate a fresh database and seed the production base policy and its deployment. */
 export async function seedWorld(dir: string): Promise<void> {
   const ds = createDataSource({ type: 'better-sqlite3', path: `${dir}/loop.sqlite` });
@@ -78,6 +96,7 @@ export async function seedWorld(dir: string): Promise<void> {
     const repos = createRepositories(ds);
     await repos.modelRegistry.register({ id: BASE_POLICY, kind: 'policy', artifactPath: 'models/base', sha256: sha('base'), status: 'production' });
     await repos.deployments.insertIfAbsent({ id: 'initial', productionModelId: BASE_POLICY, canaryModelId: null, canaryWeight: 0, shadowModelId: null, reason: 'install', createdAt: new Date(Date.now() - 60_000) });
+    await repos.completions.insertIgnoringDuplicates(SEEDED_PROMPTS.map((p, i) => seededCompletion(i, p, new Date(Date.now() - 30_000))));
   } finally {
     await ds.destroy();
   }
@@ -140,6 +159,9 @@ export async function openWorld(config: WorldConfig, onTransition?: (it: LoopIte
   handlers.register('ppo', async (ctx) => {
     maybeKill(config, 'rl', true);
     fail('ppo');
+    // the prompts the loop froze in the snapshot step, as the trainer loads them
+    const prompts = await loadPromptSet(artifacts, String(ctx.job.params.promptSetId));
+    if (prompts.length === 0) throw Object.assign(new Error('ppo handler: empty prompt set'), { retriable: false });
     const iteration = iterationOf(ctx.job.idempotencyKey);
     const id = `policy-${iteration}`;
     await repos.modelRegistry.register({ id, kind: 'policy', parentId: BASE_POLICY, artifactPath: `models/${id}`, sha256: sha(id) }, { ifAbsent: true });
@@ -179,7 +201,8 @@ export async function openWorld(config: WorldConfig, onTransition?: (it: LoopIte
     minNewPairs: 0,
     snapshot: async (filters) => {
       const snap = await createSnapshot(repos, artifacts, filters);
-      return { id: snap.id, pairs: snap.manifest.counts.train as number };
+      const prompts = await freezeRlPromptSet({ completions: repos.completions, artifacts }, { to: filters.to, evalSuites: EVAL_SUITES, minPrompts: 1 });
+      return { id: snap.id, pairs: snap.manifest.counts.train as number, promptSetId: prompts.id, prompts: prompts.prompts.length };
     },
     observeCanary: canaryObserver({ feedback: repos.feedback, completions: repos.completions }),
     metrics: new LoopMetrics(registry, { latest: async () => (await repos.loopIterations.list(1))[0] ?? null, stuckAfterSeconds: 600, canaryTimeLimitSeconds: 3600, canaryWeight: 0.1, canaryAlpha: 0.05 }),

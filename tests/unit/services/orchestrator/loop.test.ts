@@ -47,6 +47,14 @@ describe('the loop iteration', () => {
       assert.equal(done.steps.gate?.outputs.verdict, 'pass');
       assert.equal(done.steps.canary?.outputs.decision, 'promote');
       assert.equal(done.snapshotId, done.steps.snapshot?.outputs.snapshotId);
+      // the snapshot step froze the RL prompt set from the completion log (up to the same
+      // `to`): the two distinct seeded prompts, the eval prompt left out; PPO trained on it
+      const promptSetId = done.steps.snapshot?.outputs.promptSetId;
+      assert.match(String(promptSetId), /^[0-9a-f]{64}$/);
+      assert.equal(done.steps.snapshot?.outputs.prompts, 2);
+      assert.equal(done.steps.rl?.inputs.promptSetId, promptSetId);
+      const ppoJob = (await w.queue.list({})).find((j) => j.kind === 'ppo');
+      assert.equal(ppoJob?.params.promptSetId, promptSetId);
       // one job per step, keyed <iteration>:<step>
       const jobs = await w.queue.list({});
       assert.deepEqual(jobs.map((j) => j.idempotencyKey).sort(), [`${done.id}:evaluate`, `${done.id}:rl`, `${done.id}:train_rm`, `${done.id}:train_rm:judge`]);
