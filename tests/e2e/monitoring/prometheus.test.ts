@@ -25,7 +25,7 @@ import { chat, driveEvaluationJobs, feedback, hasNumber, promtoolCheckMetrics, s
 
 const NO_TRAINING_JOB = 'only once a training job (reward model, PPO, DPO) reports progress; this test runs evaluation jobs (a reward_model job runs in tests/integration/trainer)';
 const NO_CANARY = 'only while a canary runs; this test\'s loop iteration fails before the gate (a canary runs in tests/e2e/loop)';
-const NO_REWARD_SCORER = 'the evaluation has no proxy reward: no reward-model scoring runtime (REWARD_SCORER_PROVIDER) is on main';
+const NO_REWARD_SCORER = 'this test\'s evaluation jobs name no reward model, so they have no proxy reward (a loop iteration\'s evaluation does; it runs in tests/e2e/loop)';
 
 /** Prometheus panels whose data only an incident, or a part of the loop not on main, produces. */
 const MAY_BE_EMPTY: Record<string, string> = {
@@ -40,8 +40,8 @@ const MAY_BE_EMPTY: Record<string, string> = {
   'Reward model training: batch accuracy and held-out loss': NO_TRAINING_JOB,
   'Reward gain and the part not explained by length': NO_REWARD_SCORER,
   'Reward–length correlation': NO_REWARD_SCORER,
-  'Length-controlled win rate': 'the evaluation has no held-out judge reward model configured',
-  'KL against the predicted peak and budget': 'needs a PPO run\'s evaluated checkpoints (the Gao fit) or a KL budget; neither is on main',
+  'Length-controlled win rate': 'this test\'s evaluation jobs name no judge reward model',
+  'KL against the predicted peak and budget': 'needs a PPO run\'s evaluated checkpoints (the Gao fit) or a KL budget; this test\'s evaluation jobs have neither',
   'Ensemble disagreement': NO_REWARD_SCORER,
   'Time in the current state against the stuck limit': 'only while an iteration holds a running state; this test\'s iteration fails in train_rm within seconds (too few pairs for a reward model)',
   'Canary live thumbs-up and win rate': NO_CANARY,
@@ -52,7 +52,7 @@ const MAY_BE_EMPTY: Record<string, string> = {
 
 /** SQL panels whose tables nothing on main fills yet, or that only a canary fills. */
 const SQL_MAY_BE_EMPTY: Record<string, string> = {
-  'Reward and KL per checkpoint': 'only PPO checkpoints carry reward and KL; no PPO job on main writes checkpoints rows',
+  'Reward and KL per checkpoint': 'only PPO checkpoints carry reward and KL; this test runs no PPO job',
   Checkpoints: 'written by training jobs (a reward_model job writes one per member); this test trains none',
   'Reward models: held-out accuracy and ECE': 'written when a reward_model job registers its RM; this test trains none',
   'Proxy reward gain with CI': NO_REWARD_SCORER,
