@@ -27,7 +27,7 @@ const NO_TRAINING_JOB = 'only once a training job (reward model, PPO, DPO) repor
 const NO_CANARY = 'only while a canary runs; this test\'s loop iteration fails before the gate (a canary runs in tests/e2e/loop)';
 const NO_REWARD_SCORER = 'this test\'s evaluation jobs name no reward model, so they have no proxy reward (a loop iteration\'s evaluation does; it runs in tests/e2e/loop)';
 
-/** Prometheus panels whose data only an incident, or a part of the loop not on main, produces. */
+/** Prometheus panels whose data only an incident, or a part of the loop this test does not run, produces. */
 const MAY_BE_EMPTY: Record<string, string> = {
   'Requests refused before generation': 'only when the admission queue is full (overload)',
   'Generations stopped early': 'only when a client goes away or a deadline passes mid-generation',
@@ -50,7 +50,7 @@ const MAY_BE_EMPTY: Record<string, string> = {
   'Canary guards: 5xx and benign refusals': NO_CANARY,
 };
 
-/** SQL panels whose tables nothing on main fills yet, or that only a canary fills. */
+/** SQL panels whose tables only a training job or a canary fills (this test runs neither). */
 const SQL_MAY_BE_EMPTY: Record<string, string> = {
   'Reward and KL per checkpoint': 'only PPO checkpoints carry reward and KL; this test runs no PPO job',
   Checkpoints: 'written by training jobs (a reward_model job writes one per member); this test trains none',
