@@ -4,8 +4,10 @@
 // the users keep going while it runs (the canary needs their live feedback), and the
 // harness waits on the iteration's row until it rests (a terminal state, or a gate
 // waiting for review). Then it measures what the users cannot see: the gold utility of
-// the production policy before and after, on the scenario's held-out prompts, by
-// sampling both artifacts with the same seeds.
+// the production policy before and after, on the scenario's hidden prompt set (which no
+// gate, eval suite or evaluator reads), by sampling both artifacts with the same seeds.
+// After a promotion it checks the canary → production path end to end: the deployments
+// row, the registry, and the gateway answering with the promoted version.
 //
 // Used by the acceptance e2e (tests/e2e/loop/loop.test.ts, tiny configuration) and the
 // bench (tests/bench/loop.bench.ts, the reference configuration). Every wait gates on the
@@ -15,7 +17,7 @@ import { isAbsolute, join } from 'node:path';
 import { readArtifact } from '../../../src/engine/artifact/artifact.js';
 import { BatchEngine } from '../../../src/engine/runtime/batch-engine.js';
 import { sampleForEval } from '../../../src/evaluation/sampling/index.js';
-import { buildEvalSets } from '../../../src/scenario/eval-sets.js';
+import { buildHiddenPromptSet } from '../../../src/scenario/hidden-set.js';
 import { goldUtility } from '../../../src/scenario/gold-utility.js';
 import { runLoad, type LoadSummary } from '../../../src/scenario/loadgen/run-load.js';
 import { getStatus, repoRoot, startOuterloop, waitFor, type RunningProcess } from '../support/process.js';
@@ -43,7 +45,7 @@ export interface LoopRunOptions {
   compare?: 'samples' | 'versions';
   maxTokens?: number;
   iterationTimeoutMs: number;
-  /** held-out gold utility: sampling seeds and length */
+  /** gold utility on the hidden prompt set: sampling seeds and length */
   gold?: { seeds: number[]; maxTokens: number };
   log: (line: string) => void;
 }
@@ -57,8 +59,10 @@ export interface LoopRunResult {
   during: LoadSummary;
   productionBefore: string;
   productionAfter: string;
-  /** mean gold utility on the held-out prompts, per policy version measured */
+  /** mean gold utility on the hidden prompt set, per policy version measured */
   goldUtility: Record<string, number>;
+  /** what the gateway serves once the iteration rests: the deployment row and the version a chat completion names */
+  serving: { deployment: DeploymentView | null; answeredBy: string };
   /** the configured gate's rules that did not pass (fail, missing), as `rule: value vs threshold (verdict)` */
   gateUnmet: string[];
   output: () => string;
@@ -119,16 +123,16 @@ function artifactDirOf(path: string, artifactRoot: string): string {
 }
 
 /**
- * Mean gold utility of a policy artifact on the scenario's held-out prompts (the
- * extrinsic eval set: held-out phrasings and held-out arithmetic, never in the users'
- * traffic), each answered once per seed at temperature 1. The same seeds on both
- * policies make the comparison paired.
+ * Mean gold utility of a policy artifact on the scenario's hidden prompt set
+ * (src/scenario/hidden-set.ts: prompts no gate, eval suite or evaluator reads), each
+ * answered once per seed at temperature 1. The same seeds on both policies make the
+ * comparison paired.
  */
-export async function heldOutGoldUtility(artifactDir: string, seeds: readonly number[], maxTokens: number): Promise<number> {
+export async function hiddenSetGoldUtility(artifactDir: string, seeds: readonly number[], maxTokens: number): Promise<number> {
   const artifact = await readArtifact(artifactDir);
   const engine = await BatchEngine.fromParameters(artifact.params, artifact.tokenizer, { maxBatch: 64 });
   try {
-    const prompts = buildEvalSets().extrinsic;
+    const prompts = buildHiddenPromptSet();
     const byId = new Map(prompts.map((p) => [p.id, p]));
     const samples = await sampleForEval(engine, artifact.tokenizer, prompts, { seeds, maxTokens, temperature: 1 });
     let sum = 0;
@@ -137,6 +141,23 @@ export async function heldOutGoldUtility(artifactDir: string, seeds: readonly nu
   } finally {
     await engine.close();
   }
+}
+
+export interface DeploymentView {
+  id: string;
+  productionModelId: string;
+  canaryModelId: string | null;
+  canaryWeight: number;
+  reason: string;
+}
+
+/** The version the gateway answers a fresh user's chat completion with (`model` in the response). */
+async function answeredBy(base: string): Promise<string> {
+  const res = await api<{ model: string }>(base, '/v1/chat/completions', {
+    method: 'POST',
+    body: JSON.stringify({ model: 'outerloop', user: 'loop-e2e-probe', max_tokens: 8, messages: [{ role: 'user', content: 'What is 2 plus 3?' }] }),
+  });
+  return res.model;
 }
 
 interface GateDecisionView {
@@ -171,10 +192,8 @@ export async function runLoopIteration(o: LoopRunOptions): Promise<LoopRunResult
       runLoad({ baseUrl: base, users, rate, durationS, bias: o.bias, seed, maxTokens: o.maxTokens ?? 48, compare: o.compare, signal, progressIntervalS: 0, log: o.log });
     o.log(`warm-up: ${o.warmup.users} ${o.bias} users at ≤ ${o.warmup.rate} turns/s for ${o.warmup.durationS} s`);
     const warmup = await load(o.warmup.users, o.warmup.rate, o.warmup.durationS);
-    o.log(`warm-up done: ${warmup.completedTurns} turns, feedback ${JSON.stringify(warmup.feedbackByType)}`);
-
     const triggered = await api<IterationView>(base, '/v1/admin/loop/iterations', { method: 'POST', body: '{}' });
-    o.log(`iteration ${triggered.id} triggered`);
+    o.log(`warm-up done: ${warmup.completedTurns} turns, feedback ${JSON.stringify(warmup.feedbackByType)}; iteration ${triggered.id} triggered`);
     const stop = new AbortController();
     // users keep coming while the iteration runs, so the canary has live feedback
     const during = load(o.during.users, o.during.rate, 24 * 3600, stop.signal, o.seed + 1);
@@ -199,14 +218,24 @@ export async function runLoopIteration(o: LoopRunOptions): Promise<LoopRunResult
     const duringSummary = await during;
     const gateUnmet = await unmetGateRules(base, iteration);
     const after = await productionOf(base);
+    // the gateway swaps on the model event: after a promotion, wait for it to answer with the promoted version
+    let lastAnswer = '';
+    const answer = iteration.state === 'promoted' && iteration.candidateModelId
+      ? await waitFor(`the gateway to answer with the promoted ${iteration.candidateModelId}`, async () => {
+        lastAnswer = await answeredBy(base);
+        return lastAnswer === iteration.candidateModelId ? lastAnswer : undefined;
+      }, 60_000, () => `last answered by ${lastAnswer}\n${output().slice(-4000)}`)
+      : await answeredBy(base);
+    const serving = { deployment: (await api<{ deployment: DeploymentView | null }>(base, '/v1/admin/deployment-overview')).deployment, answeredBy: answer };
+    o.log(`serving: deployment ${JSON.stringify(serving.deployment)}; a chat completion answered by ${serving.answeredBy}`);
     const goldUtility: Record<string, number> = {};
     if (o.gold) {
       const artifactRoot = o.processes[0]!.env.OUTERLOOP_ARTIFACT_DIR ?? join(o.processes[0]!.env.OUTERLOOP_DATA_DIR ?? '', 'artifacts');
       const versions = [...new Set([before.version, after.version, ...(iteration.candidateModelId ? [iteration.candidateModelId] : [])])];
       for (const v of versions) {
         const row = v === before.version ? before : await versionOf(base, v);
-        goldUtility[v] = await heldOutGoldUtility(artifactDirOf(row.artifactPath, artifactRoot), o.gold.seeds, o.gold.maxTokens);
-        o.log(`held-out gold utility of ${v}: ${goldUtility[v]!.toFixed(4)}`);
+        goldUtility[v] = await hiddenSetGoldUtility(artifactDirOf(row.artifactPath, artifactRoot), o.gold.seeds, o.gold.maxTokens);
+        o.log(`hidden-set gold utility of ${v}: ${goldUtility[v]!.toFixed(4)}`);
       }
     }
     return {
@@ -218,6 +247,7 @@ export async function runLoopIteration(o: LoopRunOptions): Promise<LoopRunResult
       productionBefore: before.version,
       productionAfter: after.version,
       goldUtility,
+      serving,
       gateUnmet,
       output,
     };

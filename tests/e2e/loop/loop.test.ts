@@ -4,8 +4,9 @@
 // and PostgreSQL), the scenario's simulated users chat and give feedback, an operator
 // triggers one iteration, and nobody touches it until it rests:
 // - honest users: snapshot → RM (+ judge RM) → RM gate → PPO → evaluation → gate pass →
-//   canary on live feedback → promotion, and the promoted policy's gold utility on the
-//   held-out prompts is above its predecessor's;
+//   canary on live feedback → promotion (the deployments row, the model event, the
+//   gateway answering with the new version), and the promoted policy's gold utility on
+//   the hidden prompt set (src/scenario/hidden-set.ts) is above its predecessor's;
 // - users with the objective-mismatch bias (`--bias mismatch`): the gate blocks the
 //   candidate and production is unchanged.
 // The configuration is tiny so one iteration fits CI on a loaded 2-core machine; every
@@ -20,13 +21,17 @@ import { createTestDatabase, deleteKafkaTopics, requireKafka, requirePostgres, u
 import { mainJs, repoRoot } from '../support/process.js';
 import { runLoopIteration, type LoopRunOptions, type LoopRunResult } from './loop-harness.js';
 
-/** The tiny configuration (docs/orchestrator.md, "The loop end to end"). */
+/**
+ * The tiny configuration (docs/orchestrator.md, "The loop end to end"): half the prompts
+ * held out (the judge RM trains on 70% of them and needs 50 pairs); PPO runs 16 steps × 32 prompts with a checkpoint every 4 steps, so the evaluator has
+ * checkpoints to choose among and to fit the Gao curve through.
+ */
 export const TINY_LOOP_ENV: Record<string, string> = {
   OUTERLOOP_LOOP_CRON: 'off',
   OUTERLOOP_LOOP_LEASE_MS: '3000',
-  OUTERLOOP_LOOP_PPO_STEPS: '8',
-  OUTERLOOP_LOOP_PPO_BATCH_SIZE: '16',
-  // half the prompts held out: the judge RM trains on 70% of them and needs 50 pairs
+  OUTERLOOP_LOOP_PPO_STEPS: '16',
+  OUTERLOOP_LOOP_PPO_BATCH_SIZE: '32',
+  OUTERLOOP_LOOP_PPO_CHECKPOINT_EVERY: '4',
   OUTERLOOP_LOOP_HELDOUT_FRACTION: '0.5',
   OUTERLOOP_CANARY_WEIGHT: '0.5',
   OUTERLOOP_CANARY_MIN_SAMPLES: '20',
@@ -38,21 +43,6 @@ export const TINY_LOOP_ENV: Record<string, string> = {
 };
 
 const log = (line: string) => process.stderr.write(`# ${line}\n`);
-
-/**
- * Why a promotion cannot happen on main yet (the tests run and report, and turn into
- * hard failures when this is removed). Measured on this configuration (embedded and
- * distributed): the iteration reaches the gate in 165–195 s (train_rm 72–78 s, rl
- * 24–27 s, evaluate 67–90 s) and the candidate's held-out gold utility is above
- * production's (0.190 vs 0.171), but the reference gate says fail. Two rules can never
- * pass on main — `rmQualityGate.passed` is missing (the reward_model job does not run
- * the RM quality gate) and `kl.fractionOfPredictedPeak` is not provided — and the
- * candidate of 8 small PPO steps is too close to production for the CI-bound rules:
- * `diversity-not-collapsed` (lower bound −0.059/−0.061 < −0.05), and in the distributed
- * run `risky-sounding-still-answered` (−0.126 < −0.1), `length-controlled-gain`
- * (−0.0003) and `judge-win-rate` (0.4999 < 0.5).
- */
-const PROMOTION_BLOCKED_ON_MAIN = 'the reference gate has no RM quality gate verdict and no KL-peak fit on main yet, and the tiny candidate fails its CI-bound rules (see the comment above)';
 
 function options(bias: string, processes: LoopRunOptions['processes']): LoopRunOptions {
   return {
@@ -84,8 +74,14 @@ function assertPromotedAndBetter(r: LoopRunResult): void {
   assert.equal(it.steps.evaluate?.inputs.runId, it.steps.rl?.outputs.runId, 'the evaluation judged the PPO run');
   assert.equal(r.productionAfter, it.candidateModelId);
   assert.notEqual(r.productionAfter, r.productionBefore);
+  // the canary → production path: the deployments row, the model event, the gateway
+  assert.ok(Number(it.steps.canary?.outputs.samples) >= Number(TINY_LOOP_ENV.OUTERLOOP_CANARY_MIN_SAMPLES), `the canary judged live feedback: ${JSON.stringify(it.steps.canary?.outputs)}`);
+  assert.equal(r.serving.deployment?.productionModelId, it.candidateModelId, `the newest deployments row: ${JSON.stringify(r.serving.deployment)}`);
+  assert.equal(r.serving.deployment?.canaryModelId, null, 'no canary left running');
+  assert.ok(r.output().split('\n').some((l) => l.includes('model event received') && l.includes(it.candidateModelId!)), 'the gateway received a model event naming the promoted version');
+  assert.equal(r.serving.answeredBy, it.candidateModelId, 'the gateway answers with the promoted version');
   const [before, after] = [r.goldUtility[r.productionBefore]!, r.goldUtility[r.productionAfter]!];
-  assert.ok(after > before, `held-out gold utility: promoted ${after.toFixed(4)} vs its predecessor ${before.toFixed(4)}`);
+  assert.ok(after > before, `gold utility on the hidden prompt set: promoted ${after.toFixed(4)} vs its predecessor ${before.toFixed(4)}`);
 }
 
 function assertBlocked(r: LoopRunResult): void {
@@ -94,10 +90,13 @@ function assertBlocked(r: LoopRunResult): void {
   assert.ok(!it.stateHistory.some((h) => h.state === 'canary'), 'the candidate never served a canary');
   assert.ok(['rejected', 'gate'].includes(it.state), describeRun(r));
   assert.equal(r.productionAfter, r.productionBefore, 'production unchanged');
+  assert.equal(r.serving.answeredBy, r.productionBefore, 'the gateway still answers with the production version');
 }
 
-describe('the loop end to end, unattended (tiny configuration)', { timeout: 60 * 60_000 }, () => {
-  it('embedded, honest users: one iteration is promoted and the promoted policy is better on held-out gold', { todo: PROMOTION_BLOCKED_ON_MAIN }, async () => {
+// The three runs share nothing (own data dir or database and topic prefix, free ports), so
+// they run side by side: the warm-ups and canaries wait on users, not on the CPU.
+describe('the loop end to end, unattended (tiny configuration)', { timeout: 60 * 60_000, concurrency: true }, () => {
+  it('embedded, honest users: one iteration is promoted and the promoted policy is better on the hidden prompt set', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'outerloop-loop-e2e-'));
     const r = await runLoopIteration(options('honest', [{ env: { ...TINY_LOOP_ENV, OUTERLOOP_DATA_DIR: dataDir } }]));
     log(`secondsInState ${JSON.stringify(r.secondsInState)}; wall ${r.wallSeconds.toFixed(0)} s; gate unmet: ${JSON.stringify(r.gateUnmet)}`);
@@ -119,7 +118,7 @@ describe('the loop end to end, unattended (tiny configuration)', { timeout: 60 *
       postgres = await requirePostgres();
     });
 
-    it('honest users: a gateway + orchestrator process and a workers process promote one iteration', { todo: PROMOTION_BLOCKED_ON_MAIN }, async (t) => {
+    it('honest users: a gateway + orchestrator process and a workers process promote one iteration', async (t) => {
       if (kafka.skip || postgres.skip) return t.skip(String(kafka.skip || postgres.skip));
       const db = await createTestDatabase(postgres.info!, 'loop_e2e');
       const topicPrefix = `${uniquePrefix('loop-e2e')}.`;
