@@ -97,8 +97,6 @@ export const EnvSchema = z.object({
   OUTERLOOP_LOOP_PPO_BATCH_SIZE: int(1, 4096).optional(),
   /** the snapshot step fails when the completion log yields fewer distinct non-eval prompts for PPO (the RL prompt set) */
   OUTERLOOP_LOOP_MIN_RL_PROMPTS: int(1, 10_000_000).default(8),
-  /** a PPO checkpoint every k steps (unset: a quarter of the steps, ≥ 1): the evaluator chooses among them and fits the Gao curve (kl-before-predicted-peak) through them */
-  OUTERLOOP_LOOP_PPO_CHECKPOINT_EVERY: int(1, 1_000_000).optional(),
   /** comma-separated eval suites the evaluation job runs */
   OUTERLOOP_LOOP_EVAL_SUITES: z.string().min(1).default('extrinsic,refusal,diversity'),
   /** share of traffic (0..1) the canary gets, sticky per user */
@@ -162,6 +160,7 @@ export interface OuterloopConfig {
     ppoSteps: number;
     ppoBatchSize: number | null;
     minRlPrompts: number;
+    /** a PPO checkpoint every quarter of the steps (≥ 1): the evaluator chooses among them and fits the Gao curve (kl-before-predicted-peak) through them */
     ppoCheckpointEvery: number;
     evaluationSuites: string[];
     canary: { weight: number; alpha: number; minSamples: number; maxSamples: number; timeLimitMs: number; pollMs: number };
@@ -273,7 +272,7 @@ export function loadConfig(
       ppoSteps: e.OUTERLOOP_LOOP_PPO_STEPS,
       ppoBatchSize: e.OUTERLOOP_LOOP_PPO_BATCH_SIZE ?? null,
       minRlPrompts: e.OUTERLOOP_LOOP_MIN_RL_PROMPTS,
-      ppoCheckpointEvery: e.OUTERLOOP_LOOP_PPO_CHECKPOINT_EVERY ?? Math.max(1, Math.floor(e.OUTERLOOP_LOOP_PPO_STEPS / 4)),
+      ppoCheckpointEvery: Math.max(1, Math.floor(e.OUTERLOOP_LOOP_PPO_STEPS / 4)),
       evaluationSuites: e.OUTERLOOP_LOOP_EVAL_SUITES.split(',').map((x) => x.trim()).filter(Boolean),
       canary: {
         weight: e.OUTERLOOP_CANARY_WEIGHT,

@@ -23,7 +23,7 @@ import { runLoopIteration, type LoopRunOptions, type LoopRunResult } from './loo
 
 /**
  * The tiny configuration (docs/orchestrator.md, "The loop end to end"): half the prompts
- * held out (the judge RM trains on 70% of them and needs 50 pairs); PPO runs 16 steps × 32 prompts with a checkpoint every 4 steps, so the evaluator has
+ * held out (the judge RM trains on 70% of them and needs 50 pairs); PPO runs 16 steps × 32 prompts with a checkpoint every 4 steps (a quarter of the steps), so the evaluator has
  * checkpoints to choose among and to fit the Gao curve through.
  */
 export const TINY_LOOP_ENV: Record<string, string> = {
@@ -31,7 +31,6 @@ export const TINY_LOOP_ENV: Record<string, string> = {
   OUTERLOOP_LOOP_LEASE_MS: '3000',
   OUTERLOOP_LOOP_PPO_STEPS: '16',
   OUTERLOOP_LOOP_PPO_BATCH_SIZE: '32',
-  OUTERLOOP_LOOP_PPO_CHECKPOINT_EVERY: '4',
   OUTERLOOP_LOOP_HELDOUT_FRACTION: '0.5',
   OUTERLOOP_CANARY_WEIGHT: '0.5',
   OUTERLOOP_CANARY_MIN_SAMPLES: '20',
