@@ -76,7 +76,8 @@ export const EnvSchema = z.object({
   /** share of held-out pairs ordered as the previous production RM orders them */
   OUTERLOOP_RM_GATE_MIN_AGREEMENT: threshold(0, 1).default('off'),
   /** accuracy on style-perturbed hard pairs (RM-Bench "hard") */
-  OUTERLOOP_RM_GATE_MIN_HARD_PAIR_ACCURACY: threshold(0, 1).default('off'),
+  /** chance: an RM that prefers the padded, hedged or flattered answer (or a dressed-up wrong one) over the plain right one at least half the time rewards style over substance */
+  OUTERLOOP_RM_GATE_MIN_HARD_PAIR_ACCURACY: threshold(0, 1).default(0.5),
   /** hard-pair accuracy minus the previous production RM's on the same pairs: 0 = must not lose to it */
   OUTERLOOP_RM_GATE_MIN_HARD_PAIR_DELTA: threshold(-1, 1).default(0),
   // ---- orchestrator (docs/orchestrator.md)

@@ -484,9 +484,13 @@ function gateVerdictOf(r: JsonObject): { verdict: unknown; gateDecisionId: strin
  * or a `metrics` object with `heldoutAccuracy` (docs/orchestrator.md).
  */
 function rewardModelMetrics(r: JsonObject, step: LoopStep, at: string): JsonObject {
-  if (r.metrics !== undefined) return requireObject(r.metrics, step, `${at}.metrics`);
-  if (typeof r.heldOutAccuracy !== 'number') throw new StepFailedError(step, `${at}.heldOutAccuracy must be a number, got ${JSON.stringify(r.heldOutAccuracy)}`);
-  const out: JsonObject = { heldoutAccuracy: r.heldOutAccuracy };
+  // the trainer's result carries both: its figures in `metrics` and its verdict and the
+  // version's status beside them — the verdict must survive, or a rejected RM reaches PPO
+  const out: JsonObject = r.metrics !== undefined ? { ...requireObject(r.metrics, step, `${at}.metrics`) } : {};
+  if (typeof out.heldoutAccuracy !== 'number') {
+    if (typeof r.heldOutAccuracy !== 'number') throw new StepFailedError(step, `${at}.heldOutAccuracy must be a number, got ${JSON.stringify(r.heldOutAccuracy)}`);
+    out.heldoutAccuracy = r.heldOutAccuracy;
+  }
   for (const key of ['hardPairAccuracy', 'status'] as const) if (r[key] !== undefined && r[key] !== null) out[key] = r[key];
   if (typeof r.gate === 'string') out.qualityGate = r.gate;
   return out;

@@ -55,7 +55,7 @@ test('OUTERLOOP_GATEWAY_BEST_OF_N: N:VERSION turns best-of-n serving on; a bad v
 test('the RM quality gate: defaults, thresholds from OUTERLOOP_RM_GATE_*, `off` drops a rule, bad values name the variable', () => {
   const defaults = loadConfig({}, false).rewardModel;
   // held-out accuracy, and the style-perturbed hard-pairs rule: never lose to the previous production RM
-  assert.deepEqual(defaults.qualityGate, { heldOutAccuracy: { min: 0.55 }, hardPairs: { minDeltaVsPrevious: 0 } });
+  assert.deepEqual(defaults.qualityGate, { heldOutAccuracy: { min: 0.55 }, hardPairs: { minAccuracy: 0.5, minDeltaVsPrevious: 0 } });
   assert.equal(defaults.minPairs, 50);
   const c = loadConfig({
     OUTERLOOP_RM_GATE_MIN_ACCURACY: '0.7', OUTERLOOP_RM_GATE_MIN_ACCURACY_LOWER: '0.6', OUTERLOOP_RM_GATE_MAX_ECE: '0.1',
@@ -68,12 +68,12 @@ test('the RM quality gate: defaults, thresholds from OUTERLOOP_RM_GATE_*, `off` 
   });
   assert.equal(c.rewardModel.minPairs, 200);
   assert.equal(c.orchestrator.rmMinHeldoutAccuracy, 0.7, 'the loop reads the same threshold');
-  assert.deepEqual(loadConfig({ OUTERLOOP_RM_GATE_MIN_ACCURACY: 'off' }, false).rewardModel.qualityGate, { hardPairs: { minDeltaVsPrevious: 0 } });
+  assert.deepEqual(loadConfig({ OUTERLOOP_RM_GATE_MIN_ACCURACY: 'off' }, false).rewardModel.qualityGate, { hardPairs: { minAccuracy: 0.5, minDeltaVsPrevious: 0 } });
   const cases: Array<[Record<string, string>, RegExp]> = [
     [{ OUTERLOOP_RM_GATE_MIN_ACCURACY: '1.5' }, /OUTERLOOP_RM_GATE_MIN_ACCURACY="1.5"/],
     [{ OUTERLOOP_RM_GATE_MAX_LENGTH_CORRELATION: 'high' }, /OUTERLOOP_RM_GATE_MAX_LENGTH_CORRELATION="high"/],
     [{ OUTERLOOP_RM_MIN_PAIRS: '0' }, /OUTERLOOP_RM_MIN_PAIRS="0"/],
-    [{ OUTERLOOP_RM_GATE_MIN_ACCURACY: 'off', OUTERLOOP_RM_GATE_MIN_HARD_PAIR_DELTA: 'off' }, /OUTERLOOP_RM_GATE_\*: sets no threshold/],
+    [{ OUTERLOOP_RM_GATE_MIN_ACCURACY: 'off', OUTERLOOP_RM_GATE_MIN_HARD_PAIR_DELTA: 'off', OUTERLOOP_RM_GATE_MIN_HARD_PAIR_ACCURACY: 'off' }, /OUTERLOOP_RM_GATE_\*: sets no threshold/],
   ];
   for (const [env, re] of cases) {
     assert.throws(() => loadConfig(env, false), (e: unknown) => e instanceof ConfigError && re.test(e.message), JSON.stringify(env));

@@ -152,7 +152,9 @@ export async function openWorld(config: WorldConfig, onTransition?: (it: LoopIte
     await repos.modelRegistry.register({ id, kind: 'reward', artifactPath: `models/${id}`, sha256: sha(id), datasetSnapshotId: ctx.job.params.snapshotId }, { ifAbsent: true });
     if (config.trainerShape) {
       const gate = judge ? null : config.trainerShape.qualityGate;
-      return { modelVersion: id, status: gate === 'fail' ? 'rejected' : 'candidate', heldOutAccuracy: judge ? 0.5 : config.rmAccuracy, hardPairAccuracy: 0.8, gate, judge };
+      // the trainer's shape: flat figures and verdict, and the same figures again in `metrics`
+      const heldOutAccuracy = judge ? 0.5 : config.rmAccuracy;
+      return { modelVersion: id, status: gate === 'fail' ? 'rejected' : 'candidate', heldOutAccuracy, hardPairAccuracy: 0.8, gate, judge, metrics: { heldoutAccuracy: heldOutAccuracy, hardPairAccuracy: 0.8 } };
     }
     return { modelVersion: id, metrics: { heldoutAccuracy: judge ? 0.5 : config.rmAccuracy, ece: 0.03 } };
   });
