@@ -199,9 +199,12 @@ export function defaultHardPairSeeds(heldout: readonly PreferenceRow[]): HardPai
   const seen = new Set<string>();
   const seeds: HardPairSeed[] = [];
   for (const r of heldout) {
-    if (seen.has(r.promptHash)) continue;
+    // live data has empty answers (a policy that said nothing, which the user then voted
+    // down): an empty chosen answer cannot seed "the right answer", and an empty rejected
+    // one is no dressed-up wrong answer — the pair then seeds the style perturbations only
+    if (seen.has(r.promptHash) || r.chosen.trim() === '') continue;
     seen.add(r.promptHash);
-    seeds.push({ prompt: r.prompt, right: r.chosen, wrong: r.rejected });
+    seeds.push({ prompt: r.prompt, right: r.chosen, ...(r.rejected.trim() === '' ? {} : { wrong: r.rejected }) });
   }
   return seeds;
 }

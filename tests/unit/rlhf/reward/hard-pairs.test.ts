@@ -2,6 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { type HardPairSource, SCENARIO_STYLE_PHRASES, buildHardPairs, hardPairReport } from '../../../../src/rlhf/reward/hard-pairs.js';
 import { buildEvalSets, fillerCount, goldBreakdown, goldUtility, resolvePrompt, wordCount } from '../../../../src/scenario/index.js';
+import { defaultHardPairSeeds } from '../../../../src/rlhf/reward/train-rm.program.js';
+import type { PreferenceRow } from '../../../../src/rlhf/reward/rm-data.js';
 
 // held-out scenario prompts: the concise reference answer and the prompt's plausible wrong one
 const evalSets = buildEvalSets();
@@ -77,5 +79,14 @@ describe('hard-pair report', () => {
       { kind: 'padded', scoreChosen: 1, scoreRejected: 0, previousScoreChosen: 1, previousScoreRejected: 0 },
       { kind: 'padded', scoreChosen: 1, scoreRejected: 0 },
     ], { seed: 1 }), /the previous RM scored 1 of 2 hard pairs/);
+  });
+});
+
+describe('hard-pair seeds from live held-out pairs', () => {
+  it('an empty chosen answer seeds nothing and an empty rejected one no wrong answer, so a real snapshot never fails the RM job', () => {
+    const row = (promptHash: string, chosen: string, rejected: string): PreferenceRow => ({ promptHash, prompt: [{ role: 'user', content: `q ${promptHash}` }], chosen, rejected, margin: 0, source: 'pairwise' });
+    const seeds = defaultHardPairSeeds([row('a', 'Oslo is the capital.', ''), row('b', '', 'Bergen.'), row('b', 'Two.', 'Three.'), row('a', 'again', 'x'), row('c', 'Four.', '  ')]);
+    assert.deepEqual(seeds.map((s) => [s.right, s.wrong]), [['Oslo is the capital.', undefined], ['Two.', 'Three.'], ['Four.', undefined]]);
+    assert.ok(buildHardPairs(seeds.map((s) => ({ prompt: 'q', right: s.right, ...(s.wrong !== undefined ? { wrong: s.wrong } : {}) })), { seed: 1 }).length > 0);
   });
 });
