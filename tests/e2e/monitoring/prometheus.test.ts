@@ -182,7 +182,9 @@ describe('monitoring: every dashboard query against a real Prometheus', { timeou
     const bin = prometheusBinary(t);
     if (!bin) return;
     const dataDir = mkdtempSync(join(tmpdir(), 'outerloop-monitoring-'));
-    const app = await startOuterloop(['start'], { OUTERLOOP_DATA_DIR: dataDir });
+    // this test's traffic asks few distinct prompts: let the snapshot freeze them, so the
+    // iteration goes on to fail in train_rm (too few pairs) as the panels expect
+    const app = await startOuterloop(['start'], { OUTERLOOP_DATA_DIR: dataDir, OUTERLOOP_LOOP_MIN_RL_PROMPTS: '1' });
     let prom: RunningPrometheus | null = null;
     try {
       await waitFor('/readyz 200', async () => ((await getStatus(`${app.url}/readyz`)) === 200 ? true : undefined), 60_000, app.output);
@@ -232,6 +234,7 @@ describe('monitoring: every dashboard query against a real Prometheus', { timeou
         OUTERLOOP_GATEWAY_AUTH: 'open',
         // the schedule starts the loop's iterations (every 15 s; each fails fast for want of pairs)
         OUTERLOOP_LOOP_CRON: '*/15 * * * * *',
+        OUTERLOOP_LOOP_MIN_RL_PROMPTS: '1',
       };
       const cli = (...args: string[]) => {
         const r = spawnSync(process.execPath, [mainJs, ...args], { cwd: repoRoot, env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 120_000 });
