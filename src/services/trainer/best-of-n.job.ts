@@ -6,6 +6,7 @@ import type { JobContext, JobHandler } from '../../platform/jobs/job-handlers.js
 import type { JsonObject } from '../../platform/persistence/entities/columns.js';
 import type { BestOfNService } from './best-of-n.service.js';
 import { ensembleObjectiveOf } from './ppo.job.js';
+import { optimisationRequestOf } from './optimisation-inputs.js';
 import { progressReporter } from './reward-model.job.js';
 
 export function bestOfNJobHandler(service: BestOfNService): JobHandler<'best_of_n'> {
@@ -14,11 +15,8 @@ export function bestOfNJobHandler(service: BestOfNService): JobHandler<'best_of_
     ctx.signal.throwIfAborted();
     const progress = progressReporter(ctx);
     const outcome = await service.evaluate({
-      rewardModelVersion: p.rewardModelVersion,
-      ...(p.basePolicy !== undefined ? { policyVersionId: p.basePolicy } : {}),
-      ...(p.promptSetId !== undefined ? { promptSetId: p.promptSetId } : {}),
+      ...optimisationRequestOf(p),
       n: p.n,
-      seed: p.seed,
       objective: ensembleObjectiveOf(p.objective),
       onProgress: progress.report,
       signal: ctx.signal,

@@ -15,9 +15,7 @@ import type { Repositories } from '../../platform/persistence/repositories/index
 import { startBestOfN, type BestOfNSummary } from '../../rlhf/best-of-n/best-of-n.program.js';
 import { RM_REWARD_MODULE_URL } from '../../rlhf/ppo/rm-reward.js';
 import type { EnsembleObjective } from '../../rlhf/reward/ensemble.js';
-import { rewardModelToOptimise } from '../reward-model-version.js';
-import { loadPromptSet } from './optimisation-inputs.js';
-import { resolvePolicy } from './reward-model.service.js';
+import { resolveOptimisationInputs } from './optimisation-inputs.js';
 import type { BestOfNServiceOptions } from './rejection-sampling.service.js';
 
 export interface BestOfNRequest {
@@ -47,9 +45,7 @@ export class BestOfNService {
   ) {}
 
   async evaluate(request: BestOfNRequest): Promise<BestOfNOutcome> {
-    const rewardModel = await rewardModelToOptimise(this.repositories.modelRegistry, request.rewardModelVersion);
-    const policy = await resolvePolicy(this.repositories.modelRegistry, request.policyVersionId);
-    const prompts = request.promptSetId ? await loadPromptSet(this.artifacts, request.promptSetId) : [...this.options.defaultPrompts];
+    const { rewardModel, policy, prompts } = await resolveOptimisationInputs(this.repositories.modelRegistry, this.artifacts, this.options.defaultPrompts, request);
     this.log.info('evaluating best-of-n', { policy: policy.id, rewardModel: rewardModel.id, n: request.n, prompts: prompts.length });
     const dir = (p: string): string => (isAbsolute(p) ? p : this.artifacts.resolve(p));
     const threads = this.options.intraOpThreads !== undefined ? { intraOpThreads: this.options.intraOpThreads } : {};

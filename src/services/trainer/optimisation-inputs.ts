@@ -3,8 +3,12 @@
 // rewardModelToOptimise in src/services/reward-model-version.ts, shared with the gateway's
 // best-of-n mode): the frozen prompt set a request names (prompt-sets/<id>.json in the
 // artifact store).
+import type { ModelVersionRecord } from '../../domain/models.js';
 import type { ArtifactStore } from '../../platform/artifacts/artifact-store.js';
+import type { Repositories } from '../../platform/persistence/repositories/index.js';
 import { PROMPT_SET_FORMAT } from '../../rlhf/prompts/prompt-set.js';
+import { rewardModelToOptimise } from '../reward-model-version.js';
+import { resolvePolicy } from './reward-model.service.js';
 
 export class PromptSetNotFoundError extends Error {
   readonly code = 'prompt_set_not_found';
@@ -26,4 +30,28 @@ export async function loadPromptSet(artifacts: ArtifactStore, id: string): Promi
     throw new Error(`${promptSetPath(id)}: not a ${PROMPT_SET_FORMAT} prompt set with id ${id}`);
   }
   return stored.prompts as string[];
+}
+
+/** The RM to optimise against (refused if unknown, rejected or a judge), the policy to start
+ * from (default: production) and the prompts (the named frozen set, else `defaultPrompts`). */
+export async function resolveOptimisationInputs(
+  registry: Repositories['modelRegistry'],
+  artifacts: ArtifactStore,
+  defaultPrompts: readonly string[],
+  request: { rewardModelVersion: string; policyVersionId?: string; promptSetId?: string },
+): Promise<{ rewardModel: ModelVersionRecord; policy: ModelVersionRecord; prompts: string[] }> {
+  const rewardModel = await rewardModelToOptimise(registry, request.rewardModelVersion);
+  const policy = await resolvePolicy(registry, request.policyVersionId);
+  const prompts = request.promptSetId ? await loadPromptSet(artifacts, request.promptSetId) : [...defaultPrompts];
+  return { rewardModel, policy, prompts };
+}
+
+/** The job parameters every optimiser job shares, as its service's request fields. */
+export function optimisationRequestOf(p: { rewardModelVersion: string; basePolicy?: string; promptSetId?: string; seed: number }) {
+  return {
+    rewardModelVersion: p.rewardModelVersion,
+    ...(p.basePolicy !== undefined ? { policyVersionId: p.basePolicy } : {}),
+    ...(p.promptSetId !== undefined ? { promptSetId: p.promptSetId } : {}),
+    seed: p.seed,
+  };
 }

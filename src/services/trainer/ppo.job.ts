@@ -6,6 +6,7 @@
 import type { JobContext, JobHandler } from '../../platform/jobs/job-handlers.js';
 import type { JsonObject } from '../../platform/persistence/entities/columns.js';
 import type { EnsembleObjective } from '../../rlhf/reward/ensemble.js';
+import { optimisationRequestOf } from './optimisation-inputs.js';
 import { progressReporter } from './reward-model.job.js';
 import type { PpoService } from './ppo.service.js';
 
@@ -22,11 +23,8 @@ export function ppoJobHandler(service: PpoService): JobHandler<'ppo'> {
     ctx.signal.throwIfAborted();
     const progress = progressReporter(ctx);
     const outcome = await service.train({
-      rewardModelVersion: p.rewardModelVersion,
-      ...(p.basePolicy !== undefined ? { policyVersionId: p.basePolicy } : {}),
-      ...(p.promptSetId !== undefined ? { promptSetId: p.promptSetId } : {}),
+      ...optimisationRequestOf(p),
       steps: p.steps,
-      seed: p.seed,
       objective: ensembleObjectiveOf(p.objective),
       ...(p.klCoef !== undefined ? { klCoef: p.klCoef } : {}),
       ...(p.targetKl !== undefined ? { targetKl: p.targetKl } : {}),

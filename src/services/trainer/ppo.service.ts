@@ -22,9 +22,7 @@ import type { EnsembleObjective } from '../../rlhf/reward/ensemble.js';
 import { startPpo, type PpoProgramResult } from '../../rlhf/ppo/ppo.program.js';
 import type { PpoOptions } from '../../rlhf/ppo/ppo-run.js';
 import { RM_REWARD_MODULE_URL } from '../../rlhf/ppo/rm-reward.js';
-import { resolvePolicy } from './reward-model.service.js';
-import { rewardModelToOptimise } from '../reward-model-version.js';
-import { loadPromptSet } from './optimisation-inputs.js';
+import { resolveOptimisationInputs } from './optimisation-inputs.js';
 import { finishingOnError } from './training-run.js';
 
 export type PpoRepositories = Pick<Repositories, 'modelRegistry' | 'training'>;
@@ -76,9 +74,7 @@ export class PpoService {
   ) {}
 
   async train(request: PpoRequest): Promise<PpoOutcome> {
-    const rewardModel = await rewardModelToOptimise(this.repositories.modelRegistry, request.rewardModelVersion);
-    const policy = await resolvePolicy(this.repositories.modelRegistry, request.policyVersionId);
-    const prompts = request.promptSetId ? await loadPromptSet(this.artifacts, request.promptSetId) : [...this.options.defaultPrompts];
+    const { rewardModel, policy, prompts } = await resolveOptimisationInputs(this.repositories.modelRegistry, this.artifacts, this.options.defaultPrompts, request);
     const options: PpoOptions = {
       maxTokens: 48,
       lr: 1e-5,

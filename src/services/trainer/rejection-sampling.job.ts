@@ -5,6 +5,7 @@
 import type { JobContext, JobHandler } from '../../platform/jobs/job-handlers.js';
 import type { JsonObject } from '../../platform/persistence/entities/columns.js';
 import { ensembleObjectiveOf } from './ppo.job.js';
+import { optimisationRequestOf } from './optimisation-inputs.js';
 import { progressReporter } from './reward-model.job.js';
 import type { RejectionSamplingService } from './rejection-sampling.service.js';
 
@@ -14,12 +15,9 @@ export function rejectionSamplingJobHandler(service: RejectionSamplingService): 
     ctx.signal.throwIfAborted();
     const progress = progressReporter(ctx);
     const outcome = await service.train({
-      rewardModelVersion: p.rewardModelVersion,
-      ...(p.basePolicy !== undefined ? { policyVersionId: p.basePolicy } : {}),
-      ...(p.promptSetId !== undefined ? { promptSetId: p.promptSetId } : {}),
+      ...optimisationRequestOf(p),
       n: p.n,
       epochs: p.epochs,
-      seed: p.seed,
       objective: ensembleObjectiveOf(p.objective),
       checkpointPrefix: ctx.checkpoint.prefix,
       onProgress: progress.report,

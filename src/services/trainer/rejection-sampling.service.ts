@@ -21,9 +21,7 @@ import type { Repositories } from '../../platform/persistence/repositories/index
 import { startRejectionSampling, type RejectionSamplingProgramResult } from '../../rlhf/best-of-n/rejection-sampling.program.js';
 import { RM_REWARD_MODULE_URL } from '../../rlhf/ppo/rm-reward.js';
 import type { EnsembleObjective } from '../../rlhf/reward/ensemble.js';
-import { rewardModelToOptimise } from '../reward-model-version.js';
-import { loadPromptSet } from './optimisation-inputs.js';
-import { resolvePolicy } from './reward-model.service.js';
+import { resolveOptimisationInputs } from './optimisation-inputs.js';
 import { finishingOnError } from './training-run.js';
 
 export type RejectionSamplingRepositories = Pick<Repositories, 'modelRegistry' | 'training'>;
@@ -77,9 +75,7 @@ export class RejectionSamplingService {
   ) {}
 
   async train(request: RejectionSamplingRequest): Promise<RejectionSamplingOutcome> {
-    const rewardModel = await rewardModelToOptimise(this.repositories.modelRegistry, request.rewardModelVersion);
-    const policy = await resolvePolicy(this.repositories.modelRegistry, request.policyVersionId);
-    const prompts = request.promptSetId ? await loadPromptSet(this.artifacts, request.promptSetId) : [...this.options.defaultPrompts];
+    const { rewardModel, policy, prompts } = await resolveOptimisationInputs(this.repositories.modelRegistry, this.artifacts, this.options.defaultPrompts, request);
     const settings = {
       n: request.n, epochs: request.epochs, seed: request.seed, objective: request.objective,
       maxTokens: this.options.maxTokens ?? 48, truncationPenalty: this.options.truncationPenalty ?? 0,
