@@ -129,6 +129,13 @@ export class LoopRunner {
           await this.fail(it, err.message);
           continue;
         }
+        // an error that declares itself not retriable (a typed input error: too few prompts
+        // in the step's fixed window, an unknown version) will fail the same way on every
+        // retry — the same inputs give the same answer — so the iteration fails with it
+        if ((err as { retriable?: unknown }).retriable === false) {
+          await this.fail(it, `${it.state}: ${(err as Error).message}`);
+          continue;
+        }
         throw err;
       }
       await this.finishStep(it, it.state, outcome);

@@ -219,7 +219,7 @@ describe('monitoring: every dashboard query against a real Prometheus', { timeou
       postgres = await requirePostgres();
     });
 
-    test('a gateway process and a process with the other roles, on Kafka and PostgreSQL; every SQL panel has rows', { todo: 'since the loop freezes its RL prompt set the distributed iteration no longer ends within the 120 s wait (started, not failed; cause not yet found — closing note of 2026-11-29)' }, async (t) => {
+    test('a gateway process and a process with the other roles, on Kafka and PostgreSQL; every SQL panel has rows', async (t) => {
       if (kafka.skip || postgres.skip) return t.skip(String(kafka.skip || postgres.skip));
       const bin = prometheusBinary(t);
       if (!bin) return;

@@ -52,6 +52,8 @@ export interface WorldConfig {
   evaluatorShape?: boolean;
   /** answer reward_model jobs in the trainer's shape (flat heldOutAccuracy, the RM quality gate's verdict, status) */
   trainerShape?: { qualityGate: 'pass' | 'fail' | null };
+  /** the RL prompt set's minimum (default 1) */
+  minRlPrompts?: number;
 }
 
 export const BASE_POLICY = 'policy-base';
@@ -203,7 +205,7 @@ export async function openWorld(config: WorldConfig, onTransition?: (it: LoopIte
     minNewPairs: 0,
     snapshot: async (filters) => {
       const snap = await createSnapshot(repos, artifacts, filters);
-      const prompts = await freezeRlPromptSet({ completions: repos.completions, artifacts }, { to: filters.to, evalSuites: EVAL_SUITES, minPrompts: 1 });
+      const prompts = await freezeRlPromptSet({ completions: repos.completions, artifacts }, { to: filters.to, evalSuites: EVAL_SUITES, minPrompts: config.minRlPrompts ?? 1 });
       return { id: snap.id, pairs: snap.manifest.counts.train as number, promptSetId: prompts.id, prompts: prompts.prompts.length };
     },
     observeCanary: canaryObserver({ feedback: repos.feedback, completions: repos.completions }),

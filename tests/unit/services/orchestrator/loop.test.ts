@@ -221,6 +221,19 @@ describe('the loop iteration', () => {
     }
   });
 
+  it('a step error that says it is not retriable (too few RL prompts in the fixed window) fails the iteration instead of retrying it forever', async () => {
+    const w = await world({ minRlPrompts: 1000 });
+    try {
+      await w.orchestrator.trigger('manual');
+      const done = await runToRest(w);
+      assert.equal(done.state, 'failed');
+      assert.match(done.error ?? '', /^snapshot: RL prompt set: \d+ distinct non-eval prompt\(s\) .* at least 1000 required/);
+      assert.equal((await w.repos.deployments.current())?.id, 'initial');
+    } finally {
+      await w.close();
+    }
+  });
+
   it('the database and the bus failing mid-iteration: it waits, resumes, and ends like an undisturbed run (one job per step, the same deployments)', async () => {
     const w = await world({ flaky: true });
     try {
