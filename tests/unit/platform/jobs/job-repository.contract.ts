@@ -19,6 +19,11 @@ function newJob(kind: JobKind, over: Partial<NewJob> = {}): NewJob {
   return { id: randomUUID(), kind, params, idempotencyKey: null, maxAttempts: 3, ...over };
 }
 
+/** wait until the clock (the database's, on this machine) has moved past `t` */
+async function clockPast(t: Date): Promise<void> {
+  while (Date.now() <= t.getTime() + 1) await new Promise((resolve) => setTimeout(resolve, 2));
+}
+
 function leaseOf(job: JobRecord): Lease {
   return { jobId: job.id, owner: job.leaseOwner!, attempt: job.attempts };
 }
@@ -71,7 +76,11 @@ export function jobRepositoryContract(label: string, open: () => Promise<DataSou
     it(`${label} claimNext takes the oldest runnable job of the given kinds, once`, async () => {
       await clear();
       const a = (await repo.insert(newJob('evaluation'))).job;
+      // "oldest" is created_at, stamped to the millisecond: b must be stamped later
+      // than a, or the two are equally old and ordered by id (a random UUID)
+      await clockPast(a.createdAt);
       const b = (await repo.insert(newJob('evaluation'))).job;
+      assert.ok(b.createdAt > a.createdAt);
       await repo.insert(newJob('ppo', { params: { rewardModelVersion: 'rm-1', steps: 10, seed: 0, objective: 'mean' } }));
       const first = await repo.claimNext('w1', ['evaluation', 'reward_model'], LONG_LEASE);
       assert.equal(first.claimed?.id, a.id, 'oldest first');
