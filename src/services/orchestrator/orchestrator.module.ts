@@ -27,7 +27,7 @@ import {
   PREFERENCE_PAIR_REPOSITORY,
   TRANSACTION_RUNNER,
 } from '../../platform/tokens.js';
-import { LOOP_SNAPSHOTTER, loopSnapshotterProvider } from '../loop-snapshotter.js';
+import { LOOP_NEW_PAIRS, LOOP_SNAPSHOTTER, loopNewPairsProvider, loopSnapshotterProvider } from '../loop-snapshotter.js';
 import { RoleHeartbeat, roleHeartbeatProvider } from '../role-heartbeat.js';
 import { canaryObserver } from './canary-observer.js';
 import { LoopMetrics } from './loop-metrics.js';
@@ -39,15 +39,6 @@ import { Orchestrator } from './orchestrator.js';
 type R = Repositories;
 
 const CRON_NAME = 'outerloop-loop';
-
-/** Pairs now minus pairs in the newest snapshot (the data-readiness trigger). */
-function newPairsCounter(pairs: R['preferencePairs'], snapshots: R['datasetSnapshots']): () => Promise<number> {
-  return async () => {
-    const [newest] = await snapshots.list(1);
-    const before = newest ? Number(newest.counts.train ?? 0) + Number(newest.counts.heldout ?? 0) : 0;
-    return (await pairs.findAll()).length - before;
-  };
-}
 
 @Injectable()
 export class LoopScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -98,11 +89,12 @@ export class LoopScheduler implements OnApplicationBootstrap, OnApplicationShutd
   providers: [
     roleHeartbeatProvider('orchestrator'),
     loopSnapshotterProvider,
+    loopNewPairsProvider,
     {
       provide: Orchestrator,
       useFactory: (
         config: OuterloopConfig, transactions: R['transactions'], queue: JobQueue, jobRepo: IJobRepository, bus: EventBus, feedback: R['feedback'], completions: R['completions'],
-        pairs: R['preferencePairs'], snapshots: R['datasetSnapshots'], iterations: R['loopIterations'], snapshot: Snapshotter, registry: Registry,
+        iterations: R['loopIterations'], snapshot: Snapshotter, countNewPairs: () => Promise<number>, registry: Registry,
       ) => {
         const o = config.orchestrator;
         const metrics = new LoopMetrics(registry, {
@@ -119,7 +111,7 @@ export class LoopScheduler implements OnApplicationBootstrap, OnApplicationShutd
           snapshot,
           metrics,
           observeCanary: canaryObserver({ feedback, completions, registry }),
-          countNewPairs: newPairsCounter(pairs, snapshots),
+          countNewPairs,
           jobsById: async (ids) => (await Promise.all(ids.map((id) => jobRepo.get(id)))).filter((j) => j !== null),
           leaseMs: o.leaseMs,
           minNewPairs: o.minNewPairs,
@@ -136,7 +128,7 @@ export class LoopScheduler implements OnApplicationBootstrap, OnApplicationShutd
       },
       inject: [
         CONFIG, TRANSACTION_RUNNER, JobQueue, JOB_REPOSITORY, EVENT_BUS, FEEDBACK_REPOSITORY, COMPLETION_REPOSITORY,
-        PREFERENCE_PAIR_REPOSITORY, DATASET_SNAPSHOT_REPOSITORY, LOOP_ITERATION_REPOSITORY, LOOP_SNAPSHOTTER, METRICS,
+        LOOP_ITERATION_REPOSITORY, LOOP_SNAPSHOTTER, LOOP_NEW_PAIRS, METRICS,
       ],
     },
     {

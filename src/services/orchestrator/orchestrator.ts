@@ -23,8 +23,10 @@ import { LeaseLostError, LOOP_LEASE, LoopRunner, StaleIterationError, type LoopR
 export interface OrchestratorDeps extends Omit<LoopRunnerDeps, 'owner' | 'onCanaryVerdict'> {
   /** told of every start, transition and canary look (the role's Prometheus metrics) */
   metrics?: Pick<LoopMetrics, 'transitioned' | 'canaryLooked'>;
-  /** preference pairs added since the newest snapshot (the data-readiness trigger) */
+  /** preference pairs the next snapshot would add to the newest one (the data-readiness trigger; it re-derives the pairs) */
   countNewPairs: () => Promise<number>;
+  /** at most one data-readiness count per this many ms (a count re-derives every pair); default 60 s */
+  readinessCheckMs?: number;
   jobsById: (ids: string[]) => Promise<JobRecord[]>;
   leaseMs: number;
   /** data-readiness threshold; 0 = off */
@@ -97,7 +99,7 @@ export class Orchestrator {
       }
       const lease = await transactions.run((tx) => tx.loopLeases.get(LOOP_LEASE));
       if (lease?.paused) return 'paused';
-      if (this.deps.minNewPairs > 0 && (await this.deps.countNewPairs()) >= this.deps.minNewPairs) {
+      if (this.deps.minNewPairs > 0 && this.readinessCheckDue() && (await this.deps.countNewPairs()) >= this.deps.minNewPairs) {
         const it = await this.trigger('data');
         await this.runner.drive(it.id, maxSteps);
         return 'started';
@@ -113,6 +115,16 @@ export class Orchestrator {
       }
       return 'retry';
     }
+  }
+
+  private lastReadinessCheck = Number.NEGATIVE_INFINITY;
+
+  /** true at most once per readinessCheckMs: the count re-derives every preference pair */
+  private readinessCheckDue(): boolean {
+    const now = Date.now();
+    if (now - this.lastReadinessCheck < (this.deps.readinessCheckMs ?? 60_000)) return false;
+    this.lastReadinessCheck = now;
+    return true;
   }
 
   /** Renew the lease (called on a timer while a long step runs); false when another process holds it. */

@@ -90,6 +90,21 @@ export class DatasetService {
     return (await this.refresh()).report;
   }
 
+  /**
+   * How many preference pairs the next snapshot would add to the newest one: the pairs
+   * (re-derived now, so the table is current) whose supporting feedback is at or after
+   * the newest snapshot's window end (its `to`, else the time it was made) — every pair
+   * when there is no snapshot. The orchestrator's data-readiness trigger reads it. No
+   * new feedback since then means no new pair, and the derivation is skipped.
+   */
+  async newPairsSinceNewestSnapshot(): Promise<number> {
+    const [newest] = await this.repositories.datasetSnapshots.list(1);
+    const since = newest ? new Date(typeof newest.filters.to === 'string' ? newest.filters.to : newest.createdAt.toISOString()) : null;
+    if (since && (await this.repositories.feedback.findInWindow(since, null)).length === 0) return 0;
+    const { pairs } = await this.refresh();
+    return since ? pairs.filter((p) => p.createdAt.getTime() >= since.getTime()).length : pairs.length;
+  }
+
   private refresh(): Promise<{ report: PairRefreshReport; pairs: PreferencePairRow[] }> {
     return oneAtATime(this.repositories.preferencePairs, () => this.refreshNow());
   }

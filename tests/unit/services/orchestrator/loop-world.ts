@@ -24,7 +24,7 @@ import { createRepositories, type Repositories } from '../../../../src/platform/
 import { canaryObserver } from '../../../../src/services/orchestrator/canary-observer.js';
 import { LoopMetrics } from '../../../../src/services/orchestrator/loop-metrics.js';
 import { Orchestrator } from '../../../../src/services/orchestrator/orchestrator.js';
-import { createSnapshot } from '../../../../src/services/ingest/dataset/dataset.service.js';
+import { createSnapshot, DatasetService } from '../../../../src/services/ingest/dataset/dataset.service.js';
 import { freezeRlPromptSet } from '../../../../src/services/rl-prompt-set.js';
 import { loadPromptSet } from '../../../../src/services/trainer/optimisation-inputs.js';
 import { scenarioSuites } from '../../../../src/scenario/eval-suites.js';
@@ -54,6 +54,8 @@ export interface WorldConfig {
   trainerShape?: { qualityGate: 'pass' | 'fail' | null };
   /** the RL prompt set's minimum (default 1) */
   minRlPrompts?: number;
+  /** the data-readiness trigger on the real count (DatasetService); default off */
+  minNewPairs?: number;
 }
 
 export const BASE_POLICY = 'policy-base';
@@ -200,9 +202,10 @@ export async function openWorld(config: WorldConfig, onTransition?: (it: LoopIte
     jobs: queue,
     bus: orchestratorBus,
     jobsById: async (ids) => Promise.all(ids.map((id) => queue.get(id))),
-    countNewPairs: async () => 0,
+    countNewPairs: () => new DatasetService(repos, artifacts).newPairsSinceNewestSnapshot(),
+    readinessCheckMs: 0,
     leaseMs: 400,
-    minNewPairs: 0,
+    minNewPairs: config.minNewPairs ?? 0,
     snapshot: async (filters) => {
       const snap = await createSnapshot(repos, artifacts, filters);
       const prompts = await freezeRlPromptSet({ completions: repos.completions, artifacts }, { to: filters.to, evalSuites: EVAL_SUITES, minPrompts: config.minRlPrompts ?? 1 });

@@ -15,6 +15,8 @@ import { IllegalLoopActionError, LOOP_STEPS } from '../../../../src/domain/loop.
 import { DeploymentEntity } from '../../../../src/platform/persistence/entities/deployment.entity.js';
 import { LoopLineage } from '../../../../src/services/orchestrator/lineage.js';
 import { LoopController } from '../../../../src/services/orchestrator/loop.controller.js';
+import { LocalArtifactStore } from '../../../../src/platform/artifacts/local-artifact-store.js';
+import { DatasetService } from '../../../../src/services/ingest/dataset/dataset.service.js';
 import { BASE_POLICY, openWorld, runToRest, seedWorld, type WorldConfig, type World } from './loop-world.js';
 
 const root = mkdtempSync(join(tmpdir(), 'outerloop-loop-'));
@@ -229,6 +231,39 @@ describe('the loop iteration', () => {
       assert.equal(done.state, 'failed');
       assert.match(done.error ?? '', /^snapshot: RL prompt set: \d+ distinct non-eval prompt\(s\) .* at least 1000 required/);
       assert.equal((await w.repos.deployments.current())?.id, 'initial');
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('data readiness: an iteration starts once the pairs the next snapshot would add reach the threshold, and not again on the same data', async () => {
+    const dir = join(root, `w${n++}`);
+    await seedWorld(dir);
+    // three comparisons users made before any snapshot: every pair they yield is new
+    const probe = await openWorld({ dir, rmAccuracy: 0.7, verdict: 'pass', canaryUp: 0.8, productionUp: 0.4, seed: 1 });
+    const at = new Date(Date.now() - 20_000);
+    for (let i = 0; i < 3; i++) {
+      const completion = (id: string, response: string) => ({
+        id, conversationId: `conv-${id}`, comparisonId: `cmp-${i}`, messages: [{ role: 'user' as const, content: `compare ${i}` }], response, modelVersion: BASE_POLICY,
+        sampling: { temperature: 1, topP: 1, maxTokens: 16, seed: null } as never, promptTokens: 1, completionTokens: 1, finishReason: 'stop' as const, ttftMs: 1, latencyMs: 2,
+        userId: 'user-rd', apiKeyId: null, shadow: false, createdAt: at, ingestedAt: at,
+      });
+      await probe.repos.completions.insertIgnoringDuplicates([completion(`rd-${i}-a`, `a good answer ${i}`), completion(`rd-${i}-b`, `a poor answer ${i}`)]);
+      await probe.repos.feedback.insertIgnoringDuplicates([{ id: `rd-fb-${i}`, completionId: `rd-${i}-a`, type: 'pairwise', value: 1, otherCompletionId: `rd-${i}-b`, editedResponse: null, comment: null, userId: 'user-rd', apiKeyId: null, createdAt: at, ingestedAt: at }]);
+    }
+    const seeded = await new DatasetService(probe.repos, new LocalArtifactStore(join(dir, 'artifacts'))).newPairsSinceNewestSnapshot();
+    await probe.close();
+    assert.equal(seeded, 3, 'one pair per comparison');
+    const w = await openWorld({ dir, rmAccuracy: 0.7, verdict: 'pass', canaryUp: 0.8, productionUp: 0.4, seed: 1, minNewPairs: seeded });
+    try {
+      assert.equal(await w.orchestrator.tick(), 'started');
+      const done = await runToRest(w);
+      assert.equal(done.trigger, 'data');
+      assert.equal(done.state, 'promoted', done.error ?? '');
+      // the iteration's snapshot holds the seeded pairs; only feedback given during its canary is new
+      const fresh = await new DatasetService(w.repos, new LocalArtifactStore(join(dir, 'artifacts'))).newPairsSinceNewestSnapshot();
+      assert.ok(fresh < seeded, `${fresh} pairs from the canary's feedback, fewer than the threshold ${seeded}`);
+      assert.equal(await w.orchestrator.tick(), 'idle');
     } finally {
       await w.close();
     }

@@ -170,5 +170,27 @@ export function datasetServiceContract(label: string, open: () => Promise<{ ds: 
       assert.ok((s.manifest.sourceEventRange.to ?? '') < to);
       assert.equal(s.manifest.counts.excluded.window, 30 - s.manifest.counts.total);
     });
+
+    it(`${label} the data-readiness count: pairs at or after the newest snapshot's window end, 0 without new feedback, a new pair counted`, async () => {
+      const svc = new DatasetService(createRepositories(ds), store);
+      const to = new Date(T0 + 60_000 * 201.5);
+      await createSnapshot(createRepositories(ds), store, { to: to.toISOString(), sources: ['pairwise'], heldoutFraction: 0 }, { refreshPairs: false });
+      const count = await svc.newPairsSinceNewestSnapshot();
+      const stored = await ds.getRepository(PreferencePairEntity).find();
+      const expected = stored.filter((p) => p.createdAt.getTime() >= to.getTime()).length;
+      assert.ok(expected > 0 && expected < stored.length, `${expected} of ${stored.length} pairs are newer than the window`);
+      assert.equal(count, expected);
+
+      // a snapshot whose window ends after every event: nothing is new
+      const later = new Date(T0 + 60_000 * 100_000);
+      await createSnapshot(createRepositories(ds), store, { to: later.toISOString(), heldoutFraction: 0 }, { refreshPairs: false });
+      assert.equal(await svc.newPairsSinceNewestSnapshot(), 0);
+
+      // one comparison after it is one new pair (the derivation sees it: the table was not refreshed by hand)
+      await ds.getRepository(CompletionEntity).insert([completionRow('late-a', 'a late prompt', 'a good, complete late answer', 'v1'), completionRow('late-b', 'a late prompt', 'late', 'v2')]);
+      await ds.getRepository(FeedbackEventEntity).insert(feedbackRow('pairwise', 'late-a', 1, 'h1', { otherCompletionId: 'late-b', createdAt: new Date(later.getTime() + 60_000) }));
+      assert.equal(await svc.newPairsSinceNewestSnapshot(), 1);
+      assert.equal(await ds.getRepository(PreferencePairEntity).countBy({ chosenCompletionId: 'late-a' }), 1, 'the count refreshed the pairs table');
+    });
   });
 }
