@@ -59,7 +59,7 @@ export const COMMANDS: CommandHelp[] = [
       ['--ensemble K', 'reward models in the ensemble (default 1)'],
       ['--seed N', 'seed (default 1 for rm, 0 for the policy trainers)'],
       ['--epochs E', 'passes over the training pairs (rm default 2, dpo 1) or over the winners (rs, default 1)'],
-      ['--lr X', 'learning rate (rm default 3e-4, dpo 1e-4, rs 1e-5)'],
+      ['--lr X', 'learning rate (rm default 3e-4, ppo 5e-5, dpo 1e-4, rs 1e-5)'],
       ['--policy VERSION', 'the policy whose weights initialise the reward model, or the policy trained (default: production)'],
       ['--min-pairs N', 'rm: refuse snapshots with fewer training pairs (default OUTERLOOP_RM_MIN_PAIRS, 50)'],
       ['--gate JSON', "rm: quality-gate thresholds for this run instead of the OUTERLOOP_RM_GATE_* configuration, e.g. '{\"lengthCorrelation\":{\"max\":0.2}}'"],

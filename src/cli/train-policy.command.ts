@@ -25,7 +25,7 @@ import { cancelOnInterrupt, progressReporter } from './train-progress.js';
 
 export const TRAIN_PPO_USAGE = `usage: outerloop train ppo --rm VERSION [--prompts PROMPT_SET_ID] [--steps N] [--seed S]
          [--policy VERSION] [--objective mean|uwo|wco] [--batch PROMPTS] [--max-tokens N]
-         [--kl-coef B] [--target-kl K] [--checkpoint-every STEPS] [--threads N]`;
+         [--kl-coef B] [--target-kl K] [--lr X] [--checkpoint-every STEPS] [--threads N]`;
 export const TRAIN_DPO_USAGE = `usage: outerloop train dpo --snapshot ID [--beta B] [--epochs E] [--seed S] [--policy VERSION]
          [--lr X] [--batch PAIRS] [--threads N]`;
 export const TRAIN_RS_USAGE = `usage: outerloop train rs --rm VERSION --n N [--prompts PROMPT_SET_ID] [--epochs E] [--seed S]
@@ -70,7 +70,7 @@ const objectiveFlag = (v: string | true | undefined) => {
 };
 
 export async function trainPpoCommand(args: ParsedArgs): Promise<void> {
-  const f = takeFlags(args, ['rm', 'prompts', 'steps', 'seed', 'policy', 'objective', 'batch', 'max-tokens', 'kl-coef', 'target-kl', 'checkpoint-every', 'threads']);
+  const f = takeFlags(args, ['rm', 'prompts', 'steps', 'seed', 'policy', 'objective', 'batch', 'max-tokens', 'kl-coef', 'target-kl', 'lr', 'checkpoint-every', 'threads']);
   const rewardModelVersion = stringFlag(f.rm, 'rm');
   if (!rewardModelVersion) throw new UsageError(`train ppo: --rm is required\n${TRAIN_PPO_USAGE}`);
   const objective = objectiveFlag(f.objective);
@@ -81,6 +81,7 @@ export async function trainPpoCommand(args: ParsedArgs): Promise<void> {
   const targetKl = optional('target-kl', 6);
   const promptsPerStep = optional('batch', 64);
   const checkpointEvery = optional('checkpoint-every', 0);
+  const learningRate = optional('lr', 5e-5);
   const threads = optional('threads', 2);
   await runWithProgress(
     'train ppo',
@@ -105,6 +106,7 @@ export async function trainPpoCommand(args: ParsedArgs): Promise<void> {
           ...(targetKl !== undefined ? { targetKl } : {}),
           ...(promptsPerStep !== undefined ? { promptsPerStep } : {}),
           ...(checkpointEvery !== undefined ? { checkpointEvery } : {}),
+          ...(learningRate !== undefined ? { learningRate } : {}),
           onProgress,
           signal,
         });

@@ -96,6 +96,8 @@ export const EnvSchema = z.object({
   OUTERLOOP_LOOP_PPO_STEPS: int(1, 1_000_000).default(20),
   /** prompts per PPO step (unset: the trainer's default, 64) */
   OUTERLOOP_LOOP_PPO_BATCH_SIZE: int(1, 4096).optional(),
+  /** PPO's learning rate (unset: the trainer's default, 5e-5) */
+  OUTERLOOP_LOOP_PPO_LEARNING_RATE: z.coerce.number().gt(0).lte(1).optional(),
   /** the snapshot step fails when the completion log yields fewer distinct non-eval prompts for PPO (the RL prompt set) */
   OUTERLOOP_LOOP_MIN_RL_PROMPTS: int(1, 10_000_000).default(8),
   /** comma-separated eval suites the evaluation job runs */
@@ -160,6 +162,7 @@ export interface OuterloopConfig {
     rmEnsemble: number;
     ppoSteps: number;
     ppoBatchSize: number | null;
+    ppoLearningRate: number | null;
     minRlPrompts: number;
     /** a PPO checkpoint every quarter of the steps (≥ 1): the evaluator chooses among them and fits the Gao curve (kl-before-predicted-peak) through them */
     ppoCheckpointEvery: number;
@@ -272,6 +275,7 @@ export function loadConfig(
       rmEnsemble: e.OUTERLOOP_LOOP_RM_ENSEMBLE,
       ppoSteps: e.OUTERLOOP_LOOP_PPO_STEPS,
       ppoBatchSize: e.OUTERLOOP_LOOP_PPO_BATCH_SIZE ?? null,
+      ppoLearningRate: e.OUTERLOOP_LOOP_PPO_LEARNING_RATE ?? null,
       minRlPrompts: e.OUTERLOOP_LOOP_MIN_RL_PROMPTS,
       ppoCheckpointEvery: Math.max(1, Math.floor(e.OUTERLOOP_LOOP_PPO_STEPS / 4)),
       evaluationSuites: e.OUTERLOOP_LOOP_EVAL_SUITES.split(',').map((x) => x.trim()).filter(Boolean),

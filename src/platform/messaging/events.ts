@@ -146,6 +146,8 @@ export const JobParamsSchemas = {
     targetKl: z.number().positive().optional(),
     batchSize: positiveInt.optional(),
     checkpointEvery: positiveInt.optional(),
+    /** Adam's (constant) learning rate; unset: the trainer's default, 5e-5 */
+    learningRate: z.number().positive().max(1).optional(),
   }),
   dpo: z.strictObject({
     snapshotId: id,

@@ -119,7 +119,11 @@ export class LoopScheduler implements OnApplicationBootstrap, OnApplicationShutd
             rewardModel: { ensemble: o.rmEnsemble },
             minRmHeldoutAccuracy: o.rmMinHeldoutAccuracy,
             snapshotHeldoutFraction: o.heldoutFraction,
-            ppo: { steps: o.ppoSteps, checkpointEvery: o.ppoCheckpointEvery, ...(o.ppoBatchSize !== null ? { batchSize: o.ppoBatchSize } : {}) },
+            ppo: {
+              steps: o.ppoSteps, checkpointEvery: o.ppoCheckpointEvery,
+              ...(o.ppoBatchSize !== null ? { batchSize: o.ppoBatchSize } : {}),
+              ...(o.ppoLearningRate !== null ? { learningRate: o.ppoLearningRate } : {}),
+            },
             evaluationSuites: o.evaluationSuites,
             canary: { ...DEFAULT_CANARY_POLICY, alpha: o.canary.alpha, minSamples: o.canary.minSamples, maxSamples: o.canary.maxSamples, weight: o.canary.weight, timeLimitMs: o.canary.timeLimitMs, pollMs: o.canary.pollMs },
             jobPollMs: 2000,

@@ -30,6 +30,7 @@ export function ppoJobHandler(service: PpoService): JobHandler<'ppo'> {
       ...(p.targetKl !== undefined ? { targetKl: p.targetKl } : {}),
       ...(p.batchSize !== undefined ? { promptsPerStep: p.batchSize } : {}),
       ...(p.checkpointEvery !== undefined ? { checkpointEvery: p.checkpointEvery } : {}),
+      ...(p.learningRate !== undefined ? { learningRate: p.learningRate } : {}),
       checkpointPrefix: ctx.checkpoint.prefix,
       onProgress: progress.report,
       signal: ctx.signal,

@@ -90,9 +90,19 @@ describe('ppo job (SQLite, tiny policy and reward model)', () => {
     const run = await repos.training.getRun(result.trainingRunId as string);
     assert.equal(run?.status, 'succeeded');
     assert.equal(run?.kind, 'ppo');
+    assert.equal(run?.config.rewardNormalize, true, "a learned RM's scores are normalised");
     const rows = await repos.training.checkpointsOf(result.trainingRunId as string);
     assert.deepEqual(rows.map((r) => r.step), [1, 2, 3]);
     for (const r of rows) assert.ok(r.artifactPath?.startsWith('jobs/job-1/') && Number.isFinite(r.metrics.reward_mean));
+  });
+
+  it("the job's learningRate is the run's lr; without it, the service's default", async () => {
+    const handler = ppoJobHandler(service);
+    const withLr = await handler(context({ rewardModelVersion: 'reward-good', steps: 1, batchSize: 2, learningRate: 3e-4, seed: 5 }));
+    assert.equal((await repos.training.getRun(withLr!.trainingRunId as string))?.config.lr, 3e-4);
+    const without = await handler(context({ rewardModelVersion: 'reward-good', steps: 1, batchSize: 2, seed: 5 }));
+    assert.equal((await repos.training.getRun(without!.trainingRunId as string))?.config.lr, 1e-3, 'this suite\'s service default');
+    assert.throws(() => JobParamsSchemas.ppo.parse({ rewardModelVersion: 'reward-good', steps: 1, learningRate: 0 }), /learningRate/);
   });
 
   it('refuses an unknown or rejected reward model at once, naming it', async () => {
