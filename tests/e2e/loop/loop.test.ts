@@ -62,18 +62,23 @@ function options(label: string, bias: string, processes: LoopRunOptions['process
 
 /**
  * Why the honest runs cannot be promoted yet (they run and report; remove this to make
- * them hard tests). Measured on main ee1bdbe (gate v3), all three tests side by side on
- * the loaded 2-core machine: both honest candidates and the mismatch one PASS the
- * reference gate — the evaluator ships the earliest checkpoint within one SE of the
- * best by extrinsic.correct (the 1-SE rule: step 4 of 16 although the best was step 12
- * or 16), which is so close to production that the judge's length-controlled win rate
- * is 0.5001 — and then the canary cannot tell the candidate from production on live
- * feedback (thumbs and pairwise p = 1 after 330–580 looks at 50% traffic) and rolls it
- * back when its sample budget (600) is spent: promotion needs evidence the canary is
- * better. An earlier run (gate v2) measured the candidate's hidden-set gold at 0.333 vs
- * production's 0.314.
+ * them hard tests). Measured on main 2026-11-29 (embedded honest run alone, load ~2):
+ * - with the trainer's old PPO settings (lr 1e-5, raw RM scores within ±0.05) the policy
+ *   hardly moved (KL 0.023 after 16 steps); the candidate's hidden-set gold was 0.334 vs
+ *   production's 0.314;
+ * - with the current ones (lr 5e-5, normalised scores) it moves (KL 0.26–0.28) but the
+ *   RM, from 125–350 train pairs, rewards style (shorter, less flattery), not correctness:
+ *   extrinsic.correct falls slightly at every checkpoint, so the 1-SE rule ships step 4,
+ *   and hidden-set gold gains only +0.03 to +0.07 at any checkpoint (110 s warm-up: 0.362,
+ *   0.384, 0.376, 0.365 at steps 4–16; 300 s warm-up, 2,400 turns: 0.341, 0.352, 0.378, 0.356);
+ * - the canary cannot find so small a gain on live feedback: with 300 s of warm-up and a
+ *   budget of 1,000 samples, thumbs-up 0.674 (canary, n 436) vs 0.642 (production, n 265),
+ *   pairwise 154 canary wins to 138 (273 ties), both always-valid p-values 1 → rolled back.
+ * Promotion needs a candidate users can tell is better, which at this scale needs an RM
+ * that learns correctness (the reference configuration's 1,500 pairs: gold +0.175 in
+ * `npm run bench -- ppo`), beyond what CI can run.
  */
-const PROMOTION_BLOCKED = 'the eval-chosen checkpoint (1-SE rule: step 4 of 16) is too close to production for the canary to find it better on live feedback; it rolls back at its sample budget (see the comment above)';
+const PROMOTION_BLOCKED = 'at the tiny configuration the candidate gains only +0.03–0.07 hidden-set gold (the RM learns style, not correctness), which the canary cannot tell from production on live feedback: rolled back at its sample budget (see the comment above)';
 
 function report(r: LoopRunResult): void {
   log(`[${r.iteration.id}] ${r.iteration.state}: secondsInState ${JSON.stringify(r.secondsInState)}; wall ${r.wallSeconds.toFixed(0)} s; gate unmet: ${JSON.stringify(r.gateUnmet)}; gold ${JSON.stringify(r.goldUtility)}`);
@@ -122,12 +127,10 @@ describe('the loop end to end, unattended (tiny configuration)', { timeout: 60 *
     assertPromotedAndBetter(r);
   });
 
-  // Measured 2026-11-29 on gate v3: the tiny mismatch RM passed the loop's rm_gate although
-  // the trainer's quality gate had rejected it (the loop dropped that verdict — fixed), and
-  // another draw's RM job crashed on an empty held-out answer (fixed); the candidate the
-  // gate saw before that fix was an early checkpoint, near-identical to production, and passed.
-  // Not yet re-run green after the fixes: todo, with the reason, until it is.
-  it('embedded, users with the objective-mismatch bias: the gate blocks and production is unchanged', { todo: 'measured failing on gate v3 before the rm_gate and hard-pair fixes; not yet shown green after them (docs/orchestrator.md)' }, async () => {
+  // Measured: the tiny mismatch RM fails the trainer's RM quality gate (hard pairs), so the
+  // iteration ends `rejected` at rm_gate before PPO; were it to pass, the promotion gate's
+  // length, flattery and diversity rules are the next line (docs/orchestrator.md).
+  it('embedded, users with the objective-mismatch bias: the gate blocks and production is unchanged', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'outerloop-loop-e2e-'));
     const r = await runLoopIteration(options('embedded mismatch', 'mismatch', [{ env: { ...TINY_LOOP_ENV, OUTERLOOP_DATA_DIR: dataDir } }]));
     report(r);
