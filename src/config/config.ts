@@ -102,6 +102,8 @@ export const EnvSchema = z.object({
   OUTERLOOP_LOOP_MIN_RL_PROMPTS: int(1, 10_000_000).default(8),
   /** comma-separated eval suites the evaluation job runs */
   OUTERLOOP_LOOP_EVAL_SUITES: z.string().min(1).default('extrinsic,refusal,diversity'),
+  /** the evaluator's cumulative KL budget from the base policy (nats per response, summed over promotions); unset: accounted, not enforced */
+  OUTERLOOP_EVAL_KL_BUDGET: z.coerce.number().gt(0).optional(),
   /** share of traffic (0..1) the canary gets, sticky per user */
   OUTERLOOP_CANARY_WEIGHT: z.coerce.number().gt(0).lt(1).default(0.1),
   /** bound on the false-promotion probability of the canary's mSPRT */
@@ -144,6 +146,10 @@ export interface OuterloopConfig {
     defaultRateLimitPerMinute: number;
     /** best-of-n serving: n samples per answer, the RM's best returned; null = off */
     bestOfN: { n: number; rewardModelVersion: string } | null;
+  };
+  evaluator: {
+    /** the reference gate's kl-budget rule reads not_applicable while this is null */
+    klBudget: number | null;
   };
   rewardModel: {
     minPairs: number;
@@ -264,6 +270,7 @@ export function loadConfig(
         ? null
         : { n: Number(e.OUTERLOOP_GATEWAY_BEST_OF_N.split(':')[0]), rewardModelVersion: e.OUTERLOOP_GATEWAY_BEST_OF_N.slice(e.OUTERLOOP_GATEWAY_BEST_OF_N.indexOf(':') + 1) },
     },
+    evaluator: { klBudget: e.OUTERLOOP_EVAL_KL_BUDGET ?? null },
     rewardModel: { minPairs: e.OUTERLOOP_RM_MIN_PAIRS, qualityGate },
     orchestrator: {
       cron: e.OUTERLOOP_LOOP_CRON === 'off' ? null : e.OUTERLOOP_LOOP_CRON,

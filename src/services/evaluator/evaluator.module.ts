@@ -10,12 +10,13 @@
 // gateway process can.
 import { Inject, Module, type OnModuleDestroy } from '@nestjs/common';
 import type { Registry } from 'prom-client';
+import type { OuterloopConfig } from '../../config/config.js';
 import type { ArtifactStore } from '../../platform/artifacts/artifact-store.js';
 import type {
   IEvaluationRepository, IGateDecisionRepository, IModelRegistryRepository, ITrainingRepository, ITransactionRunner,
 } from '../../platform/persistence/repositories/index.js';
 import {
-  ARTIFACT_STORE, EVALUATION_REPOSITORY, GATE_DECISION_REPOSITORY, METRICS, MODEL_REGISTRY_REPOSITORY, TRAINING_REPOSITORY, TRANSACTION_RUNNER,
+  ARTIFACT_STORE, CONFIG, EVALUATION_REPOSITORY, GATE_DECISION_REPOSITORY, METRICS, MODEL_REGISTRY_REPOSITORY, TRAINING_REPOSITORY, TRANSACTION_RUNNER,
 } from '../../platform/tokens.js';
 import { RoleHeartbeat, roleHeartbeatProvider } from '../role-heartbeat.js';
 import { EvaluationReportsController, GateDecisionsController } from './evaluation-reports.controller.js';
@@ -31,9 +32,12 @@ import { RewardModelScorers } from './reward-model-scorers.js';
     roleHeartbeatProvider('evaluator'),
     {
       provide: EvaluatorService,
-      useFactory: (modelRegistry: IModelRegistryRepository, evaluations: IEvaluationRepository, gateDecisions: IGateDecisionRepository, transactions: ITransactionRunner, artifacts: ArtifactStore, registry: Registry, training: ITrainingRepository) =>
-        new EvaluatorService({ modelRegistry, evaluations, gateDecisions, transactions, artifacts, training, metrics: new EvaluatorMetrics(registry) }),
-      inject: [MODEL_REGISTRY_REPOSITORY, EVALUATION_REPOSITORY, GATE_DECISION_REPOSITORY, TRANSACTION_RUNNER, ARTIFACT_STORE, METRICS, TRAINING_REPOSITORY],
+      useFactory: (modelRegistry: IModelRegistryRepository, evaluations: IEvaluationRepository, gateDecisions: IGateDecisionRepository, transactions: ITransactionRunner, artifacts: ArtifactStore, registry: Registry, training: ITrainingRepository, config: OuterloopConfig) =>
+        new EvaluatorService(
+          { modelRegistry, evaluations, gateDecisions, transactions, artifacts, training, metrics: new EvaluatorMetrics(registry) },
+          config.evaluator.klBudget !== null ? { klBudget: config.evaluator.klBudget } : {},
+        ),
+      inject: [MODEL_REGISTRY_REPOSITORY, EVALUATION_REPOSITORY, GATE_DECISION_REPOSITORY, TRANSACTION_RUNNER, ARTIFACT_STORE, METRICS, TRAINING_REPOSITORY, CONFIG],
     },
     {
       provide: REWARD_SCORER_PROVIDER,

@@ -79,3 +79,15 @@ test('the RM quality gate: defaults, thresholds from OUTERLOOP_RM_GATE_*, `off` 
     assert.throws(() => loadConfig(env, false), (e: unknown) => e instanceof ConfigError && re.test(e.message), JSON.stringify(env));
   }
 });
+
+test('the evaluator\'s KL budget and the loop\'s PPO learning rate: unset by default, numbers when set, bad values name the variable', () => {
+  const defaults = loadConfig({}, false);
+  assert.equal(defaults.evaluator.klBudget, null);
+  assert.equal(defaults.orchestrator.ppoLearningRate, null);
+  const set = loadConfig({ OUTERLOOP_EVAL_KL_BUDGET: '10', OUTERLOOP_LOOP_PPO_LEARNING_RATE: '2e-5' }, false);
+  assert.equal(set.evaluator.klBudget, 10);
+  assert.equal(set.orchestrator.ppoLearningRate, 2e-5);
+  for (const [name, bad] of [['OUTERLOOP_EVAL_KL_BUDGET', '0'], ['OUTERLOOP_EVAL_KL_BUDGET', 'lots'], ['OUTERLOOP_LOOP_PPO_LEARNING_RATE', '-1']] as const) {
+    assert.throws(() => loadConfig({ [name]: bad }, false), (e: unknown) => e instanceof ConfigError && e.message.includes(name), `${name}=${bad}`);
+  }
+});
