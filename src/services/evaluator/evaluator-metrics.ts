@@ -15,7 +15,7 @@ import type { CandidateEvaluation, SideSamples } from './candidate-evaluation.js
 const VERDICTS: readonly GateVerdict[] = ['pass', 'fail', 'needs_review'];
 
 /** Scorecard gauges read from the metric record the gates read (docs/evaluation.md, the metric catalog). */
-const FROM_GATE_METRICS = [
+export const FROM_GATE_METRICS = [
   { name: 'outerloop_eval_proxy_reward_gain', key: 'proxyReward.delta', help: 'proxy (RM) reward of the candidate minus the incumbent\'s, latest evaluation' },
   { name: 'outerloop_eval_length_controlled_reward_gain', key: 'lengthControlled.rewardGain', help: 'reward gain within length strata: the part of the gain not explained by length, latest evaluation' },
   { name: 'outerloop_eval_length_shift_tokens', key: 'lengthControlled.lengthShift', help: 'mean response length of the candidate minus the incumbent\'s, in tokens, latest evaluation' },

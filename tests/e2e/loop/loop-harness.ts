@@ -7,19 +7,26 @@
 // the production policy before and after, on the scenario's hidden prompt set (which no
 // gate, eval suite or evaluator reads), by sampling both artifacts with the same seeds.
 // After a promotion it checks the canary → production path end to end: the deployments
-// row, the registry, and the gateway answering with the promoted version.
+// row, the registry, and the gateway answering with the promoted version. With
+// `prometheus`, a real Prometheus scrapes every process and, once the iteration rests,
+// every panel query of the loop dashboards is asked over the run (and every SQL panel
+// run against PostgreSQL): tests/e2e/monitoring/panel-check.ts.
 //
 // Used by the acceptance e2e (tests/e2e/loop/loop.test.ts, tiny configuration) and the
 // bench (tests/bench/loop.bench.ts, the reference configuration). Every wait gates on the
 // iteration's state, never on a sleep.
 import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
+import pg from 'pg';
 import { readArtifact } from '../../../src/engine/artifact/artifact.js';
 import { BatchEngine } from '../../../src/engine/runtime/batch-engine.js';
 import { sampleForEval } from '../../../src/evaluation/sampling/index.js';
 import { buildHiddenPromptSet } from '../../../src/scenario/hidden-set.js';
 import { goldUtility } from '../../../src/scenario/gold-utility.js';
 import { runLoad, type LoadSummary } from '../../../src/scenario/loadgen/run-load.js';
+import { findBinary } from '../../unit/deploy/promtool.js';
+import { loopPanelReport, type PanelReport } from '../monitoring/panel-check.js';
+import { scrapeHealth, startPrometheus, type RunningPrometheus } from '../monitoring/support.js';
 import { getStatus, repoRoot, startOuterloop, waitFor, type RunningProcess } from '../support/process.js';
 
 export interface IterationView {
@@ -47,6 +54,13 @@ export interface LoopRunOptions {
   iterationTimeoutMs: number;
   /** gold utility on the hidden prompt set: sampling seeds and length */
   gold?: { seeds: number[]; maxTokens: number };
+  /**
+   * Run a real Prometheus (Debian's binary) scraping every process with the repository's
+   * alert rules; once the iteration rests, ask it for every PromQL query of the loop
+   * dashboards over the run and, on PostgreSQL, run every SQL panel query (`panels` in
+   * the result).
+   */
+  prometheus?: boolean;
   log: (line: string) => void;
 }
 
@@ -65,6 +79,8 @@ export interface LoopRunResult {
   serving: { deployment: DeploymentView | null; answeredBy: string };
   /** the configured gate's rules that did not pass (fail, missing), as `rule: value vs threshold (verdict)` */
   gateUnmet: string[];
+  /** with `prometheus`: the dashboard queries that had data over the run and the empty ones (tests/e2e/monitoring/panel-check.ts) */
+  panels?: PanelReport;
   output: () => string;
 }
 
@@ -162,28 +178,81 @@ async function answeredBy(base: string): Promise<string> {
 
 interface GateDecisionView {
   id: string;
-  rules: Array<{ rule: string; value: unknown; threshold: unknown; verdict: string; statistic?: string; detail?: string }>;
+  rules: Array<{ rule: string; metric?: string; value: unknown; threshold: unknown; verdict: string; statistic?: string; detail?: string }>;
 }
 
-/** The configured gate's rules that did not pass for this iteration's evaluation (the decision id the evaluate step recorded). */
-async function unmetGateRules(base: string, it: IterationView): Promise<string[]> {
+/** The configured gate's decision on this iteration's evaluation (the decision id the evaluate step recorded): null without one, a string when it is not found. */
+async function gateDecisionOf(base: string, it: IterationView): Promise<GateDecisionView | string | null> {
   const id = it.steps.evaluate?.outputs.gateDecisionId;
-  if (typeof id !== 'string') return [];
+  if (typeof id !== 'string') return null;
   const { data } = await api<{ data: GateDecisionView[] }>(base, '/v1/admin/gate-decisions?limit=200');
-  const decision = data.find((d) => d.id === id);
-  if (!decision) return [`gate decision ${id} not found`];
+  return data.find((d) => d.id === id) ?? `gate decision ${id} not found`;
+}
+
+/** The configured gate's rules that did not pass for this iteration's evaluation. */
+async function unmetGateRules(base: string, it: IterationView): Promise<string[]> {
+  const decision = await gateDecisionOf(base, it);
+  if (decision === null) return [];
+  if (typeof decision === 'string') return [decision];
   return decision.rules
     .filter((r) => r.verdict !== 'pass' && r.verdict !== 'not_applicable')
     .map((r) => `${r.rule}: ${r.statistic ?? 'value'} ${JSON.stringify(r.value)} vs ${JSON.stringify(r.threshold)} (${r.verdict}${r.detail ? `: ${r.detail.slice(0, 120)}` : ''})`);
+}
+
+/**
+ * Every dashboard query once Prometheus has scraped the iteration at rest: the PromQL of
+ * the loop dashboards over [since, now] and, when the processes run on PostgreSQL, the
+ * SQL of every dashboard.
+ */
+async function checkPanels(prom: RunningPrometheus, base: string, it: IterationView, since: number, o: LoopRunOptions, output: () => string): Promise<PanelReport> {
+  // what the evaluator found not applicable to this candidate, and why (its scorecard gauge is absent)
+  const decision = await gateDecisionOf(base, it);
+  const notApplicable = Object.fromEntries(
+    (typeof decision === 'object' && decision ? decision.rules : []).filter((r) => r.verdict === 'not_applicable' && r.metric).map((r) => [r.metric!, r.detail ?? 'not applicable']),
+  );
+  // every process scraped after the iteration came to rest: the evaluator's scorecard
+  // gauges live in its own process (distributed), set before the orchestrator's state moves on
+  const restedAt = Date.now() / 1000;
+  await waitFor(
+    `Prometheus to scrape every process after the iteration came to rest (${it.state})`,
+    async () => {
+      const fresh = await prom.query(`timestamp(up{job="outerloop"} == 1) > ${restedAt}`);
+      const state = await prom.query(`max(outerloop_loop_iteration_state{state="${it.state}"}) == 1`);
+      return fresh.length === o.processes.length && state.length ? true : undefined;
+    },
+    120_000,
+    () => `${prom.output()}\n${output().slice(-3000)}`,
+  ).catch(async (err: Error) => {
+    throw new Error(`${err.message.split('\n')[0]}; targets: ${await scrapeHealth(prom)}\n${output().slice(-3000)}`);
+  });
+  const url = o.processes[0]!.env.OUTERLOOP_DATABASE_URL;
+  const client = url?.startsWith('postgres') ? new pg.Client({ connectionString: url }) : null;
+  try {
+    await client?.connect();
+    const report = await loopPanelReport(prom, client, { start: since, end: Date.now() / 1000, states: it.stateHistory.map((h) => h.state), notApplicable });
+    o.log(`panels with data (${report.withData.length}): ${report.withData.join('; ')}`);
+    o.log(`panels empty: ${report.empty.length ? report.empty.map((e) => `${e.query} (${e.reason ?? 'UNEXPLAINED'})`).join('; ') : 'none'}`);
+    return report;
+  } finally {
+    await client?.end();
+  }
 }
 
 export async function runLoopIteration(o: LoopRunOptions): Promise<LoopRunResult> {
   const started: RunningProcess[] = [];
   const output = () => started.map((p) => p.output()).join('\n');
   const t0 = Date.now();
+  let prom: RunningPrometheus | null = null;
   try {
     for (const p of o.processes) started.push(await startOuterloop(['start', ...(p.roles ? ['--roles', p.roles] : [])], p.env));
     for (const p of started) await waitFor(`${p.url} /readyz 200`, async () => ((await getStatus(`${p.url}/readyz`)) === 200 ? true : undefined), 180_000, output);
+    if (o.prometheus) {
+      const bin = findBinary('prometheus');
+      if (!bin) throw new Error('prometheus is not installed: run bash tests/infra/prometheus.sh (apt-get install -y prometheus)');
+      // 5 s: a trainer's process answers a scrape between training steps
+      prom = await startPrometheus(bin, started.map((p) => ({ address: new URL(p.url).host })), 5);
+    }
+    const promSince = Date.now() / 1000;
     const base = started[0]!.url;
     const before = await productionOf(base);
     o.log(`production before: ${before.version}`);
@@ -216,6 +285,7 @@ export async function runLoopIteration(o: LoopRunOptions): Promise<LoopRunResult
     }
     const restedAt = new Date();
     const duringSummary = await during;
+    const panels = prom ? await checkPanels(prom, base, iteration, promSince, o, output) : undefined;
     const gateUnmet = await unmetGateRules(base, iteration);
     const after = await productionOf(base);
     // the gateway swaps on the model event: after a promotion, wait for it to answer with the promoted version
@@ -249,9 +319,11 @@ export async function runLoopIteration(o: LoopRunOptions): Promise<LoopRunResult
       goldUtility,
       serving,
       gateUnmet,
+      ...(panels ? { panels } : {}),
       output,
     };
   } finally {
+    await prom?.stop();
     for (const p of started.reverse()) await p.stop('SIGTERM');
   }
 }

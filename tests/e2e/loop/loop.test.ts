@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { createTestDatabase, deleteKafkaTopics, requireKafka, requirePostgres, uniquePrefix } from '../../integration/support/services.js';
 import { mainJs, repoRoot } from '../support/process.js';
+import { assertEveryPanelHasData } from '../monitoring/panel-check.js';
 import { runLoopIteration, type LoopRunOptions, type LoopRunResult } from './loop-harness.js';
 
 /**
@@ -120,10 +121,12 @@ function assertBlocked(r: LoopRunResult): void {
 // The three runs share nothing (own data dir or database and topic prefix, free ports), so
 // they run side by side: the warm-ups and canaries wait on users, not on the CPU.
 describe('the loop end to end, unattended (tiny configuration)', { timeout: 60 * 60_000, concurrency: true }, () => {
-  it('embedded, honest users: one iteration is promoted and the promoted policy is better on the hidden prompt set', { todo: PROMOTION_BLOCKED }, async () => {
+  it('embedded, honest users: one iteration is promoted and the promoted policy is better on the hidden prompt set', { todo: PROMOTION_BLOCKED }, async (t) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'outerloop-loop-e2e-'));
-    const r = await runLoopIteration(options('embedded honest', 'honest', [{ env: { ...TINY_LOOP_ENV, OUTERLOOP_DATA_DIR: dataDir } }]));
+    const r = await runLoopIteration({ ...options('embedded honest', 'honest', [{ env: { ...TINY_LOOP_ENV, OUTERLOOP_DATA_DIR: dataDir } }]), prometheus: true });
     report(r);
+    // a subtest, so a panel without data fails the suite whatever the promotion's todo says
+    await t.test('every loop, training and objective-mismatch panel has data (Prometheus over the run)', () => assertEveryPanelHasData(r.panels));
     assertPromotedAndBetter(r);
   });
 
@@ -163,12 +166,17 @@ describe('the loop end to end, unattended (tiny configuration)', { timeout: 60 *
       };
       const migrate = spawnSync(process.execPath, [mainJs, 'migrate'], { cwd: repoRoot, env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 120_000 });
       assert.equal(migrate.status, 0, `${migrate.stdout}${migrate.stderr}`);
-      const r = await runLoopIteration(options('distributed honest', 'honest', [
-        // the admin API needs the gateway's authentication in the orchestrator's process
-        { env, roles: 'gateway,orchestrator' },
-        { env, roles: 'ingest,trainer,evaluator' },
-      ]));
+      const r = await runLoopIteration({
+        ...options('distributed honest', 'honest', [
+          // the admin API needs the gateway's authentication in the orchestrator's process
+          { env, roles: 'gateway,orchestrator' },
+          { env, roles: 'ingest,trainer,evaluator' },
+        ]),
+        prometheus: true,
+      });
       report(r);
+      // a subtest, so a panel without data fails the suite whatever the promotion's todo says
+      await t.test('every loop panel (Prometheus over the run) and every SQL panel (PostgreSQL) has data', () => assertEveryPanelHasData(r.panels));
       assertPromotedAndBetter(r);
     });
   });

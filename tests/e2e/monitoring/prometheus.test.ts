@@ -8,67 +8,71 @@
 // what Prometheus or the database reports, never a sleep.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, test, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { dashboardQueries, promqlAsQueried, sqlAsQueried, type PanelQuery } from '../../../deploy/grafana/build/queries.js';
 import { KafkaEventBus } from '../../../src/platform/messaging/kafka/kafka-event-bus.js';
 import { Topic } from '../../../src/platform/messaging/events.js';
 import { createTestDatabase, deleteKafkaTopics, requireKafka, requirePostgres, uniquePrefix } from '../../integration/support/services.js';
 import { requireBinary } from '../../unit/deploy/promtool.js';
 import { getStatus, mainJs, repoRoot, startOuterloop, waitFor, type RunningProcess } from '../support/process.js';
 import type { NodeConfig } from '../../integration/jobs/node.js';
-import { chat, driveEvaluationJobs, feedback, hasNumber, promtoolCheckMetrics, scrapeHealth, startPrometheus, type RunningPrometheus } from './support.js';
+import { committedDashboardQueries, panelLabel, panelReport, promQueriesWithoutData, sqlQueriesWithoutRows, unexplainedEmpty, type PanelReport } from './panel-check.js';
+import { chat, driveEvaluationJobs, feedback, promtoolCheckMetrics, scrapeHealth, startPrometheus, type RunningPrometheus } from './support.js';
 
-const NO_TRAINING_JOB = 'only once a training job (reward model, PPO, DPO) reports progress; this test runs evaluation jobs (a reward_model job runs in tests/integration/trainer)';
-const NO_CANARY = 'only while a canary runs; this test\'s loop iteration fails before the gate (a canary runs in tests/e2e/loop)';
-const NO_REWARD_SCORER = 'this test\'s evaluation jobs name no reward model, so they have no proxy reward (a loop iteration\'s evaluation does; it runs in tests/e2e/loop)';
+// Panels only a real loop iteration fills (a trained RM, a PPO run, its evaluation, a
+// canary): this test's iteration fails in train_rm within seconds (too few pairs). The
+// loop e2e (tests/e2e/loop/loop.test.ts, with `prometheus: true`) checks them with data.
+const IN_THE_LOOP_E2E = 'filled by a real loop iteration (trained RM, PPO run, its evaluation, canary): checked with data in tests/e2e/loop';
 
-/** Prometheus panels whose data only an incident, or a part of the loop this test does not run, produces. */
+/** Prometheus panels whose data only an incident, or a real loop iteration, produces. */
 const MAY_BE_EMPTY: Record<string, string> = {
   'Requests refused before generation': 'only when the admission queue is full (overload)',
   'Generations stopped early': 'only when a client goes away or a deadline passes mid-generation',
   'Batches retried/s by reason': 'only when the database fails, or feedback overtakes its completion (timing)',
-  Loss: NO_TRAINING_JOB,
-  'PPO reward and KL': NO_TRAINING_JOB,
-  'KL coefficient β': NO_TRAINING_JOB,
-  'Entropy and clip fraction': NO_TRAINING_JOB,
-  'Training tokens/s': NO_TRAINING_JOB,
-  'Reward model training: batch accuracy and held-out loss': NO_TRAINING_JOB,
-  'Reward gain and the part not explained by length': NO_REWARD_SCORER,
-  'Reward–length correlation': NO_REWARD_SCORER,
-  'Length-controlled win rate': 'this test\'s evaluation jobs name no judge reward model',
-  'KL against the predicted peak and budget': 'needs a PPO run\'s evaluated checkpoints (the Gao fit) or a KL budget; this test\'s evaluation jobs have neither',
-  'Ensemble disagreement': NO_REWARD_SCORER,
-  'Time in the current state against the stuck limit': 'only while an iteration holds a running state; this test\'s iteration fails in train_rm within seconds (too few pairs for a reward model)',
-  'Canary live thumbs-up and win rate': NO_CANARY,
-  'Sequential test against its boundary': `the likelihood ratios: ${NO_CANARY} (the boundary 1/α is always there)`,
-  'Canary guards: p99 latency': NO_CANARY,
-  'Canary guards: 5xx and benign refusals': NO_CANARY,
+  ...Object.fromEntries([
+    'Loss',
+    'PPO reward and KL',
+    'KL coefficient β',
+    'Entropy and clip fraction',
+    'Training tokens/s',
+    'Reward model training: batch accuracy and held-out loss',
+    'Reward gain and the part not explained by length',
+    'Reward–length correlation',
+    'Length-controlled win rate',
+    'KL against the predicted peak and budget',
+    'Ensemble disagreement',
+    'Time in the current state against the stuck limit',
+    'Canary live thumbs-up and win rate',
+    'Sequential test against its boundary',
+    'Canary guards: p99 latency',
+    'Canary guards: 5xx and benign refusals',
+  ].map((panel) => [panel, IN_THE_LOOP_E2E])),
 };
 
-/** SQL panels whose tables only a training job or a canary fills (this test runs neither). */
-const SQL_MAY_BE_EMPTY: Record<string, string> = {
-  'Reward and KL per checkpoint': 'only PPO checkpoints carry reward and KL; this test runs no PPO job',
-  Checkpoints: 'written by training jobs (a reward_model job writes one per member); this test trains none',
-  'Reward models: held-out accuracy and ECE': 'written when a reward_model job registers its RM; this test trains none',
-  'Proxy reward gain with CI': NO_REWARD_SCORER,
-  'Length-controlled reward gain per evaluation': NO_REWARD_SCORER,
-  'Live pairwise win rate by model version': 'only while a canary serves beside production (pairwise feedback across versions)',
-};
+/** SQL panels whose tables only a real loop iteration fills. */
+const SQL_MAY_BE_EMPTY: Record<string, string> = Object.fromEntries([
+  'Reward and KL per checkpoint',
+  'Checkpoints',
+  'Reward models: held-out accuracy and ECE',
+  'Proxy reward gain with CI',
+  'Length-controlled reward gain per evaluation',
+  'Live pairwise win rate by model version',
+].map((panel) => [panel, IN_THE_LOOP_E2E]));
 
 const MALFORMED = '{"v":1,"eventId":"e2e-malformed","type":"thumbs"'; // truncated JSON
 
-const dashboards = readdirSync(join(repoRoot, 'deploy/grafana/dashboards'))
-  .filter((f) => f.endsWith('.json'))
-  .map((f) => JSON.parse(readFileSync(join(repoRoot, 'deploy/grafana/dashboards', f), 'utf8')) as unknown);
-const queries = dashboards.flatMap((d) => dashboardQueries(d));
+const queries = committedDashboardQueries();
 const promQueries = queries.filter((q) => q.kind === 'prometheus');
 const sqlQueries = queries.filter((q) => q.kind === 'sql');
-const label = (q: PanelQuery) => `${q.dashboard} / ${q.panel} [${q.refId}]`;
+
+/** The report's empty queries, as `#` lines on stdout ('' when none). */
+function logEmpty(what: string, report: PanelReport): void {
+  if (report.empty.length) process.stdout.write(`# ${what} legitimately empty in this run:\n${report.empty.map((e) => `#   ${e.query}: ${e.reason}`).join('\n')}\n`);
+}
 
 function prometheusBinary(t: TestContext): string | null {
   return requireBinary(t, 'prometheus') && requireBinary(t, 'promtool') ? 'prometheus' : null;
@@ -85,6 +89,7 @@ async function scrapeIsValid(url: string): Promise<void> {
  * effects (including the dead letter); wave 2; then each query must show a number.
  */
 async function driveTrafficAndCheckEveryPanel(prom: RunningPrometheus, gateway: string, adminUrl: string | null, processes: RunningProcess[], deadLetter: () => Promise<void>, jobs: NodeConfig): Promise<void> {
+  const since = Date.now() / 1000;
   // what a failed gate shows: each target's last scrape, the counters it waits for, each process's last log lines
   const diagnose = async (err: Error, counters: string[]): Promise<never> => {
     const values = await Promise.all(counters.map(async (c) => `${c} = ${JSON.stringify((await prom.query(c)).map((x) => x.value[1]))}`));
@@ -139,25 +144,22 @@ async function driveTrafficAndCheckEveryPanel(prom: RunningPrometheus, gateway: 
     'sum(outerloop_gate_decisions_total) >= 2',
   ]);
 
-  const pending = new Map(promQueries.map((q) => [label(q), q]));
+  // each query over the test's span, as a dashboard over that range shows it: on a
+  // loaded machine minutes can pass between wave 2 and the last query, and scrapes can time out
+  let pending = promQueries;
   await waitFor(
-    'every dashboard query to return a number',
+    'every dashboard query to have data',
     async () => {
-      for (const [key, q] of pending) {
-        // a 5-minute rate window covers the whole test: on a loaded machine minutes can pass
-        // between wave 2 and the last query, and scrapes can time out
-        if (hasNumber(await prom.query(promqlAsQueried(q.query, '5m')))) pending.delete(key);
-      }
-      return [...pending.values()].every((q) => q.panel in MAY_BE_EMPTY) ? true : undefined;
+      pending = await promQueriesWithoutData(prom, pending, since, Date.now() / 1000);
+      return pending.every((q) => q.panel in MAY_BE_EMPTY) ? true : undefined;
     },
     120_000,
-    () => `still empty: ${[...pending.keys()].join('; ')}\n${prom.output()}`,
+    () => `still empty: ${pending.map(panelLabel).join('; ')}\n${prom.output()}`,
   ).catch(async (err: Error) => {
     // name the panels, not just the timeout
-    assert.fail(`${err.message.split('\n')[0]} — targets: ${await scrapeHealth(prom)}\nempty panels:\n${[...pending.keys()].filter((k) => !(pending.get(k)!.panel in MAY_BE_EMPTY)).join('\n')}`);
+    assert.fail(`${err.message.split('\n')[0]} — targets: ${await scrapeHealth(prom)}\nempty panels:\n${unexplainedEmpty(panelReport(promQueries, pending, MAY_BE_EMPTY))}`);
   });
-  const empty = [...pending.values()].map((q) => `${label(q)}: ${MAY_BE_EMPTY[q.panel]}`);
-  if (empty.length) process.stdout.write(`# panels legitimately empty in this run:\n${empty.map((e) => `#   ${e}`).join('\n')}\n`);
+  logEmpty('panels', panelReport(promQueries, pending, MAY_BE_EMPTY));
 
   // the alert rules are loaded: the dead letter and the failed job fire theirs
   for (const alert of ['OuterloopDeadLetters", topic="outerloop.feedback", cause="malformed', 'OuterloopJobFailed", kind="evaluation', 'OuterloopLoopFailed']) {
@@ -285,25 +287,9 @@ describe('monitoring: every dashboard query against a real Prometheus', { timeou
         // pairs and a snapshot, as an operator makes them
         await waitFor('feedback in PostgreSQL', async () => (Number((await client.query('SELECT count(*) AS n FROM feedback_events')).rows[0].n) >= 4 ? true : undefined), 60_000);
         cli('snapshot', '--min-margin', '0');
-        // a single-value variable takes the first value its own query lists, as Grafana does
-        const variables: Record<string, string> = {};
-        for (const q of sqlQueries.filter((x) => x.panel.startsWith('variable: '))) {
-          const { rows } = await client.query(sqlAsQueried(q.query));
-          assert.ok(rows.length > 0, `${label(q)}: lists no values`);
-          variables[q.refId] = String(Object.values(rows[0] as object)[0]);
-        }
-        const emptySql: string[] = [];
-        for (const q of sqlQueries) {
-          const { rows, fields } = await client.query(sqlAsQueried(q.query, 1, variables));
-          if (rows.length === 0 && q.panel in SQL_MAY_BE_EMPTY) {
-            emptySql.push(`${label(q)}: ${SQL_MAY_BE_EMPTY[q.panel]}`);
-            continue;
-          }
-          assert.ok(rows.length > 0, `${label(q)}: no rows`);
-          // a count panel must count something
-          if (fields.length === 1 && /^count/i.test(q.query.replace(/^SELECT\s+/i, ''))) assert.ok(Number(rows[0][fields[0]!.name]) > 0, `${label(q)}: counts 0`);
-        }
-        if (emptySql.length) process.stdout.write(`# SQL panels legitimately empty in this run:\n${emptySql.map((e) => `#   ${e}`).join('\n')}\n`);
+        const sqlReport = panelReport(sqlQueries, await sqlQueriesWithoutRows(client, sqlQueries), SQL_MAY_BE_EMPTY);
+        assert.equal(unexplainedEmpty(sqlReport), '', 'SQL panels without rows (or counting 0)');
+        logEmpty('SQL panels', sqlReport);
       } finally {
         await client.end().catch((err: unknown) => process.stderr.write(`closing the test's PostgreSQL client: ${String(err)}\n`));
         await prom?.stop();

@@ -25,19 +25,31 @@ export interface PromSample {
   value: [number, string];
 }
 
+export interface PromRangeSeries {
+  metric: Record<string, string>;
+  values: Array<[number, string]>;
+}
+
 export interface RunningPrometheus {
   url: string;
   query(expr: string): Promise<PromSample[]>;
+  /** what a Grafana time series panel asks: the expression at every `stepS` from `start` to `end` (Unix seconds) */
+  queryRange(expr: string, start: number, end: number, stepS: number): Promise<PromRangeSeries[]>;
   output(): string;
   stop(): Promise<void>;
 }
 
-export async function startPrometheus(bin: string, targets: ScrapeTarget[]): Promise<RunningPrometheus> {
+/**
+ * `scrapeIntervalS` (also the scrape timeout): 2 s by default, short enough to gate
+ * quickly, long enough that a loaded 2-core machine answers a scrape in time; longer
+ * for processes that train (a training step holds the event loop).
+ */
+export async function startPrometheus(bin: string, targets: ScrapeTarget[], scrapeIntervalS = 2): Promise<RunningPrometheus> {
   const dir = mkdtempSync(join(tmpdir(), 'outerloop-prometheus-'));
   const port = await freePort();
+  const every = `${scrapeIntervalS}s`;
   const config = {
-    // 2 s: short enough to gate quickly, long enough that a loaded 2-core machine answers a scrape in time
-    global: { scrape_interval: '2s', scrape_timeout: '2s', evaluation_interval: '2s' },
+    global: { scrape_interval: every, scrape_timeout: every, evaluation_interval: every },
     rule_files: [join(repoRoot, 'deploy/prometheus/alerts.yml')],
     scrape_configs: [
       {
@@ -65,15 +77,17 @@ export async function startPrometheus(bin: string, targets: ScrapeTarget[]): Pro
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<void>((res) => child.on('exit', () => res()));
   const url = `http://127.0.0.1:${port}`;
+  const api = async <T>(path: string, params: Record<string, string>): Promise<T> => {
+    const r = await fetch(`${url}/api/v1/${path}?${new URLSearchParams(params)}`, { signal: AbortSignal.timeout(30_000) });
+    const body = (await r.json()) as { status: string; error?: string; data?: { resultType: string; result: T } };
+    if (body.status !== 'success') throw new Error(`Prometheus rejected ${params.query}: ${body.error ?? r.status}`);
+    return body.data!.result;
+  };
   const prom: RunningPrometheus = {
     url,
     output: () => out,
-    async query(expr) {
-      const r = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`, { signal: AbortSignal.timeout(10_000) });
-      const body = (await r.json()) as { status: string; error?: string; data?: { resultType: string; result: PromSample[] } };
-      if (body.status !== 'success') throw new Error(`Prometheus rejected ${expr}: ${body.error ?? r.status}`);
-      return body.data!.result;
-    },
+    query: (expr) => api<PromSample[]>('query', { query: expr }),
+    queryRange: (expr, start, end, stepS) => api<PromRangeSeries[]>('query_range', { query: expr, start: String(start), end: String(end), step: String(stepS) }),
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
@@ -96,7 +110,6 @@ export async function startPrometheus(bin: string, targets: ScrapeTarget[]): Pro
   return prom;
 }
 
-/** A sample that is a number (histogram_quantile over no increase gives NaN). */
 /** Each target's last scrape: up and how long it took (for failure messages). */
 export async function scrapeHealth(prom: RunningPrometheus): Promise<string> {
   const up = await prom.query('up{job="outerloop"}');
@@ -104,6 +117,7 @@ export async function scrapeHealth(prom: RunningPrometheus): Promise<string> {
   return up.map((u) => `${u.metric.instance}: up=${u.value[1]} scrape=${took.find((t) => t.metric.instance === u.metric.instance)?.value[1] ?? '?'}s`).join(', ');
 }
 
+/** A sample that is a number (histogram_quantile over no increase gives NaN). */
 export function hasNumber(samples: PromSample[]): boolean {
   return samples.some((s) => Number.isFinite(Number(s.value[1])));
 }
