@@ -36,6 +36,7 @@ export async function promQueriesWithoutData(prom: RunningPrometheus, queries: P
   for (const q of queries) {
     // $__rate_interval: 1 minute, as Grafana makes it for a 15 s scrape interval
     const series = await prom.queryRange(promqlAsQueried(q.query, '1m', range), start, end, step);
+    // a number, not NaN (histogram_quantile over no increase gives NaN)
     if (!series.some((s) => s.values.some(([, v]) => Number.isFinite(Number(v))))) empty.push(q);
   }
   return empty;

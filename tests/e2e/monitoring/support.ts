@@ -117,11 +117,6 @@ export async function scrapeHealth(prom: RunningPrometheus): Promise<string> {
   return up.map((u) => `${u.metric.instance}: up=${u.value[1]} scrape=${took.find((t) => t.metric.instance === u.metric.instance)?.value[1] ?? '?'}s`).join(', ');
 }
 
-/** A sample that is a number (histogram_quantile over no increase gives NaN). */
-export function hasNumber(samples: PromSample[]): boolean {
-  return samples.some((s) => Number.isFinite(Number(s.value[1])));
-}
-
 export async function post(url: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
   const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(60_000) });
   return { status: r.status, json: (await r.json()) as Record<string, unknown> };
