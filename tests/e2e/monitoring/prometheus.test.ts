@@ -28,13 +28,14 @@ import { chat, driveEvaluationJobs, feedback, promtoolCheckMetrics, scrapeHealth
 // Panels only a real loop iteration fills (a trained RM, a PPO run, its evaluation, a
 // canary): this test's iteration fails in train_rm within seconds (too few pairs). The
 // loop e2e (tests/e2e/loop/loop.test.ts, with `prometheus: true`) checks them with data.
-const IN_THE_LOOP_E2E = 'filled by a real loop iteration (trained RM, PPO run, its evaluation, canary): checked with data in tests/e2e/loop';
+const IN_THE_LOOP_E2E = 'only a real loop iteration fills it: checked with data in tests/e2e/loop';
 
 /** Prometheus panels whose data only an incident, or a real loop iteration, produces. */
 const MAY_BE_EMPTY: Record<string, string> = {
   'Requests refused before generation': 'only when the admission queue is full (overload)',
   'Generations stopped early': 'only when a client goes away or a deadline passes mid-generation',
   'Batches retried/s by reason': 'only when the database fails, or feedback overtakes its completion (timing)',
+  'Time in the current state against the stuck limit': 'only while an iteration holds a running state: this test\'s fails in train_rm within seconds, which a scrape may miss (checked with data in tests/e2e/loop)',
   ...Object.fromEntries([
     'Loss',
     'PPO reward and KL',
@@ -47,7 +48,6 @@ const MAY_BE_EMPTY: Record<string, string> = {
     'Length-controlled win rate',
     'KL against the predicted peak and budget',
     'Ensemble disagreement',
-    'Time in the current state against the stuck limit',
     'Canary live thumbs-up and win rate',
     'Sequential test against its boundary',
     'Canary guards: p99 latency',
