@@ -16,7 +16,7 @@ import { RewardObjectiveSchema } from '../platform/messaging/events.js';
 import { ensembleObjectiveOf } from '../services/trainer/ppo.job.js';
 import type { TrainProgress } from '../engine/train/trainer.js';
 import { DpoService } from '../services/trainer/dpo.service.js';
-import { PpoService } from '../services/trainer/ppo.service.js';
+import { DEFAULT_PPO_LEARNING_RATE, PpoService } from '../services/trainer/ppo.service.js';
 import { RejectionSamplingService } from '../services/trainer/rejection-sampling.service.js';
 import { scenarioTrainingPrompts } from '../services/trainer/scenario-prompts.js';
 import { numberFlag, stringFlag, takeFlags, UsageError, type ParsedArgs } from './args.js';
@@ -81,7 +81,7 @@ export async function trainPpoCommand(args: ParsedArgs): Promise<void> {
   const targetKl = optional('target-kl', 6);
   const promptsPerStep = optional('batch', 64);
   const checkpointEvery = optional('checkpoint-every', 0);
-  const learningRate = optional('lr', 5e-5);
+  const learningRate = optional('lr', DEFAULT_PPO_LEARNING_RATE);
   const threads = optional('threads', 2);
   await runWithProgress(
     'train ppo',

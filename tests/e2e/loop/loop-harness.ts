@@ -189,9 +189,8 @@ async function gateDecisionOf(base: string, it: IterationView): Promise<GateDeci
   return data.find((d) => d.id === id) ?? `gate decision ${id} not found`;
 }
 
-/** The configured gate's rules that did not pass for this iteration's evaluation. */
-async function unmetGateRules(base: string, it: IterationView): Promise<string[]> {
-  const decision = await gateDecisionOf(base, it);
+/** The configured gate's rules that did not pass, from its decision (gateDecisionOf). */
+function unmetGateRules(decision: GateDecisionView | string | null): string[] {
   if (decision === null) return [];
   if (typeof decision === 'string') return [decision];
   return decision.rules
@@ -204,9 +203,8 @@ async function unmetGateRules(base: string, it: IterationView): Promise<string[]
  * the loop dashboards over [since, now] and, when the processes run on PostgreSQL, the
  * SQL of every dashboard.
  */
-async function checkPanels(prom: RunningPrometheus, base: string, it: IterationView, since: number, o: LoopRunOptions, output: () => string): Promise<PanelReport> {
+async function checkPanels(prom: RunningPrometheus, decision: GateDecisionView | string | null, it: IterationView, since: number, o: LoopRunOptions, output: () => string): Promise<PanelReport> {
   // what the evaluator found not applicable to this candidate, and why (its scorecard gauge is absent)
-  const decision = await gateDecisionOf(base, it);
   const notApplicable = Object.fromEntries(
     (typeof decision === 'object' && decision ? decision.rules : []).filter((r) => r.verdict === 'not_applicable' && r.metric).map((r) => [r.metric!, r.detail ?? 'not applicable']),
   );
@@ -285,8 +283,9 @@ export async function runLoopIteration(o: LoopRunOptions): Promise<LoopRunResult
     }
     const restedAt = new Date();
     const duringSummary = await during;
-    const panels = prom ? await checkPanels(prom, base, iteration, promSince, o, output) : undefined;
-    const gateUnmet = await unmetGateRules(base, iteration);
+    const decision = await gateDecisionOf(base, iteration);
+    const panels = prom ? await checkPanels(prom, decision, iteration, promSince, o, output) : undefined;
+    const gateUnmet = unmetGateRules(decision);
     const after = await productionOf(base);
     // the gateway swaps on the model event: after a promotion, wait for it to answer with the promoted version
     let lastAnswer = '';
