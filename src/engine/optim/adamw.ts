@@ -42,23 +42,30 @@ export class AdamW {
     this.weightDecay = opts.weightDecay ?? 0.1;
   }
 
-  /** One update of `params` in place from `grads` at learning rate `lr`. */
-  update(params: Float32Array, grads: Float32Array, lr: number): void {
+  /**
+   * One update of `params` in place from `grads` × `gradScale` at learning rate `lr`.
+   * `gradScale` is global-norm clipping folded into this loop (the Trainer passes
+   * maxNorm/‖g‖ when the norm exceeds maxNorm): the same update as scaling `grads` first,
+   * one pass over the blob fewer, and `grads` is left as the run wrote it.
+   */
+  update(params: Float32Array, grads: Float32Array, lr: number, gradScale = 1): void {
     if (params.length !== this.m.length) throw new ShapeError('parameters', `(${this.m.length})`, `(${params.length})`);
     if (grads.length !== this.m.length) throw new ShapeError('gradients', `(${this.m.length})`, `(${grads.length})`);
     this.step++;
     const { m, v, decayMask, beta1, beta2, eps } = this;
-    const bc1 = 1 - Math.pow(beta1, this.step);
-    const bc2 = 1 - Math.pow(beta2, this.step);
+    // Reciprocals of the bias corrections, hoisted: the loop multiplies instead of dividing twice per element.
+    const lrOverBc1 = lr / (1 - Math.pow(beta1, this.step));
+    const invBc2 = 1 / (1 - Math.pow(beta2, this.step));
+    const oneMinusBeta1 = 1 - beta1, oneMinusBeta2 = 1 - beta2;
     const decay = lr * this.weightDecay;
     for (let i = 0; i < params.length; i++) {
-      const g = grads[i]!;
-      const mi = beta1 * m[i]! + (1 - beta1) * g;
-      const vi = beta2 * v[i]! + (1 - beta2) * g * g;
+      const g = grads[i]! * gradScale;
+      const mi = beta1 * m[i]! + oneMinusBeta1 * g;
+      const vi = beta2 * v[i]! + oneMinusBeta2 * g * g;
       m[i] = mi;
       v[i] = vi;
       const p = params[i]!;
-      params[i] = p - lr * (mi / bc1 / (Math.sqrt(vi / bc2) + eps)) - (decayMask[i] ? decay * p : 0);
+      params[i] = p - (lrOverBc1 * mi) / (Math.sqrt(vi * invBc2) + eps) - (decayMask[i] ? decay * p : 0);
     }
   }
 

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { AdamW } from '../../../../src/engine/optim/adamw.js';
-import { clipGlobalNorm, globalNorm } from '../../../../src/engine/optim/clip.js';
+import { clipGlobalNorm, clipScale, globalNorm } from '../../../../src/engine/optim/clip.js';
 import { cosineWithWarmup } from '../../../../src/engine/optim/schedule.js';
 import type { ParameterSpec } from '../../../../src/engine/gpt/config.js';
 import { ShapeError } from '../../../../src/engine/errors.js';
@@ -44,6 +44,19 @@ describe('AdamW', () => {
     assert.equal(p[2], 1);
   });
 
+  it('gradScale gives the update of a gradient scaled beforehand (clipping folded in), and leaves the gradient as it was', () => {
+    const g = Float32Array.of(0.5, -1, 2);
+    const scaled = g.map((x) => x * 0.25);
+    const a = Float32Array.of(1, -2, 0.5), b = a.slice();
+    const optA = new AdamW(LAYOUT), optB = new AdamW(LAYOUT);
+    for (let t = 0; t < 3; t++) {
+      optA.update(a, g, 0.01, 0.25);
+      optB.update(b, scaled, 0.01);
+    }
+    for (let i = 0; i < 3; i++) assert.ok(Math.abs(a[i]! - b[i]!) < 1e-7, `param ${i}: ${a[i]} vs ${b[i]}`);
+    assert.deepEqual(Array.from(g), [0.5, -1, 2]);
+  });
+
   it('rejects a gradient blob of the wrong size naming it', () => {
     const opt = new AdamW(LAYOUT);
     assert.throws(() => opt.update(new Float32Array(3), new Float32Array(2), 0.1), (e: unknown) => e instanceof ShapeError && e.tensor === 'gradients');
@@ -59,6 +72,24 @@ describe('global-norm clipping', () => {
     const small = Float32Array.of(0.3, 0.4);
     clipGlobalNorm(small, 1);
     assert.deepEqual(Array.from(small), [Float32Array.of(0.3)[0], Float32Array.of(0.4)[0]]);
+  });
+});
+
+describe('the clip factor and the norm as the finiteness check', () => {
+  it('clipScale is maxNorm/‖g‖ above the threshold, 1 at it, below it and when clipping is off', () => {
+    assert.ok(Math.abs(clipScale(5, 1) - 1 / (5 + 1e-6)) < 1e-15);
+    assert.equal(clipScale(1, 1), 1); // exactly at the threshold: not clipped
+    assert.equal(clipScale(0.5, 1), 1);
+    assert.equal(clipScale(5, 0), 1);
+  });
+  it('globalNorm is non-finite exactly when an element is, and finite at float32\'s largest values', () => {
+    const big = new Float32Array(1 << 16).fill(3.4028234663852886e38);
+    assert.ok(Number.isFinite(globalNorm(big)));
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+      const g = Float32Array.of(1, 2, 3);
+      g[1] = bad;
+      assert.ok(!Number.isFinite(globalNorm(g)), `${bad}`);
+    }
   });
 });
 

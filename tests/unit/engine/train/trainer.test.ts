@@ -8,6 +8,9 @@ import { buildTrainGraph } from '../../../../src/engine/train/train-graph.js';
 import { NonFiniteError, ShapeError, TokenRangeError } from '../../../../src/engine/errors.js';
 import { Rng } from '../../../../src/engine/rng.js';
 import { sftLoss } from '../../../../src/rlhf/sft/sft.loss.js';
+import { AdamW } from '../../../../src/engine/optim/adamw.js';
+import { clipGlobalNorm } from '../../../../src/engine/optim/clip.js';
+import { cosineWithWarmup } from '../../../../src/engine/optim/schedule.js';
 import { rewardLoss } from '../../../../src/rlhf/reward/reward.loss.js';
 
 const CONFIG: GptConfig = { vocabSize: 20, maxSeqLen: 8, channels: 8, layers: 1, heads: 2 };
@@ -83,6 +86,45 @@ describe('Trainer', () => {
     for (let i = 0; i < gFull.length; i++) maxdiff = Math.max(maxdiff, Math.abs(a.grads[i]! - gFull[i]!));
     assert.ok(maxdiff < 1e-6, `accumulated vs full-batch gradient maxdiff ${maxdiff}`);
   });
+
+  it('one step equals the unfused sequence: gradient, finiteness check, clip in place, AdamW', async () => {
+    const batch = sftBatch(2, 6, 7);
+    const p = initGptParameters(CONFIG, 9);
+    const grads = new Float32Array(gptParameterCount(CONFIG));
+    const step = await TrainStep.create(CONFIG, sftLoss, { intraOpThreads: 1 });
+    for (const maxGradNorm of [1e-3, 0, 1e6]) { // clipping active; disabled; a threshold the norm never reaches
+      const manual = p.clone();
+      await step.run(manual.data, batch, grads);
+      assert.ok(grads.every((g) => Number.isFinite(g)));
+      const norm = clipGlobalNorm(grads, maxGradNorm);
+      new AdamW(manual.layout).update(manual.data, grads, cosineWithWarmup(0, SCHEDULE));
+      const trainer = await Trainer.create(CONFIG, sftLoss, p.clone(), { schedule: SCHEDULE, maxGradNorm, intraOpThreads: 1 });
+      const progress = await trainer.trainStep([batch]);
+      assert.ok(Math.abs(progress.gradNorm - norm) <= 1e-9 * norm, `norm ${progress.gradNorm} vs ${norm}`);
+      let maxdiff = 0;
+      for (let i = 0; i < manual.data.length; i++) maxdiff = Math.max(maxdiff, Math.abs(trainer.params.data[i]! - manual.data[i]!));
+      assert.ok(maxdiff < 1e-7, `maxGradNorm ${maxGradNorm}: fused vs unfused parameters differ by ${maxdiff}`);
+    }
+  });
+
+  for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+    it(`a ${bad} gradient with a finite loss names the gradient tensor and element and leaves the parameters untouched`, async () => {
+      const params = initGptParameters(CONFIG, 1);
+      const before = params.data.slice();
+      const trainer = await Trainer.create(CONFIG, sftLoss, params, { schedule: SCHEDULE, intraOpThreads: 1 });
+      const spec = params.layout.find((s) => s.name === 'h.0.mlp.fc.b')!;
+      const run = trainer.stepRunner.run.bind(trainer.stepRunner);
+      trainer.stepRunner.run = async (p, b, out, validate) => {
+        const result = await run(p, b, out, validate);
+        out[spec.offset + 3] = bad;
+        return result;
+      };
+      await assert.rejects(trainer.trainStep([sftBatch(1, 4, 1)]), (e: unknown) => e instanceof NonFiniteError && e.tensor === 'grad.h.0.mlp.fc.b' && e.index === 3 && Object.is(e.value, bad));
+      assert.deepEqual(params.data, before);
+      assert.equal(trainer.optimizer.step, 0);
+      await assert.rejects(trainer.checkpoint(() => undefined), NonFiniteError);
+    });
+  }
 
   it('a NaN parameter raises NonFiniteError naming the tensor, leaves the parameters untouched and refuses checkpoints', async () => {
     const params: ParameterSet = initGptParameters(CONFIG, 1);
