@@ -5,10 +5,12 @@
 // sides answer every prompt of the scenario's three suites once per seed (BatchEngine),
 // both are scored for log-probs (and the checkpoint against the reference) and by a
 // reward scorer, then the paired bootstrap, the length-controlled gain and both gates
-// run. Reports seconds split into sampling / scoring / statistics, samples per second
-// and the load average (the machine is shared).
+// run. Reports seconds split into sampling / scoring / statistics, samples per second,
+// the longest stall of the event loop during the evaluation (in embedded mode the
+// evaluator shares its process, and so its event loop, with the gateway: a stall is
+// added to every chat request in flight) and the load average (the machine is shared).
 import { loadavg } from 'node:os';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { readArtifact } from '../../src/engine/artifact/artifact.js';
 import { ParameterSet } from '../../src/engine/gpt/config.js';
 import { Rng } from '../../src/engine/rng.js';
@@ -40,6 +42,8 @@ export async function run(args: string[]): Promise<void> {
   const policies = [parseGatePolicy(REFERENCE_GATE_POLICY, catalog), parseGatePolicy(NAIVE_GATE_POLICY, catalog)];
   const sampling = { seeds: Array.from({ length: seedCount }, (_, k) => k + 1), maxTokens, temperature: 1 };
   const loadBefore = loadavg()[0]!;
+  const eventLoop = monitorEventLoopDelay({ resolution: 10 });
+  eventLoop.enable();
   const t0 = performance.now();
   const e = await evaluateCandidate({
     candidate: { id: 'checkpoint', params: checkpoint, tokenizer: base.tokenizer },
@@ -48,6 +52,7 @@ export async function run(args: string[]): Promise<void> {
     options: { sampling, bootstrap: { seed: 1, resamples }, intraOpThreads: threads, maxBatch: 64 },
   });
   const total = (performance.now() - t0) / 1000;
+  eventLoop.disable();
   const loadAfter = loadavg()[0]!;
   const prompts = suites.reduce((n, s) => n + s.promptSet.prompts.length, 0);
   const generatedTokens = [...e.sides.candidate.values(), ...e.sides.incumbent.values()].flatMap((s) => s.samples).reduce((n, s) => n + (s.tokens ?? 0), 0);
@@ -58,12 +63,14 @@ export async function run(args: string[]): Promise<void> {
     { phase: 'statistics (bootstrap, gates)', seconds: e.timings.statisticsSeconds },
     { phase: 'total', seconds: total },
   ]);
+  process.stdout.write(`longest event-loop stall: ${(eventLoop.max / 1e6).toFixed(0)} ms (p99 ${(eventLoop.percentile(99) / 1e6).toFixed(0)} ms)\n`);
   process.stdout.write(`verdicts: ${e.decisions.map((d) => `${d.policy} ${d.verdict}`).join(', ')}\n`);
   printResult('eval', {
     secondsPerCheckpoint: { value: total, unit: 's' },
     samplingSeconds: { value: e.timings.samplingSeconds, unit: 's' },
     scoringSeconds: { value: e.timings.scoringSeconds, unit: 's' },
     statisticsSeconds: { value: e.timings.statisticsSeconds, unit: 's' },
+    eventLoopStallMs: { value: eventLoop.max / 1e6, unit: 'ms', p99: eventLoop.percentile(99) / 1e6, note: 'longest delay of a 10 ms timer during the evaluation: what a chat request on the same process waits at worst' },
     samplesPerSecond: { value: e.samples / total, unit: 'responses/s', samples: e.samples },
     generatedTokensPerSamplingSecond: { value: generatedTokens / e.timings.samplingSeconds, unit: 'tokens/s', tokens: generatedTokens },
     loadAverage1m: { before: loadBefore, after: loadAfter },
