@@ -67,7 +67,7 @@ describe('[kafka+postgres] two gateways and two ingest consumers on one Kafka an
       return groups[0]?.state === 'Stable' ? groups[0].members.length : -1;
     } catch (err) {
       // a group the broker has not yet placed on a coordinator (seen under a CPU hog): not formed yet
-      if (err instanceof Error && err.name === 'KafkaJSGroupCoordinatorNotFound') return -1;
+      if (err instanceof kafkajs.KafkaJSGroupCoordinatorNotFound) return -1;
       throw err;
     }
   }
