@@ -24,6 +24,8 @@ import { sampleForEval } from '../../../src/evaluation/sampling/index.js';
 import { buildHiddenPromptSet } from '../../../src/scenario/hidden-set.js';
 import { goldUtility } from '../../../src/scenario/gold-utility.js';
 import { runLoad, type LoadSummary } from '../../../src/scenario/loadgen/run-load.js';
+import { parseBiasSpec } from '../../../src/scenario/users/bias-spec.js';
+import { makePopulation, type Persona } from '../../../src/scenario/users/persona.js';
 import { findBinary } from '../../unit/deploy/promtool.js';
 import { loopPanelReport, type PanelReport } from '../monitoring/panel-check.js';
 import { scrapeHealth, startPrometheus, type RunningPrometheus } from '../monitoring/support.js';
@@ -46,8 +48,11 @@ export interface LoopRunOptions {
   seed: number;
   /** load before the trigger: the preference data the snapshot takes */
   warmup: { users: number; rate: number; durationS: number };
-  /** load while the iteration runs (the canary's live feedback) */
-  during: { users: number; rate: number };
+  /**
+   * load while the iteration runs (the canary's live feedback); `comparisonRate` sets
+   * every user's share of comparison turns (unset: the population's own habits, 0.2–0.4)
+   */
+  during: { users: number; rate: number; comparisonRate?: number };
   /** 'versions': comparison turns pit production against the canary (pairwise votes) */
   compare?: 'samples' | 'versions';
   maxTokens?: number;
@@ -255,15 +260,17 @@ export async function runLoopIteration(o: LoopRunOptions): Promise<LoopRunResult
     const before = await productionOf(base);
     o.log(`production before: ${before.version}`);
 
-    const load = (users: number, rate: number, durationS: number, signal?: AbortSignal, seed = o.seed) =>
-      runLoad({ baseUrl: base, users, rate, durationS, bias: o.bias, seed, maxTokens: o.maxTokens ?? 48, compare: o.compare, signal, progressIntervalS: 0, log: o.log });
+    const load = (users: number, rate: number, durationS: number, signal?: AbortSignal, seed = o.seed, personas?: Persona[]) =>
+      runLoad({ baseUrl: base, users, rate, durationS, bias: o.bias, seed, maxTokens: o.maxTokens ?? 48, compare: o.compare, signal, progressIntervalS: 0, log: o.log, ...(personas ? { personas } : {}) });
     o.log(`warm-up: ${o.warmup.users} ${o.bias} users at ≤ ${o.warmup.rate} turns/s for ${o.warmup.durationS} s`);
     const warmup = await load(o.warmup.users, o.warmup.rate, o.warmup.durationS);
     const triggered = await api<IterationView>(base, '/v1/admin/loop/iterations', { method: 'POST', body: '{}' });
     o.log(`warm-up done: ${warmup.completedTurns} turns, feedback ${JSON.stringify(warmup.feedbackByType)}; iteration ${triggered.id} triggered`);
     const stop = new AbortController();
     // users keep coming while the iteration runs, so the canary has live feedback
-    const during = load(o.during.users, o.during.rate, 24 * 3600, stop.signal, o.seed + 1);
+    const rate = o.during.comparisonRate;
+    const duringPersonas = rate === undefined ? undefined : makePopulation(o.during.users, parseBiasSpec(o.bias)).map((p) => ({ ...p, comparisonRate: rate }));
+    const during = load(o.during.users, o.during.rate, 24 * 3600, stop.signal, o.seed + 1, duringPersonas);
     let last = '';
     let iteration: IterationView;
     try {

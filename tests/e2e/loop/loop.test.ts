@@ -1,4 +1,4 @@
-// Issue 15's acceptance, end to end on a tiny configuration: Outerloop runs every role
+// Issue 15's acceptance, end to end on a small configuration: Outerloop runs every role
 // (embedded: one process on SQLite and the embedded bus; distributed: a gateway +
 // orchestrator process and an ingest + trainer + evaluator process on the shared Kafka
 // and PostgreSQL), the scenario's simulated users chat and give feedback, an operator
@@ -9,7 +9,7 @@
 //   the hidden prompt set (src/scenario/hidden-set.ts) is above its predecessor's;
 // - users with the objective-mismatch bias (`--bias mismatch`): the gate blocks the
 //   candidate and production is unchanged.
-// The configuration is tiny so one iteration fits CI on a loaded 2-core machine; every
+// The configuration is small so one iteration fits CI on a loaded 2-core machine; every
 // wait is on the iteration's row (tests/e2e/loop/loop-harness.ts).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -23,23 +23,28 @@ import { assertEveryPanelHasData } from '../monitoring/panel-check.js';
 import { runLoopIteration, type LoopRunOptions, type LoopRunResult } from './loop-harness.js';
 
 /**
- * The tiny configuration (docs/orchestrator.md, "The loop end to end"): half the prompts
- * held out (the judge RM trains on 70% of them and needs 50 pairs); PPO runs 16 steps × 32 prompts with a checkpoint every 4 steps (a quarter of the steps), so the evaluator has
- * checkpoints to choose among and to fit the Gao curve through.
+ * The CI configuration (docs/orchestrator.md, "The loop end to end"): the loop's own PPO
+ * size (20 steps × 64 prompts, a checkpoint every 5), half the snapshot held out (the judge
+ * RM trains on 70% of it and needs 50 pairs), the canary at 50% of traffic looked at every
+ * 2 s with a budget of 2,000 canary observations. Smaller runs do not show users a gain:
+ * with 16 steps × 32 prompts and 850 warm-up turns the candidate gained +0.03–0.07
+ * hidden-set gold and the canary rolled it back at a 300- and at a 1,000-observation
+ * budget (pairwise 154 canary wins to 138, 273 ties; measured 2026-11-29).
  */
-export const TINY_LOOP_ENV: Record<string, string> = {
+export const CI_LOOP_ENV: Record<string, string> = {
   OUTERLOOP_LOOP_CRON: 'off',
   OUTERLOOP_LOOP_LEASE_MS: '3000',
-  OUTERLOOP_LOOP_PPO_STEPS: '16',
-  OUTERLOOP_LOOP_PPO_BATCH_SIZE: '32',
+  OUTERLOOP_LOOP_PPO_STEPS: '20',
+  OUTERLOOP_LOOP_PPO_BATCH_SIZE: '64',
   OUTERLOOP_LOOP_HELDOUT_FRACTION: '0.5',
-  // a budget the tiny run cannot reach: the kl-budget rule and its panel read a value
+  // a budget the run cannot reach: the kl-budget rule and its panel read a value
   OUTERLOOP_EVAL_KL_BUDGET: '10',
   OUTERLOOP_CANARY_WEIGHT: '0.5',
   OUTERLOOP_CANARY_MIN_SAMPLES: '20',
-  OUTERLOOP_CANARY_MAX_SAMPLES: '300',
+  OUTERLOOP_CANARY_MAX_SAMPLES: '2000',
   OUTERLOOP_CANARY_POLL_MS: '2000',
-  OUTERLOOP_CANARY_TIME_LIMIT_MS: '600000',
+  // a bound against a hung run, not a speed claim: the canary waits on users, who slow down with the machine
+  OUTERLOOP_CANARY_TIME_LIMIT_MS: '1800000',
   OUTERLOOP_GATEWAY_AUTH: 'open',
   OUTERLOOP_LOG_LEVEL: 'info',
 };
@@ -52,39 +57,23 @@ function options(label: string, bias: string, processes: LoopRunOptions['process
     processes,
     bias,
     seed: 7,
-    // ~850 turns give ~250 pairs: ≥ 50 to train on and ≥ 50 for the judge (70% of the held-out half)
-    warmup: { users: 16, rate: 8, durationS: 110 },
-    during: { users: 8, rate: 4 },
+    // 1,200 turns: the snapshot holds ~350 pairs, half to train on and half held out (the judge's 70% of them)
+    warmup: { users: 16, rate: 8, durationS: 150 },
+    // during the canary, comparison turns (production against the canary in `versions`
+    // mode) are 60% of turns rather than the users' usual 20–40%: the pairwise votes
+    // decide the canary, and more of them per second shorten it; the sequential test's
+    // error bound does not depend on how fast votes come
+    during: { users: 16, rate: 8, comparisonRate: 0.6 },
     compare: 'versions',
     maxTokens: 48,
-    iterationTimeoutMs: 20 * 60_000,
+    iterationTimeoutMs: 40 * 60_000,
     gold: { seeds: [1, 2, 3], maxTokens: 48 },
     log: (line) => log(`[${label}] ${line}`),
   };
 }
 
-/**
- * Why the honest runs cannot be promoted yet (they run and report; remove this to make
- * them hard tests). Measured on main 2026-11-29 (embedded honest run alone, load ~2):
- * - with the trainer's old PPO settings (lr 1e-5, raw RM scores within ±0.05) the policy
- *   hardly moved (KL 0.023 after 16 steps); the candidate's hidden-set gold was 0.334 vs
- *   production's 0.314;
- * - with the current ones (lr 5e-5, normalised scores) it moves (KL 0.26–0.28) but the
- *   RM, from 125–350 train pairs, rewards style (shorter, less flattery), not correctness:
- *   extrinsic.correct falls slightly at every checkpoint, so the 1-SE rule ships step 4,
- *   and hidden-set gold gains only +0.03 to +0.07 at any checkpoint (110 s warm-up: 0.362,
- *   0.384, 0.376, 0.365 at steps 4–16; 300 s warm-up, 2,400 turns: 0.341, 0.352, 0.378, 0.356);
- * - the canary cannot find so small a gain on live feedback: with 300 s of warm-up and a
- *   budget of 1,000 samples, thumbs-up 0.674 (canary, n 436) vs 0.642 (production, n 265),
- *   pairwise 154 canary wins to 138 (273 ties), both always-valid p-values 1 → rolled back.
- * Promotion needs a candidate users can tell is better, which at this scale needs an RM
- * that learns correctness (the reference configuration's 1,500 pairs: gold +0.175 in
- * `npm run bench -- ppo`), beyond what CI can run.
- */
-const PROMOTION_BLOCKED = 'at the tiny configuration the candidate gains only +0.03–0.07 hidden-set gold (the RM learns style, not correctness), which the canary cannot tell from production on live feedback: rolled back at its sample budget (see the comment above)';
-
 function report(r: LoopRunResult): void {
-  log(`[${r.iteration.id}] ${r.iteration.state}: secondsInState ${JSON.stringify(r.secondsInState)}; wall ${r.wallSeconds.toFixed(0)} s; gate unmet: ${JSON.stringify(r.gateUnmet)}; gold ${JSON.stringify(r.goldUtility)}`);
+  log(`[${r.iteration.id}] ${r.iteration.state}: secondsInState ${JSON.stringify(r.secondsInState)}; wall ${r.wallSeconds.toFixed(0)} s; gate unmet: ${JSON.stringify(r.gateUnmet)}; canary ${JSON.stringify(r.iteration.steps.canary?.outputs ?? null)}; gold ${JSON.stringify(r.goldUtility)}`);
 }
 
 function describeRun(r: LoopRunResult): string {
@@ -102,7 +91,7 @@ function assertPromotedAndBetter(r: LoopRunResult): void {
   assert.equal(r.productionAfter, it.candidateModelId);
   assert.notEqual(r.productionAfter, r.productionBefore);
   // the canary → production path: the deployments row, the model event, the gateway
-  assert.ok(Number(it.steps.canary?.outputs.samples) >= Number(TINY_LOOP_ENV.OUTERLOOP_CANARY_MIN_SAMPLES), `the canary judged live feedback: ${JSON.stringify(it.steps.canary?.outputs)}`);
+  assert.ok(Number(it.steps.canary?.outputs.samples) >= Number(CI_LOOP_ENV.OUTERLOOP_CANARY_MIN_SAMPLES), `the canary judged live feedback: ${JSON.stringify(it.steps.canary?.outputs)}`);
   assert.equal(r.serving.deployment?.productionModelId, it.candidateModelId, `the newest deployments row: ${JSON.stringify(r.serving.deployment)}`);
   assert.equal(r.serving.deployment?.canaryModelId, null, 'no canary left running');
   assert.ok(r.output().split('\n').some((l) => l.includes('model event received') && l.includes(it.candidateModelId!)), 'the gateway received a model event naming the promoted version');
@@ -122,27 +111,26 @@ function assertBlocked(r: LoopRunResult): void {
 
 // The three runs share nothing (own data dir or database and topic prefix, free ports), so
 // they run side by side: the warm-ups and canaries wait on users, not on the CPU.
-describe('the loop end to end, unattended (tiny configuration)', { timeout: 60 * 60_000, concurrency: true }, () => {
-  it('embedded, honest users: one iteration is promoted and the promoted policy is better on the hidden prompt set', { todo: PROMOTION_BLOCKED }, async (t) => {
+describe('the loop end to end, unattended (CI configuration)', { timeout: 60 * 60_000, concurrency: true }, () => {
+  it('embedded, honest users: one iteration is promoted and the promoted policy is better on the hidden prompt set', async (t) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'outerloop-loop-e2e-'));
-    const r = await runLoopIteration({ ...options('embedded honest', 'honest', [{ env: { ...TINY_LOOP_ENV, OUTERLOOP_DATA_DIR: dataDir } }]), prometheus: true });
+    const r = await runLoopIteration({ ...options('embedded honest', 'honest', [{ env: { ...CI_LOOP_ENV, OUTERLOOP_DATA_DIR: dataDir } }]), prometheus: true });
     report(r);
-    // a subtest, so a panel without data fails the suite whatever the promotion's todo says
+    // a subtest, so the panel check reports on its own
     await t.test('every loop, training and objective-mismatch panel has data (Prometheus over the run)', () => assertEveryPanelHasData(r.panels));
     assertPromotedAndBetter(r);
   });
 
   /**
-   * Measured 2026-11-29 (three runs on main with the current PPO settings): twice the tiny
-   * mismatch RM failed the trainer's RM quality gate on hard pairs (held-out accuracy 0.72)
-   * and the iteration ended `rejected` at rm_gate; once it passed (0.710) and the reference
-   * gate passed the step-4 checkpoint, which the canary then rolled back at its sample
-   * budget (hidden-set gold 0.298 vs production's 0.314; production unchanged). At step 4
-   * the candidate's harm (−0.017 gold) is below what the suites resolve.
+   * Which gate blocks is not fixed: the mismatch users' RM usually fails the trainer's RM
+   * quality gate (it prefers the padded, flattering variant of a correct answer on the
+   * hard pairs), and the iteration ends `rejected` at rm_gate before PPO; when it passes,
+   * the promotion gate must block the PPO candidate. Either way no canary and production
+   * unchanged.
    */
-  it('embedded, users with the objective-mismatch bias: the gate blocks and production is unchanged', { todo: 'in 1 of 3 measured runs the mismatch RM passed its gate and the reference gate passed the near-identical step-4 checkpoint; the canary rolled it back (see the comment above)' }, async () => {
+  it('embedded, users with the objective-mismatch bias: the gate blocks and production is unchanged', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'outerloop-loop-e2e-'));
-    const r = await runLoopIteration(options('embedded mismatch', 'mismatch', [{ env: { ...TINY_LOOP_ENV, OUTERLOOP_DATA_DIR: dataDir } }]));
+    const r = await runLoopIteration(options('embedded mismatch', 'mismatch', [{ env: { ...CI_LOOP_ENV, OUTERLOOP_DATA_DIR: dataDir } }]));
     report(r);
     assertBlocked(r);
   });
@@ -155,7 +143,7 @@ describe('the loop end to end, unattended (tiny configuration)', { timeout: 60 *
       postgres = await requirePostgres();
     });
 
-    it('honest users: a gateway + orchestrator process and a workers process promote one iteration', { todo: PROMOTION_BLOCKED }, async (t) => {
+    it('honest users: a gateway + orchestrator process and a workers process promote one iteration', async (t) => {
       if (kafka.skip || postgres.skip) return t.skip(String(kafka.skip || postgres.skip));
       const db = await createTestDatabase(postgres.info!, 'loop_e2e');
       const topicPrefix = `${uniquePrefix('loop-e2e')}.`;
@@ -164,7 +152,7 @@ describe('the loop end to end, unattended (tiny configuration)', { timeout: 60 *
         await db.drop();
       });
       const env = {
-        ...TINY_LOOP_ENV,
+        ...CI_LOOP_ENV,
         OUTERLOOP_MODE: 'distributed',
         OUTERLOOP_DATABASE_URL: db.url,
         OUTERLOOP_KAFKA_BROKERS: kafka.info!.brokers.join(','),
@@ -182,7 +170,7 @@ describe('the loop end to end, unattended (tiny configuration)', { timeout: 60 *
         prometheus: true,
       });
       report(r);
-      // a subtest, so a panel without data fails the suite whatever the promotion's todo says
+      // a subtest, so the panel check reports on its own
       await t.test('every loop panel (Prometheus over the run) and every SQL panel (PostgreSQL) has data', () => assertEveryPanelHasData(r.panels));
       assertPromotedAndBetter(r);
     });
