@@ -16,7 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { before, describe, it, type TestContext } from 'node:test';
 import { createTestDatabase, deleteKafkaTopics, requireKafka, requirePostgres, uniquePrefix } from '../../integration/support/services.js';
 import { mainJs, repoRoot } from '../support/process.js';
 import { assertEveryPanelHasData } from '../monitoring/panel-check.js';
@@ -51,7 +51,7 @@ export const CI_LOOP_ENV: Record<string, string> = {
 
 const log = (line: string) => process.stderr.write(`# ${line}\n`);
 
-/** `label` prefixes the run's log lines: the three runs log side by side. */
+/** `label` prefixes the run's log lines: the four runs log side by side. */
 function options(label: string, bias: string, processes: LoopRunOptions['processes']): LoopRunOptions {
   return {
     processes,
@@ -109,7 +109,7 @@ function assertBlocked(r: LoopRunResult): void {
   assert.equal(r.serving.answeredBy, r.productionBefore, 'the gateway still answers with the production version');
 }
 
-// The three runs share nothing (own data dir or database and topic prefix, free ports), so
+// The four runs share nothing (own data dir or database and topic prefix, free ports), so
 // they run side by side: the warm-ups and canaries wait on users, not on the CPU.
 describe('the loop end to end, unattended (CI configuration)', { timeout: 60 * 60_000, concurrency: true }, () => {
   it('embedded, honest users: one iteration is promoted and the promoted policy is better on the hidden prompt set', async (t) => {
@@ -143,8 +143,8 @@ describe('the loop end to end, unattended (CI configuration)', { timeout: 60 * 6
       postgres = await requirePostgres();
     });
 
-    it('honest users: a gateway + orchestrator process and a workers process promote one iteration', async (t) => {
-      if (kafka.skip || postgres.skip) return t.skip(String(kafka.skip || postgres.skip));
+    /** A database, a topic prefix and an artifact store of its own, migrated; dropped after the test. */
+    async function distributedEnv(t: TestContext): Promise<Record<string, string>> {
       const db = await createTestDatabase(postgres.info!, 'loop_e2e');
       const topicPrefix = `${uniquePrefix('loop-e2e')}.`;
       t.after(async () => {
@@ -161,18 +161,31 @@ describe('the loop end to end, unattended (CI configuration)', { timeout: 60 * 6
       };
       const migrate = spawnSync(process.execPath, [mainJs, 'migrate'], { cwd: repoRoot, env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 120_000 });
       assert.equal(migrate.status, 0, `${migrate.stdout}${migrate.stderr}`);
-      const r = await runLoopIteration({
-        ...options('distributed honest', 'honest', [
-          // the admin API needs the gateway's authentication in the orchestrator's process
-          { env, roles: 'gateway,orchestrator' },
-          { env, roles: 'ingest,trainer,evaluator' },
-        ]),
-        prometheus: true,
-      });
+      return env;
+    }
+
+    // the admin API needs the gateway's authentication in the orchestrator's process
+    const distributedProcesses = (env: Record<string, string>) => [
+      { env, roles: 'gateway,orchestrator' },
+      { env, roles: 'ingest,trainer,evaluator' },
+    ];
+
+    it('honest users: a gateway + orchestrator process and a workers process promote one iteration', async (t) => {
+      if (kafka.skip || postgres.skip) return t.skip(String(kafka.skip || postgres.skip));
+      const env = await distributedEnv(t);
+      const r = await runLoopIteration({ ...options('distributed honest', 'honest', distributedProcesses(env)), prometheus: true });
       report(r);
       // a subtest, so the panel check reports on its own
       await t.test('every loop panel (Prometheus over the run) and every SQL panel (PostgreSQL) has data', () => assertEveryPanelHasData(r.panels));
       assertPromotedAndBetter(r);
+    });
+
+    it('users with the objective-mismatch bias: the gate blocks and production is unchanged', async (t) => {
+      if (kafka.skip || postgres.skip) return t.skip(String(kafka.skip || postgres.skip));
+      const env = await distributedEnv(t);
+      const r = await runLoopIteration(options('distributed mismatch', 'mismatch', distributedProcesses(env)));
+      report(r);
+      assertBlocked(r);
     });
   });
 });
