@@ -26,7 +26,9 @@ import { runLoopIteration, type LoopRunOptions, type LoopRunResult } from './loo
  * The CI configuration (docs/orchestrator.md, "The loop end to end"): the loop's own PPO
  * size (20 steps × 64 prompts, a checkpoint every 5), half the snapshot held out (the judge
  * RM trains on 70% of it and needs 50 pairs), the canary at 50% of traffic looked at every
- * 2 s with a budget of 2,000 canary observations. Smaller runs do not show users a gain:
+ * 2 s with a budget of 4,000 canary observations (the honest candidates were promoted after
+ * 81 to about 1,500; a budget near that would turn a smaller gain into a flaky rollback).
+ * Smaller runs do not show users a gain:
  * with 16 steps × 32 prompts and 850 warm-up turns the candidate gained +0.03–0.07
  * hidden-set gold and the canary rolled it back at a 300- and at a 1,000-observation
  * budget (pairwise 154 canary wins to 138, 273 ties; measured 2026-11-29).
@@ -41,10 +43,10 @@ export const CI_LOOP_ENV: Record<string, string> = {
   OUTERLOOP_EVAL_KL_BUDGET: '10',
   OUTERLOOP_CANARY_WEIGHT: '0.5',
   OUTERLOOP_CANARY_MIN_SAMPLES: '20',
-  OUTERLOOP_CANARY_MAX_SAMPLES: '2000',
+  OUTERLOOP_CANARY_MAX_SAMPLES: '4000',
   OUTERLOOP_CANARY_POLL_MS: '2000',
   // a bound against a hung run, not a speed claim: the canary waits on users, who slow down with the machine
-  OUTERLOOP_CANARY_TIME_LIMIT_MS: '1800000',
+  OUTERLOOP_CANARY_TIME_LIMIT_MS: '2400000',
   OUTERLOOP_GATEWAY_AUTH: 'open',
   OUTERLOOP_LOG_LEVEL: 'info',
 };
@@ -66,7 +68,7 @@ function options(label: string, bias: string, processes: LoopRunOptions['process
     during: { users: 16, rate: 8, comparisonRate: 0.6 },
     compare: 'versions',
     maxTokens: 48,
-    iterationTimeoutMs: 40 * 60_000,
+    iterationTimeoutMs: 50 * 60_000,
     gold: { seeds: [1, 2, 3], maxTokens: 48 },
     log: (line) => log(`[${label}] ${line}`),
   };
