@@ -25,7 +25,7 @@ import { buildHiddenPromptSet } from '../../../src/scenario/hidden-set.js';
 import { goldUtility } from '../../../src/scenario/gold-utility.js';
 import { runLoad, type LoadSummary } from '../../../src/scenario/loadgen/run-load.js';
 import { parseBiasSpec } from '../../../src/scenario/users/bias-spec.js';
-import { makePopulation, type Persona } from '../../../src/scenario/users/persona.js';
+import { makePersona, makePopulation, type Persona } from '../../../src/scenario/users/persona.js';
 import { findBinary } from '../../unit/deploy/promtool.js';
 import { loopPanelReport, type PanelReport } from '../monitoring/panel-check.js';
 import { scrapeHealth, startPrometheus, type RunningPrometheus } from '../monitoring/support.js';
@@ -268,8 +268,10 @@ export async function runLoopIteration(o: LoopRunOptions): Promise<LoopRunResult
     o.log(`warm-up done: ${warmup.completedTurns} turns, feedback ${JSON.stringify(warmup.feedbackByType)}; iteration ${triggered.id} triggered`);
     const stop = new AbortController();
     // users keep coming while the iteration runs, so the canary has live feedback
-    const rate = o.during.comparisonRate;
-    const duringPersonas = rate === undefined ? undefined : makePopulation(o.during.users, parseBiasSpec(o.bias)).map((p) => ({ ...p, comparisonRate: rate }));
+    const { comparisonRate } = o.during;
+    const duringPersonas = comparisonRate === undefined
+      ? undefined
+      : makePopulation(o.during.users, parseBiasSpec(o.bias)).map(({ id, biases, ...habits }) => makePersona(id, biases, { ...habits, comparisonRate }));
     const during = load(o.during.users, o.during.rate, 24 * 3600, stop.signal, o.seed + 1, duringPersonas);
     let last = '';
     let iteration: IterationView;

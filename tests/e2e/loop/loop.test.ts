@@ -28,10 +28,10 @@ import { runLoopIteration, type LoopRunOptions, type LoopRunResult } from './loo
  * RM trains on 70% of it and needs 50 pairs), the canary at 50% of traffic looked at every
  * 2 s with a budget of 4,000 canary observations (the honest candidates were promoted after
  * 81 to about 1,500; a budget near that would turn a smaller gain into a flaky rollback).
- * Smaller runs do not show users a gain:
- * with 16 steps × 32 prompts and 850 warm-up turns the candidate gained +0.03–0.07
- * hidden-set gold and the canary rolled it back at a 300- and at a 1,000-observation
- * budget (pairwise 154 canary wins to 138, 273 ties; measured 2026-11-29).
+ * Smaller runs do not show users a gain: with 16 steps × 32 prompts and 850 warm-up turns
+ * the candidate gained +0.03–0.07 hidden-set gold and the canary rolled it back at a 300-
+ * and at a 1,000-observation budget (pairwise 154 canary wins to 138, 273 ties; measured
+ * 2026-11-29).
  */
 export const CI_LOOP_ENV: Record<string, string> = {
   OUTERLOOP_LOOP_CRON: 'off',
