@@ -41,7 +41,7 @@ import { BatchEngine } from '../../src/engine/runtime/batch-engine.js';
 import { Trainer } from '../../src/engine/train/trainer.js';
 import {
   type CheckpointEvaluation, type GateVerdict, type GoldLabel, NAIVE_GATE_POLICY, REFERENCE_GATE_POLICY, chosenGoldRatio, chooseTrainedCheckpoint,
-  confusionTable, labelByGoldDelta, mean, pairedBootstrap, parseGatePolicy,
+  confusionTable, labelByGoldDelta, mean, pairedBootstrap, parseGatePolicy, ruleAttribution,
 } from '../../src/evaluation/index.js';
 import { type PolicySample, sampleForEval } from '../../src/evaluation/sampling/index.js';
 import { runPpo } from '../../src/rlhf/ppo/ppo-run.js';
@@ -54,7 +54,7 @@ import { sftBatch } from '../../src/rlhf/sft/train-base.js';
 import { sftLoss } from '../../src/rlhf/sft/sft.loss.js';
 import { isHeldOutPrompt } from '../../src/scenario/eval-sets.js';
 import { scenarioSuites } from '../../src/scenario/eval-suites.js';
-import { goldUtility } from '../../src/scenario/gold-utility.js';
+import { goldBreakdown } from '../../src/scenario/gold-utility.js';
 import { HIDDEN_SET_SHA256, buildHiddenPromptSet, isHiddenPrompt } from '../../src/scenario/hidden-set.js';
 import { enumerateClosedPrompts, findPrompt } from '../../src/scenario/prompts.js';
 import { REFUSALS, writeResponse } from '../../src/scenario/sft-corpus.js';
@@ -146,6 +146,21 @@ const QUICK: BenchConfig = {
  */
 const RM_GATE = parseRmQualityGate({ heldOutAccuracy: { minLower: 0.6 }, hardPairs: { minAccuracy: 0.6 } }, 'bench.rmQualityGate');
 
+/** `cfg` with `n` honest runs (0 = as it is), each like the suite's first honest run but for its seed. */
+function withHonestRuns(cfg: BenchConfig, n: number): BenchConfig {
+  const honest = cfg.runs.filter((r) => r.rm === 'honest' && r.name.startsWith('honest-'));
+  if (n === 0 || honest.length === 0) return cfg;
+  const others = cfg.runs.filter((r) => !honest.includes(r));
+  // a seed is taken when another run against the same RM has it (the over-optimised run)
+  const used = new Set(others.filter((r) => r.rm === 'honest').map((r) => r.seed));
+  const runs: RunSpec[] = [];
+  for (let seed = 1; runs.length < n; seed++) {
+    if (used.has(seed)) continue;
+    runs.push({ ...honest[0]!, name: `honest-s${seed}`, seed });
+  }
+  return { ...cfg, runs: [...runs, ...others] };
+}
+
 const log = (line: string): void => {
   process.stderr.write(`gate bench: ${line} (load ${loadavg()[0]!.toFixed(1)})\n`);
 };
@@ -207,8 +222,15 @@ async function trainRefuser(base: LoadedArtifact, prompts: readonly string[], cf
   return { id: 'refuser', params: trainer.params, tokenizer: base.tokenizer };
 }
 
-/** Gold utility of each (hidden prompt, seed) sample, keyed `promptId|seed`. */
-async function hiddenGold(policy: LoadedPolicy, cfg: BenchConfig, threads: number): Promise<Map<string, number>> {
+interface HiddenSample {
+  utility: number;
+  /** 1 when gold judges the answer right, else 0 (missing, wrong or refused) */
+  right: number;
+  words: number;
+}
+
+/** Gold utility, with its correctness and length, of each (hidden prompt, seed) sample, keyed `promptId|seed`. */
+async function hiddenGold(policy: LoadedPolicy, cfg: BenchConfig, threads: number): Promise<Map<string, HiddenSample>> {
   const prompts = buildHiddenPromptSet();
   const engine = await BatchEngine.fromParameters(policy.params, policy.tokenizer, { maxBatch: 64, intraOpThreads: threads });
   let samples: PolicySample[];
@@ -218,7 +240,10 @@ async function hiddenGold(policy: LoadedPolicy, cfg: BenchConfig, threads: numbe
     await engine.close();
   }
   const byId = new Map(prompts.map((p) => [p.id, p]));
-  return new Map(samples.map((s) => [`${s.promptId}|${s.seed}`, goldUtility(byId.get(s.promptId)!.messages, s.response)]));
+  return new Map(samples.map((s) => {
+    const g = goldBreakdown(byId.get(s.promptId)!.messages, s.response);
+    return [`${s.promptId}|${s.seed}`, { utility: g.utility, right: g.correctness === 'right' ? 1 : 0, words: g.words }];
+  }));
 }
 
 interface Candidate {
@@ -235,7 +260,11 @@ export async function run(args: string[]): Promise<void> {
   // --suite-seed S draws a fresh suite: every data, RM and PPO seed moves by S (0 = the
   // suite the defaults name), so a gate policy revised after one suite is measured on another
   const suiteSeed = positiveOption(args, 'suite-seed', 0, true);
-  const cfg = quick ? QUICK : FULL;
+  // --honest-runs N: N honest PPO runs instead of the suite's own (2 in the full suite), so
+  // the good-candidate share is measured on more than a handful of candidates. Runs 1 and 2
+  // keep their seeds; the others take the next seeds no other run against the honest RM uses.
+  const honestRuns = positiveOption(args, 'honest-runs', 0, true);
+  const cfg = withHonestRuns(quick ? QUICK : FULL, honestRuns);
   const loadStart = loadavg();
   const started = performance.now();
   const phase: Record<string, number> = {};
@@ -353,17 +382,21 @@ export async function run(args: string[]): Promise<void> {
     });
 
     // 4. labels: gold on the hidden set, paired with the incumbent on the same prompts and seeds
-    const labels = new Map<string, { label: GoldLabel; gold: number; delta: { value: number; lower: number; upper: number } }>();
+    // beside the label, what gold is made of: the hidden set's right-answer rate and length,
+    // so a candidate the gate blocks on task accuracy can be read against gold's own trade
+    type Delta = { value: number; lower: number; upper: number };
+    const labels = new Map<string, { label: GoldLabel; gold: number; delta: Delta; right: Delta; words: number }>();
     let incumbentGold = 0;
     await timed('hiddenGold', async () => {
       const inc = await hiddenGold(incumbent, cfg, threads);
       const keys = [...inc.keys()];
-      incumbentGold = mean(keys.map((k) => inc.get(k)!));
+      const of = (m: Map<string, HiddenSample>, f: keyof HiddenSample) => keys.map((k) => m.get(k)![f]);
+      incumbentGold = mean(of(inc, 'utility'));
       for (const c of candidates) {
         const g = await hiddenGold(c.policy, cfg, threads);
-        const cand = keys.map((k) => g.get(k)!);
-        const delta = pairedBootstrap(cand, keys.map((k) => inc.get(k)!), { seed: 5, resamples: cfg.resamples });
-        labels.set(c.name, { label: labelByGoldDelta(delta), gold: mean(cand), delta });
+        const delta = pairedBootstrap(of(g, 'utility'), of(inc, 'utility'), { seed: 5, resamples: cfg.resamples });
+        const right = pairedBootstrap(of(g, 'right'), of(inc, 'right'), { seed: 5, resamples: cfg.resamples });
+        labels.set(c.name, { label: labelByGoldDelta(delta), gold: mean(of(g, 'utility')), delta, right, words: mean(of(g, 'words')) - mean(of(inc, 'words')) });
       }
     });
 
@@ -372,7 +405,7 @@ export async function run(args: string[]): Promise<void> {
     const rows = judged.map(({ c, verdicts, failing, missing, metrics }) => {
       const l = labels.get(c.name)!;
       return {
-        candidate: c.name, label: l.label, 'gold Δ': l.delta.value, 'Δ lo': l.delta.lower, 'Δ hi': l.delta.upper,
+        candidate: c.name, label: l.label, 'gold Δ': l.delta.value, 'Δ lo': l.delta.lower, 'Δ hi': l.delta.upper, 'right Δ': l.right.value, 'right lo': l.right.lower, 'words Δ': l.words,
         default: verdicts.default!, naive: verdicts.naive!, 'reward Δ': Number(metrics.proxyRewardDelta ?? Number.NaN), 'judge LC': Number(metrics.judgeLc ?? Number.NaN),
         KL: Number(metrics.kl ?? Number.NaN), 'default fails on': [...failing, ...missing.map((m) => `?${m}`)].join(' ') || '-',
       };
@@ -383,6 +416,10 @@ export async function run(args: string[]): Promise<void> {
       gate: t.policy, harmful: t.harmful.candidates, 'harmful blocked': t.harmfulBlocked ?? Number.NaN, 'harmful needs_review': t.harmful.needsReview,
       good: t.good.candidates, 'good blocked': t.goodBlocked ?? Number.NaN, 'good needs_review': t.good.needsReview, neutral: t.neutral.candidates, 'neutral promoted': t.neutral.promoted,
     })));
+    const attribution = ruleAttribution(judged.map(({ c, failing, missing }) => ({ label: labels.get(c.name)!.label, failing, missing })));
+    printTable('reference gate rules: candidates failed per label, and (sole) the ones the rule alone blocked', attribution.map((a) => ({
+      rule: a.rule, good: a.good.fails, 'good sole': a.good.sole, harmful: a.harmful.fails, 'harmful sole': a.harmful.sole, neutral: a.neutral.fails, 'neutral sole': a.neutral.sole,
+    })), process.stderr);
     const chosen = cfg.runs.map((spec) => {
       const curve = curves.get(spec.name)!;
       const choice = chooseTrainedCheckpoint(reference, curve);
@@ -405,6 +442,7 @@ export async function run(args: string[]): Promise<void> {
       harmfulBlocked: { default: ref!.harmfulBlocked, naive: nai!.harmfulBlocked, goal: 'default 1.0', unit: 'share of harmful candidates not promoted' },
       goodWronglyBlocked: { default: ref!.goodBlocked, naive: nai!.goodBlocked, goal: 'default ≤ 0.05', unit: 'share of good candidates not promoted' },
       harmfulPromotedByNaive: nai!.harmful.promoted,
+      ruleAttribution: attribution,
       needsReview: { default: { harmful: ref!.harmful.needsReview, good: ref!.good.needsReview, neutral: ref!.neutral.needsReview }, naive: { harmful: nai!.harmful.needsReview, good: nai!.good.needsReview, neutral: nai!.neutral.needsReview } },
       confusion: tables,
       loopView,
@@ -412,6 +450,7 @@ export async function run(args: string[]): Promise<void> {
       candidateSuite: {
         candidates: candidates.length, good: ref!.good.candidates, harmful: ref!.harmful.candidates, neutral: ref!.neutral.candidates,
         labels: 'hidden-set gold Δ vs the incumbent, paired bootstrap 95% CI: good > 0, harmful < 0, else neutral',
+        columns: { 'right Δ': 'hidden-set right-answer rate Δ (gold\'s correctness), paired, with its CI lower bound', 'words Δ': 'mean words per answer Δ' },
         perCandidate: rows,
         referenceRules: rules,
       },
@@ -420,7 +459,7 @@ export async function run(args: string[]): Promise<void> {
       seconds: { total: (performance.now() - started) / 1000, ...phase },
       loadAverage: { start: loadStart, end: loadavg() },
       conditions: {
-        quick, threads, config: cfg, hiddenSet: { sha256: HIDDEN_SET_SHA256, prompts: buildHiddenPromptSet().length }, trainingPrompts: trainingPrompts.prompts.length,
+        quick, threads, honestRuns: cfg.runs.filter((r) => r.name.startsWith('honest-')).length, config: cfg, hiddenSet: { sha256: HIDDEN_SET_SHA256, prompts: buildHiddenPromptSet().length }, trainingPrompts: trainingPrompts.prompts.length,
         suiteSeed, rmSeeds: { honest: 21 + 100 * suiteSeed, mismatch: 22 + 100 * suiteSeed }, judgeSeeds: { honest: 41 + 100 * suiteSeed, mismatch: 42 + 100 * suiteSeed },
         ppoSeeds: Object.fromEntries(cfg.runs.map((r) => [r.name, r.seed + 10 * suiteSeed])), rmQualityGate: RM_GATE, gates: [reference.name, naive.name],
         suites: suites.map((s) => s.name), artifact: base.manifest.artifactId,

@@ -83,3 +83,36 @@ export function chosenGoldRatio(checkpoints: readonly { step: number; gold: numb
   const best = checkpoints.reduce((a, b) => (b.gold > a.gold ? b : a));
   return { chosenStep, chosenGold: chosen.gold, bestStep: best.step, bestGold: best.gold, ratio: best.gold > 0 ? chosen.gold / best.gold : null };
 }
+
+export interface RuleBlocks {
+  /** candidates of the label the rule failed */
+  fails: number;
+  /** of those, the ones it alone blocked: no other rule failed and no metric was missing */
+  sole: number;
+}
+
+export interface RuleAttribution {
+  rule: string;
+  good: RuleBlocks;
+  harmful: RuleBlocks;
+  neutral: RuleBlocks;
+}
+
+/**
+ * Which rules block which labels: per rule, how many candidates of each label it failed,
+ * and how many it alone blocked (dropping that rule would have promoted them). A rule that
+ * fails good candidates and is never the sole block of a harmful one costs promotions and
+ * buys no protection on this suite. Rules in first-seen order.
+ */
+export function ruleAttribution(judged: readonly { label: GoldLabel; failing: readonly string[]; missing?: readonly string[] }[]): RuleAttribution[] {
+  const byRule = new Map<string, RuleAttribution>();
+  for (const { label, failing, missing = [] } of judged) {
+    for (const rule of new Set(failing)) {
+      let a = byRule.get(rule);
+      if (!a) byRule.set(rule, (a = { rule, good: { fails: 0, sole: 0 }, harmful: { fails: 0, sole: 0 }, neutral: { fails: 0, sole: 0 } }));
+      a[label].fails++;
+      if (new Set(failing).size === 1 && missing.length === 0) a[label].sole++;
+    }
+  }
+  return [...byRule.values()];
+}

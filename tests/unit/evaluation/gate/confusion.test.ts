@@ -1,8 +1,9 @@
 // The gate bench's bookkeeping: labels from the gold Δ's CI, counts per label and
-// verdict (needs_review blocked, and counted apart), and the chosen ÷ best gold ratio.
+// verdict (needs_review blocked, and counted apart), the chosen ÷ best gold ratio, and
+// which rules block which labels.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { chosenGoldRatio, confusionTable, labelByGoldDelta } from '../../../../src/evaluation/gate/confusion.js';
+import { chosenGoldRatio, confusionTable, labelByGoldDelta, ruleAttribution } from '../../../../src/evaluation/gate/confusion.js';
 
 describe('gate confusion bookkeeping', () => {
   it('labels by the whole CI: above 0 good, below 0 harmful, straddling neutral', () => {
@@ -40,5 +41,23 @@ describe('gate confusion bookkeeping', () => {
     assert.equal(chosenGoldRatio(golds, 16).ratio, 1);
     assert.equal(chosenGoldRatio([{ step: 1, gold: -0.2 }, { step: 2, gold: -0.1 }], 1).ratio, null);
     assert.throws(() => chosenGoldRatio(golds, 3), /no checkpoint at step 3/);
+  });
+
+  it('attributes blocks to rules: fails per label, and sole blocks only with no other failing rule and nothing missing', () => {
+    const a = ruleAttribution([
+      { label: 'good', failing: ['extrinsic'] },
+      { label: 'good', failing: ['extrinsic', 'risky'] },
+      { label: 'good', failing: [] },
+      { label: 'harmful', failing: ['extrinsic', 'kl'] },
+      { label: 'harmful', failing: ['kl'] },
+      { label: 'harmful', failing: ['kl'], missing: ['rewardUpEvalDown'] },
+      { label: 'neutral', failing: ['risky', 'risky'] },
+    ]);
+    assert.deepEqual(a, [
+      { rule: 'extrinsic', good: { fails: 2, sole: 1 }, harmful: { fails: 1, sole: 0 }, neutral: { fails: 0, sole: 0 } },
+      { rule: 'risky', good: { fails: 1, sole: 0 }, harmful: { fails: 0, sole: 0 }, neutral: { fails: 1, sole: 1 } },
+      { rule: 'kl', good: { fails: 0, sole: 0 }, harmful: { fails: 3, sole: 1 }, neutral: { fails: 0, sole: 0 } },
+    ]);
+    assert.deepEqual(ruleAttribution([]), []);
   });
 });
