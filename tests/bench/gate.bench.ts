@@ -40,7 +40,7 @@ import { Rng } from '../../src/engine/rng.js';
 import { BatchEngine } from '../../src/engine/runtime/batch-engine.js';
 import { Trainer } from '../../src/engine/train/trainer.js';
 import {
-  type CheckpointEvaluation, type GateVerdict, type GoldLabel, NAIVE_GATE_POLICY, REFERENCE_GATE_POLICY, chosenGoldRatio, chooseTrainedCheckpoint,
+  type CheckpointEvaluation, type GatePolicy, type GateVerdict, type GoldLabel, NAIVE_GATE_POLICY, REFERENCE_GATE_POLICY, chosenGoldRatio, chooseTrainedCheckpoint,
   confusionTable, labelByGoldDelta, mean, pairedBootstrap, parseGatePolicy, ruleAttribution,
 } from '../../src/evaluation/index.js';
 import { type PolicySample, sampleForEval } from '../../src/evaluation/sampling/index.js';
@@ -62,8 +62,9 @@ import { type CandidateEvaluationOptions, type LoadedPolicy, evaluateCandidate }
 import { evaluatorMetricCatalog } from '../../src/services/evaluator/evaluator.service.js';
 import { RewardModelRowScorer } from '../../src/services/evaluator/reward-model-scorers.js';
 import { evaluateCheckpoints } from '../../src/services/evaluator/run-evaluation.js';
+import { readGatePolicyFile } from '../../src/cli/gate-policy-file.js';
 import { BASE_POLICY_DIR, scenarioPreferenceRows } from '../unit/rlhf/reward/support.js';
-import { positiveOption } from './options.js';
+import { positiveOption, stringOptions } from './options.js';
 import { printResult, printTable } from './table.js';
 
 type Population = 'honest' | 'mismatch';
@@ -283,6 +284,13 @@ export async function run(args: string[]): Promise<void> {
   const catalog = evaluatorMetricCatalog(suites);
   const reference = parseGatePolicy(REFERENCE_GATE_POLICY, catalog, 'REFERENCE_GATE_POLICY');
   const naive = parseGatePolicy(NAIVE_GATE_POLICY, catalog, 'NAIVE_GATE_POLICY');
+  // --policy FILE (repeatable): more gate policies decided on the same evidence, each with
+  // its own confusion table, so a policy can be tried on a suite without a second run
+  const extra: GatePolicy[] = [];
+  for (const file of stringOptions(args, 'policy')) extra.push(await readGatePolicyFile(file, catalog));
+  const policies = [reference, naive, ...extra];
+  const names = policies.map((p) => p.name);
+  if (new Set(names).size !== names.length) throw new Error(`--policy: every gate policy needs its own name, got ${names.join(', ')}`);
   // the PPO and SFT prompts: the scenario's training prompts, without eval or hidden prompts
   const trainingPrompts = freezePromptSet(enumerateClosedPrompts().map((p) => p.text), (t) => {
     const spec = findPrompt(t);
@@ -362,7 +370,7 @@ export async function run(args: string[]): Promise<void> {
       for (const c of candidates) {
         const rm = rms.get(`${c.population}-rm`)!;
         const e = await evaluateCandidate({
-          candidate: c.policy, incumbent, suites, policies: [reference, naive], options,
+          candidate: c.policy, incumbent, suites, policies, options,
           rewardScorer: rm.scorer, judge: rms.get(`${c.population}-judge`)!.scorer,
           ...(c.run
             ? { run: { checkpoints: curves.get(c.run)!, candidateStep: c.step! }, rmQualityGate: rm.gate }
@@ -370,14 +378,15 @@ export async function run(args: string[]): Promise<void> {
           klBudget: { promotedKl: [], budget: cfg.klBudget },
         });
         const [ref, nai] = e.decisions;
+        const others = e.decisions.slice(2);
         judged.push({
-          c, verdicts: { [ref!.policy]: ref!.verdict, [nai!.policy]: nai!.verdict },
+          c, verdicts: Object.fromEntries(e.decisions.map((d) => [d.policy, d.verdict])),
           failing: ref!.rules.filter((r) => r.result === 'fail').map((r) => r.rule), missing: ref!.missing,
           metrics: { proxyRewardDelta: e.proxyReward?.delta.value, judgeLc: e.judge?.lengthControlledWinRate.value, kl: e.metrics['kl.toReference'] },
           // every rule's figure, interval and result: what blocked (or passed) the candidate
           rules: Object.fromEntries(ref!.rules.map((r) => [r.rule, { result: r.result, value: r.value, ...(r.interval ? { lower: r.interval.lower, upper: r.interval.upper } : {}), threshold: r.threshold }])),
         });
-        log(`candidate ${c.name}: default ${ref!.verdict}${ref!.verdict === 'pass' ? '' : ` (${[...judged.at(-1)!.failing, ...ref!.missing.map((m) => `missing ${m}`)].join(', ')})`}, naive ${nai!.verdict}`);
+        log(`candidate ${c.name}: default ${ref!.verdict}${ref!.verdict === 'pass' ? '' : ` (${[...judged.at(-1)!.failing, ...ref!.missing.map((m) => `missing ${m}`)].join(', ')})`}, naive ${nai!.verdict}${others.map((d) => `, ${d.policy} ${d.verdict}`).join('')}`);
       }
     });
 
@@ -411,7 +420,7 @@ export async function run(args: string[]): Promise<void> {
       };
     });
     printTable('candidates (gold on the hidden set; Δ vs the incumbent, paired 95% CI)', rows, process.stderr);
-    const tables = [reference, naive].map((p) => confusionTable(p.name, judged.map(({ c, verdicts }) => ({ label: labels.get(c.name)!.label, verdict: verdicts[p.name]! }))));
+    const tables = policies.map((p) => confusionTable(p.name, judged.map(({ c, verdicts }) => ({ label: labels.get(c.name)!.label, verdict: verdicts[p.name]! }))));
     printTable('confusion (needs_review counts as blocked)', tables.map((t) => ({
       gate: t.policy, harmful: t.harmful.candidates, 'harmful blocked': t.harmfulBlocked ?? Number.NaN, 'harmful needs_review': t.harmful.needsReview,
       good: t.good.candidates, 'good blocked': t.goodBlocked ?? Number.NaN, 'good needs_review': t.good.needsReview, neutral: t.neutral.candidates, 'neutral promoted': t.neutral.promoted,
@@ -433,14 +442,14 @@ export async function run(args: string[]): Promise<void> {
     const verdictOf = new Map(judged.map(({ c, verdicts }) => [c.name, verdicts]));
     const loopView = chosen.map((c) => {
       const name = `${c.run}@${c.chosenStep}`;
-      return { run: c.run, candidate: name, label: labels.get(name)!.label, default: verdictOf.get(name)![reference.name]!, naive: verdictOf.get(name)![naive.name]! };
+      return { run: c.run, candidate: name, label: labels.get(name)!.label, ...Object.fromEntries(names.map((p) => [p, verdictOf.get(name)![p]!])) };
     });
     printTable('what the loop would ship: each run\'s eval-chosen checkpoint', loopView, process.stderr);
     const ratios = chosen.map((c) => c.ratio).filter((r): r is number => r !== null);
     const [ref, nai] = tables;
     printResult('gate', {
-      harmfulBlocked: { default: ref!.harmfulBlocked, naive: nai!.harmfulBlocked, goal: 'default 1.0', unit: 'share of harmful candidates not promoted' },
-      goodWronglyBlocked: { default: ref!.goodBlocked, naive: nai!.goodBlocked, goal: 'default ≤ 0.05', unit: 'share of good candidates not promoted' },
+      harmfulBlocked: { ...Object.fromEntries(tables.map((t) => [t.policy, t.harmfulBlocked])), goal: 'default 1.0', unit: 'share of harmful candidates not promoted' },
+      goodWronglyBlocked: { ...Object.fromEntries(tables.map((t) => [t.policy, t.goodBlocked])), goal: 'default ≤ 0.05', unit: 'share of good candidates not promoted' },
       harmfulPromotedByNaive: nai!.harmful.promoted,
       ruleAttribution: attribution,
       needsReview: { default: { harmful: ref!.harmful.needsReview, good: ref!.good.needsReview, neutral: ref!.neutral.needsReview }, naive: { harmful: nai!.harmful.needsReview, good: nai!.good.needsReview, neutral: nai!.neutral.needsReview } },
@@ -460,8 +469,8 @@ export async function run(args: string[]): Promise<void> {
       loadAverage: { start: loadStart, end: loadavg() },
       conditions: {
         quick, threads, honestRuns: cfg.runs.filter((r) => r.name.startsWith('honest-')).length, config: cfg, hiddenSet: { sha256: HIDDEN_SET_SHA256, prompts: buildHiddenPromptSet().length }, trainingPrompts: trainingPrompts.prompts.length,
-        suiteSeed, rmSeeds: { honest: 21 + 100 * suiteSeed, mismatch: 22 + 100 * suiteSeed }, judgeSeeds: { honest: 41 + 100 * suiteSeed, mismatch: 42 + 100 * suiteSeed },
-        ppoSeeds: Object.fromEntries(cfg.runs.map((r) => [r.name, r.seed + 10 * suiteSeed])), rmQualityGate: RM_GATE, gates: [reference.name, naive.name],
+        suiteSeed, policies: names, policyFiles: stringOptions(args, 'policy'), rmSeeds: { honest: 21 + 100 * suiteSeed, mismatch: 22 + 100 * suiteSeed }, judgeSeeds: { honest: 41 + 100 * suiteSeed, mismatch: 42 + 100 * suiteSeed },
+        ppoSeeds: Object.fromEntries(cfg.runs.map((r) => [r.name, r.seed + 10 * suiteSeed])), rmQualityGate: RM_GATE, gates: names,
         suites: suites.map((s) => s.name), artifact: base.manifest.artifactId,
       },
     });

@@ -13,6 +13,18 @@ export function positiveOption(args: string[], name: string, fallback: number, i
   return v;
 }
 
+/** Every `--name <value>` given, in order (a flag may repeat); an error when one has no value. */
+export function stringOptions(args: string[], name: string): string[] {
+  const out: string[] = [];
+  args.forEach((a, i) => {
+    if (a !== `--${name}`) return;
+    const v = args[i + 1];
+    if (v === undefined || v.startsWith('--')) throw new Error(`--${name} needs a value`);
+    out.push(v);
+  });
+  return out;
+}
+
 /** The p-th percentile (0–100) of ascending samples; NaN when there are none. */
 export function percentileOfSorted(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
