@@ -286,8 +286,9 @@ export async function run(args: string[]): Promise<void> {
   const naive = parseGatePolicy(NAIVE_GATE_POLICY, catalog, 'NAIVE_GATE_POLICY');
   // --policy FILE (repeatable): more gate policies decided on the same evidence, each with
   // its own confusion table, so a policy can be tried on a suite without a second run
+  const policyFiles = stringOptions(args, 'policy');
   const extra: GatePolicy[] = [];
-  for (const file of stringOptions(args, 'policy')) extra.push(await readGatePolicyFile(file, catalog));
+  for (const file of policyFiles) extra.push(await readGatePolicyFile(file, catalog));
   const policies = [reference, naive, ...extra];
   const names = policies.map((p) => p.name);
   if (new Set(names).size !== names.length) throw new Error(`--policy: every gate policy needs its own name, got ${names.join(', ')}`);
@@ -400,12 +401,14 @@ export async function run(args: string[]): Promise<void> {
       const inc = await hiddenGold(incumbent, cfg, threads);
       const keys = [...inc.keys()];
       const of = (m: Map<string, HiddenSample>, f: keyof HiddenSample) => keys.map((k) => m.get(k)![f]);
-      incumbentGold = mean(of(inc, 'utility'));
+      const incUtility = of(inc, 'utility'), incRight = of(inc, 'right'), incWords = mean(of(inc, 'words'));
+      incumbentGold = mean(incUtility);
       for (const c of candidates) {
         const g = await hiddenGold(c.policy, cfg, threads);
-        const delta = pairedBootstrap(of(g, 'utility'), of(inc, 'utility'), { seed: 5, resamples: cfg.resamples });
-        const right = pairedBootstrap(of(g, 'right'), of(inc, 'right'), { seed: 5, resamples: cfg.resamples });
-        labels.set(c.name, { label: labelByGoldDelta(delta), gold: mean(of(g, 'utility')), delta, right, words: mean(of(g, 'words')) - mean(of(inc, 'words')) });
+        const utility = of(g, 'utility');
+        const delta = pairedBootstrap(utility, incUtility, { seed: 5, resamples: cfg.resamples });
+        const right = pairedBootstrap(of(g, 'right'), incRight, { seed: 5, resamples: cfg.resamples });
+        labels.set(c.name, { label: labelByGoldDelta(delta), gold: mean(utility), delta, right, words: mean(of(g, 'words')) - incWords });
       }
     });
 
@@ -469,7 +472,7 @@ export async function run(args: string[]): Promise<void> {
       loadAverage: { start: loadStart, end: loadavg() },
       conditions: {
         quick, threads, honestRuns: cfg.runs.filter((r) => r.name.startsWith('honest-')).length, config: cfg, hiddenSet: { sha256: HIDDEN_SET_SHA256, prompts: buildHiddenPromptSet().length }, trainingPrompts: trainingPrompts.prompts.length,
-        suiteSeed, policies: names, policyFiles: stringOptions(args, 'policy'), rmSeeds: { honest: 21 + 100 * suiteSeed, mismatch: 22 + 100 * suiteSeed }, judgeSeeds: { honest: 41 + 100 * suiteSeed, mismatch: 42 + 100 * suiteSeed },
+        suiteSeed, policies: names, policyFiles, rmSeeds: { honest: 21 + 100 * suiteSeed, mismatch: 22 + 100 * suiteSeed }, judgeSeeds: { honest: 41 + 100 * suiteSeed, mismatch: 42 + 100 * suiteSeed },
         ppoSeeds: Object.fromEntries(cfg.runs.map((r) => [r.name, r.seed + 10 * suiteSeed])), rmQualityGate: RM_GATE, gates: names,
         suites: suites.map((s) => s.name), artifact: base.manifest.artifactId,
       },

@@ -107,11 +107,13 @@ export interface RuleAttribution {
 export function ruleAttribution(judged: readonly { label: GoldLabel; failing: readonly string[]; missing?: readonly string[] }[]): RuleAttribution[] {
   const byRule = new Map<string, RuleAttribution>();
   for (const { label, failing, missing = [] } of judged) {
-    for (const rule of new Set(failing)) {
+    const rules = new Set(failing);
+    const alone = rules.size === 1 && missing.length === 0;
+    for (const rule of rules) {
       let a = byRule.get(rule);
       if (!a) byRule.set(rule, (a = { rule, good: { fails: 0, sole: 0 }, harmful: { fails: 0, sole: 0 }, neutral: { fails: 0, sole: 0 } }));
       a[label].fails++;
-      if (new Set(failing).size === 1 && missing.length === 0) a[label].sole++;
+      if (alone) a[label].sole++;
     }
   }
   return [...byRule.values()];
