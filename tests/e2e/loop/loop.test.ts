@@ -42,7 +42,11 @@ export const CI_LOOP_ENV: Record<string, string> = {
   // a budget the run cannot reach: the kl-budget rule and its panel read a value
   OUTERLOOP_EVAL_KL_BUDGET: '10',
   OUTERLOOP_CANARY_WEIGHT: '0.5',
-  OUTERLOOP_CANARY_MIN_SAMPLES: '20',
+  // at least 200 observations per arm before the sequential test may decide: a strong
+  // candidate was otherwise promoted 4 s into its canary, before Prometheus (every 2 s) had
+  // scraped the canary's gauges, and the panel check found them empty; 200 pairwise votes
+  // take about 40 s at this load, so the panels are gated on data, not on a race with the scrape
+  OUTERLOOP_CANARY_MIN_SAMPLES: '200',
   OUTERLOOP_CANARY_MAX_SAMPLES: '4000',
   OUTERLOOP_CANARY_POLL_MS: '2000',
   // a bound against a hung run, not a speed claim: the canary waits on users, who slow down with the machine
